@@ -1,0 +1,356 @@
+/**
+ * The stack's configuration: one schema, parsed and validated once at program start.
+ *
+ * Every problem is collected and reported together, by key, before any resource is
+ * registered. `ConfigError` extends `pulumi.RunError`, so the Pulumi CLI prints the message
+ * without a stack trace.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** DOKS regions (DigitalOcean datacenter slugs). */
+export const DOKS_REGIONS = [
+    "nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1",
+] as const;
+
+/** Regions where Spaces object storage is offered. */
+export const SPACES_REGIONS = [
+    "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1",
+] as const;
+
+/** Notification provider types the stack can configure, and whether each needs a credential. */
+export const NOTIFICATION_TYPES = {
+    generic: { credential: "optional" },
+    "generic-hmac": { credential: "required" },
+    slack: { credential: "required" },
+    discord: { credential: "required" },
+    msteams: { credential: "required" },
+    github: { credential: "required" },
+    githubdispatch: { credential: "required" },
+} as const;
+export type NotificationType = keyof typeof NOTIFICATION_TYPES;
+
+/** The config keys of this project, with the environment variables each run needs. */
+export const CONFIG_KEYS = ["cluster", "bucket", "flux", "contour", "webhook", "acme", "github", "notifications"] as const;
+
+const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const K8S_VERSION = /^(latest|\d+\.\d+(\.\d+(-do\.\d+)?)?)$/;
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+
+const duration = (dflt: string) =>
+    z.string().regex(DURATION, "must be a Go duration such as 30s, 5m or 1h").default(dflt);
+const k8sName = z.string().max(63).regex(DNS_LABEL, "must be a lowercase DNS label (a-z, 0-9, '-')");
+const httpsUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+const nodePoolSchema = z
+    .object({
+        /** Node pool name. */
+        name: k8sName.default("default"),
+        /** Droplet size slug. */
+        size: z.string().regex(/^[a-z0-9-]+$/, "must be a Droplet size slug such as s-2vcpu-4gb").default("s-2vcpu-4gb"),
+        /** Fixed node count (exclusive with autoscale). */
+        count: z.number().int().min(1, "must be at least 1").max(512).optional(),
+        /** Autoscaling bounds (exclusive with count). */
+        autoscale: z
+            .object({
+                min: z.number().int().min(1, "must be at least 1"),
+                max: z.number().int().min(1, "must be at least 1").max(512),
+            })
+            .strict()
+            .optional(),
+    })
+    .strict()
+    .superRefine((pool, ctx) => {
+        if (pool.count !== undefined && pool.autoscale !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["count"], message: "set either count or autoscale, not both" });
+        }
+        if (pool.autoscale && pool.autoscale.min > pool.autoscale.max) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["autoscale"],
+                message: `min (${pool.autoscale.min}) must not exceed max (${pool.autoscale.max})`,
+            });
+        }
+    });
+
+const schema = z
+    .object({
+        cluster: z
+            .object({
+                name: k8sName.optional(),
+                region: z.enum(DOKS_REGIONS, { error: `must be one of ${DOKS_REGIONS.join(", ")}` }).default("fra1"),
+                version: z
+                    .string()
+                    .regex(K8S_VERSION, "must be 'latest', a minor prefix such as 1.33, or a slug such as 1.33.1-do.0")
+                    .default("latest"),
+                nodePool: nodePoolSchema.prefault({}),
+                ha: z.boolean().default(false),
+                surgeUpgrade: z.boolean().default(true),
+                autoUpgrade: z.boolean().default(true),
+                maintenance: z
+                    .object({
+                        day: z
+                            .enum(["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+                            .default("sunday"),
+                        startTime: z.string().regex(HHMM, "must be HH:MM (UTC)").default("04:00"),
+                    })
+                    .strict()
+                    .prefault({}),
+                tags: z.array(z.string().regex(/^[A-Za-z0-9:_-]{1,255}$/, "must be a DigitalOcean tag")).default([]),
+            })
+            .strict()
+            .prefault({}),
+        bucket: z
+            .object({
+                name: z.string().regex(BUCKET, "must be 3-63 lowercase letters, digits or '-'").optional(),
+                region: z.enum(SPACES_REGIONS, { error: `must be a Spaces region: ${SPACES_REGIONS.join(", ")}` }).optional(),
+                forceDestroy: z.boolean().default(true),
+                versioning: z.boolean().default(false),
+            })
+            .strict()
+            .prefault({}),
+        flux: z
+            .object({
+                namespace: k8sName.default("flux-system"),
+                path: z.string().regex(/^\.?\/?[A-Za-z0-9._/-]*$/, "must be a relative path such as ./ or ./clusters/dev").default("./"),
+                sourceInterval: duration("1m"),
+                interval: duration("10m"),
+                retryInterval: duration("2m"),
+                timeout: duration("5m"),
+                wait: z.boolean().default(true),
+                size: z.enum(["small", "medium", "large"]).optional(),
+            })
+            .strict()
+            .prefault({}),
+        contour: z
+            .object({
+                namespace: k8sName.default("projectcontour"),
+                loadBalancerName: k8sName.optional(),
+            })
+            .strict()
+            .prefault({}),
+        webhook: z
+            .object({
+                host: z.string({ error: "is required (the public host name of the Flux webhook receiver)" }).regex(HOSTNAME, "must be a fully qualified host name such as flux.example.com"),
+                dnsZone: z.string().regex(HOSTNAME, "must be a domain such as example.com").optional(),
+                exposure: z.enum(["httpproxy", "ingress"]).default("httpproxy"),
+                rateLimit: z
+                    .object({
+                        requests: z.number().int().min(1).default(30),
+                        unit: z.enum(["second", "minute", "hour"]).default("minute"),
+                        burst: z.number().int().min(0).default(10),
+                    })
+                    .strict()
+                    .prefault({}),
+            })
+            .strict(),
+        acme: z
+            .object({
+                email: z.email({ error: "is required and must be an email address (Let's Encrypt account)" }),
+                environment: z.enum(["staging", "production"]).default("staging"),
+                termsAccepted: z.boolean().default(false),
+            })
+            .strict(),
+        github: z
+            .object({
+                repository: z.string().regex(GITHUB_REPO, "must be in owner/name form"),
+            })
+            .strict()
+            .optional(),
+        notifications: z
+            .array(
+                z
+                    .object({
+                        name: k8sName,
+                        type: z.enum(Object.keys(NOTIFICATION_TYPES) as [NotificationType, ...NotificationType[]], {
+                            error: `must be one of ${Object.keys(NOTIFICATION_TYPES).join(", ")}`,
+                        }),
+                        address: httpsUrl.optional(),
+                        credential: z.string().min(1).optional(),
+                        channel: z.string().optional(),
+                        username: z.string().optional(),
+                        timeout: z.string().regex(DURATION, "must be a Go duration such as 15s").optional(),
+                        proxy: httpsUrl.optional(),
+                        severity: z.enum(["info", "error"], { error: "must be info or error" }).default("info"),
+                        summary: z.string().optional(),
+                    })
+                    .strict(),
+            )
+            .default([]),
+    })
+    .strict();
+
+/** The validated configuration. */
+export type PlatformConfig = z.infer<typeof schema> & {
+    /** Names of credentials that are stored as Pulumi secrets (for notifications). */
+    readonly secretKeys: ReadonlySet<string>;
+};
+
+/** A configuration problem, reported as one message naming every problem by key. */
+export class ConfigError extends pulumi.RunError {
+    constructor(public readonly problems: readonly string[]) {
+        super(
+            `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** Environment variables a real deployment needs, and why. */
+export const CREDENTIAL_ENV: Record<string, string> = {
+    DIGITALOCEAN_TOKEN: "DigitalOcean API token (cluster, bucket, keys, DNS)",
+    SPACES_ACCESS_KEY_ID: "Spaces access key ID (the provider creates the bucket with it)",
+    SPACES_SECRET_ACCESS_KEY: "Spaces secret access key",
+};
+
+export interface ParseOptions {
+    /** The process environment to check credentials in. */
+    readonly env: NodeJS.ProcessEnv;
+    /** Check that the credentials a real deployment needs are set. Default: true. */
+    readonly requireCredentials?: boolean;
+    /** Config keys (within the project) whose values are stored as secrets. */
+    readonly secretKeys?: ReadonlySet<string>;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+    return path.reduce<string>(
+        (acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+        "",
+    );
+}
+
+/** Names the credentials environment variables that are missing for this configuration. */
+export function missingCredentials(env: NodeJS.ProcessEnv, needsGitHub: boolean): string[] {
+    const missing: string[] = [];
+    if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
+        missing.push(`DIGITALOCEAN_TOKEN: ${CREDENTIAL_ENV.DIGITALOCEAN_TOKEN}`);
+    }
+    for (const key of ["SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"]) {
+        if (!env[key]) missing.push(`${key}: ${CREDENTIAL_ENV[key]}`);
+    }
+    if (needsGitHub && !env.GITHUB_TOKEN) {
+        missing.push("GITHUB_TOKEN: GitHub token with admin:repo_hook on github.repository (creates the webhook)");
+    }
+    return missing;
+}
+
+/**
+ * Parses and validates the raw configuration (one value per top-level key, as JSON-decoded
+ * objects). Throws a `ConfigError` listing every problem; returns the typed config otherwise.
+ */
+export function parseConfig(raw: Record<string, unknown>, options: ParseOptions): PlatformConfig {
+    const problems: string[] = [];
+    const result = schema.safeParse(raw);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const key = formatPath(issue.path);
+            if (issue.code === "unrecognized_keys") {
+                for (const k of issue.keys) problems.push(`${key ? `${key}.` : ""}${k}: unknown key`);
+            } else if (issue.code === "invalid_type" && issue.input === undefined) {
+                const custom = issue.message.startsWith("Invalid input") ? "is required" : issue.message;
+                problems.push(`${key}: ${custom}`);
+            } else {
+                problems.push(`${key}: ${issue.message}`);
+            }
+        }
+    }
+    const secretKeys = options.secretKeys ?? new Set<string>();
+
+    if (result.success) {
+        const cfg = result.data;
+        const bucketRegion = cfg.bucket.region ?? cfg.cluster.region;
+        if (!(SPACES_REGIONS as readonly string[]).includes(bucketRegion)) {
+            problems.push(
+                `bucket.region: Spaces is not offered in ${bucketRegion}; set bucket.region to one of ${SPACES_REGIONS.join(", ")}`,
+            );
+        }
+        const { host, dnsZone } = cfg.webhook;
+        if (dnsZone && host !== dnsZone && !host.endsWith(`.${dnsZone}`)) {
+            problems.push(`webhook.host: ${host} is outside the DNS zone ${dnsZone} (webhook.dnsZone)`);
+        }
+        if (cfg.acme.environment === "production" && !cfg.acme.termsAccepted) {
+            problems.push(
+                "acme.termsAccepted: must be true to use the Let's Encrypt production environment (read https://letsencrypt.org/repository/)",
+            );
+        }
+        const seen = new Set<string>();
+        cfg.notifications.forEach((n, i) => {
+            const at = `notifications[${i}]`;
+            if (seen.has(n.name)) problems.push(`${at}.name: duplicate name ${n.name}`);
+            seen.add(n.name);
+            const needs = NOTIFICATION_TYPES[n.type].credential;
+            if (needs === "required" && !n.credential) {
+                problems.push(
+                    `${at}.credential: type ${n.type} needs a credential; set it with ` +
+                        `pulumi config set --secret --path '${at}.credential' <value>`,
+                );
+            }
+            if (n.credential && !secretKeys.has("notifications")) {
+                problems.push(
+                    `${at}.credential: must be stored as a secret (pulumi config set --secret --path '${at}.credential' ...)`,
+                );
+            }
+            if ((n.type === "generic" || n.type === "generic-hmac") && !n.address && !n.credential) {
+                problems.push(`${at}.address: type ${n.type} needs an address (or a credential holding it)`);
+            }
+            if ((n.type === "github" || n.type === "githubdispatch") && !n.address) {
+                problems.push(`${at}.address: type ${n.type} needs the repository URL, e.g. https://github.com/owner/repo`);
+            }
+            if (n.proxy && !["generic", "generic-hmac", "slack", "discord", "msteams", "github", "githubdispatch"].includes(n.type)) {
+                problems.push(`${at}.proxy: not supported by type ${n.type}`);
+            }
+        });
+    }
+
+    if (options.requireCredentials ?? true) {
+        const needsGitHub = result.success ? result.data.github !== undefined : raw.github !== undefined;
+        for (const m of missingCredentials(options.env, needsGitHub)) problems.push(`environment ${m} is not set`);
+    }
+
+    if (problems.length > 0 || !result.success) {
+        throw new ConfigError(problems);
+    }
+    return { ...result.data, secretKeys };
+}
+
+/** Parses a raw config value as Pulumi stores it: JSON for objects and lists, text otherwise. */
+export function decodeConfigValue(value: string): unknown {
+    const trimmed = value.trim();
+    if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+        try {
+            return JSON.parse(trimmed);
+        } catch {
+            return value;
+        }
+    }
+    if (trimmed === "true" || trimmed === "false") return trimmed === "true";
+    if (/^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+    return value;
+}
+
+// `isConfigSecret` is exported by the SDK's runtime but missing from its type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+
+/**
+ * Reads this project's raw configuration from the Pulumi runtime: every key under the
+ * project's namespace. Unknown keys are kept so the schema reports them.
+ */
+export function readRawConfig(project: string): { raw: Record<string, unknown>; secretKeys: Set<string> } {
+    const all = pulumi.runtime.allConfig();
+    const raw: Record<string, unknown> = {};
+    const secretKeys = new Set<string>();
+    for (const [fullKey, value] of Object.entries(all)) {
+        const [ns, ...rest] = fullKey.split(":");
+        if (ns !== project) continue;
+        const key = rest.join(":");
+        raw[key] = decodeConfigValue(value);
+        if (isConfigSecret(fullKey)) secretKeys.add(key);
+    }
+    return { raw, secretKeys };
+}

@@ -1,0 +1,4 @@
+// Entry point of the Pulumi program (Pulumi.yaml `main: infrastructure/`).
+import { main } from "./program";
+
+export = main();

@@ -1,0 +1,72 @@
+/**
+ * Shared test helpers: run the real program or a component under Pulumi's mocks and find
+ * what it registered. Every test file runs in its own process (node --test), so the
+ * runtime's global state never leaks between files.
+ */
+import { main, ProgramOptions } from "../infrastructure/program";
+import { MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
+
+export { MockRecorder, isSecretOutput, reveal, redact, containsSecret } from "../tools/mocks";
+
+export const PROJECT = "do-gitops-platform";
+export const STACK = "test";
+
+/** Credentials a real run needs; fake values, present so validation passes. */
+export const FAKE_ENV: NodeJS.ProcessEnv = {
+    DIGITALOCEAN_TOKEN: "test-do-token",
+    SPACES_ACCESS_KEY_ID: "test-spaces-id",
+    SPACES_SECRET_ACCESS_KEY: "test-spaces-secret",
+    GITHUB_TOKEN: "test-github-token",
+};
+
+/** A minimal valid configuration; tests override parts of it. */
+export function baseConfig(): Record<string, any> {
+    return {
+        cluster: { region: "fra1", version: "1.34", nodePool: { size: "s-2vcpu-4gb", count: 2 } },
+        webhook: { host: "flux.example.com", dnsZone: "example.com" },
+        acme: { email: "ops@example.com", environment: "staging", termsAccepted: true },
+    };
+}
+
+export interface StackRun {
+    recorder: MockRecorder;
+    outputs?: Record<string, unknown>;
+    rawOutputs?: Record<string, unknown>;
+    error?: unknown;
+}
+
+/** Runs the whole program with `values` as the stack config. */
+export async function runStack(
+    values: Record<string, unknown>,
+    options: { secretKeys?: string[]; program?: ProgramOptions; recorder?: MockRecorder } = {},
+): Promise<StackRun> {
+    const run = await runOffline(
+        {
+            project: PROJECT,
+            stack: STACK,
+            config: toPulumiConfig(PROJECT, values),
+            secretKeys: (options.secretKeys ?? []).map((k) => `${PROJECT}:${k}`),
+            recorder: options.recorder,
+        },
+        () => main({ env: FAKE_ENV, ...options.program }),
+    );
+    return run as StackRun;
+}
+
+/** Runs a component (or any resource-creating function) under mocks. */
+export async function runComponent<T>(create: () => T): Promise<{ recorder: MockRecorder; value: T }> {
+    let value: T | undefined;
+    const run = await runOffline({ project: PROJECT, stack: STACK, config: {} }, () => {
+        value = create();
+        return {};
+    });
+    if (run.error) throw run.error;
+    return { recorder: run.recorder, value: value as T };
+}
+
+/** Resolves an Output (or plain value) to its value. */
+export function valueOf<T>(o: unknown): Promise<T> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}

@@ -1,0 +1,268 @@
+/**
+ * Runs the real program offline under Pulumi's official mocks and records every resource.
+ *
+ * Shared by `npm run render` and the tests. Nothing here fakes the program's logic: the
+ * mocks only stand in for the cloud, answering with the resource's own inputs plus clear
+ * placeholders for what only the cloud knows (IDs, endpoints, generated keys).
+ */
+import { randomBytes } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Marker the Pulumi runtime puts on secret values (`{ [SIG]: SECRET, value }`). */
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+
+/** What a placeholder for an unknown cloud value looks like. */
+export const placeholder = (what: string) => `<unknown until deployed: ${what}>`;
+
+/** DOKS versions the mocked DigitalOcean API offers (newest first). */
+export const MOCK_KUBERNETES_VERSIONS = ["1.35.1-do.0", "1.34.3-do.1", "1.33.6-do.2"];
+
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    /** `type::name` of the parent, or undefined for top-level resources. */
+    parent?: string;
+    readonly custom: boolean;
+    readonly provider?: string;
+    /** Inputs as the engine received them; secrets keep their secret marker. */
+    readonly inputs: Record<string, unknown>;
+    /** State the mock answered with (inputs plus cloud-computed placeholders). */
+    readonly state: Record<string, unknown>;
+}
+
+export interface RecordedCall {
+    readonly token: string;
+    readonly inputs: Record<string, unknown>;
+}
+
+export function isSecretValue(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET;
+}
+
+/** Removes secret markers, returning plain values (for assertions on content). */
+export function reveal<T = unknown>(v: unknown): T {
+    if (isSecretValue(v)) return reveal(v.value);
+    if (Array.isArray(v)) return v.map((e) => reveal(e)) as T;
+    if (v && typeof v === "object" && !(v instanceof pulumi.asset.Asset)) {
+        return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, reveal(e)])) as T;
+    }
+    return v as T;
+}
+
+/** Replaces every secret value with `"[secret]"` (for render output). */
+export function redact(v: unknown): unknown {
+    if (isSecretValue(v)) return "[secret]";
+    if (Array.isArray(v)) return v.map(redact);
+    if (v && typeof v === "object") {
+        return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, redact(e)]));
+    }
+    return v;
+}
+
+/** True when `v` holds a secret marker anywhere. */
+export function containsSecret(v: unknown): boolean {
+    if (isSecretValue(v)) return true;
+    if (Array.isArray(v)) return v.some(containsSecret);
+    if (v && typeof v === "object") return Object.values(v).some(containsSecret);
+    return false;
+}
+
+const randomToken = (length: number) => randomBytes(length).toString("base64url").slice(0, length);
+
+/** Mocks that record every resource and invoke. */
+export class MockRecorder implements pulumi.runtime.Mocks {
+    public readonly resources: RecordedResource[] = [];
+    public readonly calls: RecordedCall[] = [];
+    /** Values generated for the mock cloud that are secrets (keys, passwords). */
+    public readonly generatedSecrets: string[] = [];
+    private readonly parents = new Map<string, string>();
+
+    constructor(private readonly kubernetesVersions: readonly string[] = MOCK_KUBERNETES_VERSIONS) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+        const state = this.stateFor(args.type, args.name, args.inputs);
+        this.resources.push({
+            type: args.type,
+            name: args.name,
+            custom: args.custom ?? true,
+            provider: args.provider,
+            inputs: args.inputs,
+            state,
+            parent: this.parents.get(`${args.type}::${args.name}`),
+        });
+        return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        this.calls.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+            case "digitalocean:index/getKubernetesVersions:getKubernetesVersions": {
+                const prefix: string = args.inputs.versionPrefix ?? "";
+                const valid = this.kubernetesVersions.filter((v) => v.startsWith(prefix));
+                return { id: "versions", latestVersion: valid[0] ?? "", validVersions: valid, versionPrefix: prefix };
+            }
+            case "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+                return {
+                    ...args.inputs,
+                    id: `${args.inputs.name}-id`,
+                    endpoint: placeholder("cluster API endpoint"),
+                    kubeConfigs: [
+                        {
+                            rawConfig: placeholder(`kubeconfig of cluster ${args.inputs.name}, re-read on every run`),
+                            host: placeholder("cluster API endpoint"),
+                            token: placeholder("cluster token"),
+                            clusterCaCertificate: placeholder("cluster CA"),
+                            clientCertificate: "",
+                            clientKey: "",
+                            expiresAt: placeholder("credential expiry"),
+                        },
+                    ],
+                };
+            default:
+                return { ...args.inputs };
+        }
+    }
+
+    /** Called by a stack transformation for every resource, to learn its parent. */
+    noteParent(type: string, name: string, parent: string | undefined): void {
+        if (parent) this.parents.set(`${type}::${name}`, parent);
+    }
+
+    private stateFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+        switch (type) {
+            case "digitalocean:index/kubernetesCluster:KubernetesCluster":
+                return {
+                    ...inputs,
+                    endpoint: placeholder("cluster API endpoint"),
+                    ipv4Address: placeholder("cluster IP"),
+                    kubeConfigs: [{ rawConfig: placeholder("kubeconfig from creation (expires in 7 days; not used)") }],
+                    status: "running",
+                };
+            case "digitalocean:index/spacesBucket:SpacesBucket": {
+                const bucketName = (inputs.name as string | undefined) ?? `${name}-${placeholder("auto-name suffix")}`;
+                return {
+                    ...inputs,
+                    name: bucketName,
+                    endpoint: `${inputs.region}.digitaloceanspaces.com`,
+                    bucketDomainName: `${bucketName}.${inputs.region}.digitaloceanspaces.com`,
+                    bucketUrn: placeholder("bucket URN"),
+                };
+            }
+            case "digitalocean:index/spacesKey:SpacesKey": {
+                const accessKey = `DO00${randomBytes(8).toString("hex").toUpperCase()}`;
+                const secretKey = randomBytes(32).toString("base64");
+                this.generatedSecrets.push(accessKey, secretKey);
+                return { ...inputs, accessKey, secretKey, createdAt: placeholder("creation time") };
+            }
+            case "random:index/randomPassword:RandomPassword": {
+                const result = randomToken(Number(inputs.length ?? 32));
+                this.generatedSecrets.push(result);
+                return { ...inputs, result, bcryptHash: placeholder("bcrypt hash") };
+            }
+            case "github:index/repositoryWebhook:RepositoryWebhook":
+                return { ...inputs, url: placeholder("webhook URL"), etag: placeholder("etag") };
+            default:
+                return { ...inputs };
+        }
+    }
+
+    // ------------------------------------------------------------------ queries for tests
+
+    /** All resources of a type (e.g. `kubernetes:core/v1:Secret`). */
+    all(type: string): RecordedResource[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    /** The one resource of `type` named `name`; throws with the candidates when absent. */
+    get(type: string, name: string): RecordedResource {
+        const found = this.resources.find((r) => r.type === type && r.name === name);
+        if (!found) {
+            const names = this.all(type).map((r) => r.name);
+            throw new Error(`no ${type} named ${name}; have: ${names.join(", ") || "none of that type"}`);
+        }
+        return found;
+    }
+
+    /** Kubernetes objects of an apiVersion/kind (custom resources and core objects alike). */
+    kube(kind: string, apiVersion?: string): RecordedResource[] {
+        return this.resources.filter((r) => {
+            const i = reveal<Record<string, unknown>>(r.inputs);
+            return r.type.startsWith("kubernetes:") && i.kind === kind && (!apiVersion || i.apiVersion === apiVersion);
+        });
+    }
+
+    /** The Kubernetes object of a kind with metadata.name `name`. */
+    kubeObject(kind: string, name: string): Record<string, any> {
+        const found = this.kube(kind).find((r) => reveal<any>(r.inputs).metadata?.name === name);
+        if (!found) {
+            const names = this.kube(kind).map((r) => reveal<any>(r.inputs).metadata?.name);
+            throw new Error(`no ${kind} named ${name}; have: ${names.join(", ") || "none"}`);
+        }
+        return reveal(found.inputs);
+    }
+}
+
+/** Pulumi project and stack the offline runs use. */
+export interface OfflineRunOptions {
+    readonly project: string;
+    readonly stack: string;
+    /** Config as Pulumi holds it: `project:key` → string (JSON for objects). */
+    readonly config: Record<string, string>;
+    /** Full config keys whose values are secrets. */
+    readonly secretKeys?: readonly string[];
+    readonly recorder?: MockRecorder;
+}
+
+/**
+ * Runs `program` under mocks inside a root stack, waits until every registration is done,
+ * and returns the recorder with the stack outputs (or the error the program threw).
+ */
+export async function runOffline<T>(
+    options: OfflineRunOptions,
+    program: () => Promise<T> | T,
+): Promise<{ recorder: MockRecorder; outputs?: Record<string, unknown>; rawOutputs?: T; error?: unknown }> {
+    const recorder = options.recorder ?? new MockRecorder();
+    await pulumi.runtime.setMocks(recorder, options.project, options.stack, false);
+    pulumi.runtime.setAllConfig(options.config, [...(options.secretKeys ?? [])]);
+    const names = new WeakMap<pulumi.Resource, string>();
+    let error: unknown;
+    let outputs: Record<string, unknown> | undefined;
+    let rawOutputs: T | undefined;
+    try {
+        outputs = await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation((args) => {
+                const key = `${args.type}::${args.name}`;
+                names.set(args.resource, key);
+                recorder.noteParent(args.type, args.name, args.opts.parent ? names.get(args.opts.parent) : undefined);
+                return undefined;
+            });
+            rawOutputs = await program();
+            return rawOutputs as pulumi.Inputs;
+        });
+    } catch (e) {
+        error = e;
+    }
+    await waitForRegistrations();
+    return { recorder, outputs, rawOutputs, error };
+}
+
+/** Waits for the runtime's outstanding RPCs (registrations, invokes) to drain. */
+async function waitForRegistrations(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
+    if (settings.waitForRPCs) await settings.waitForRPCs();
+}
+
+/** Converts a JSON-able config object (`{cluster: {...}}`) to Pulumi's `project:key` strings. */
+export function toPulumiConfig(project: string, values: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+}
+
+/** Whether an Output is marked secret (resolves once the value is known). */
+export async function isSecretOutput(o: unknown): Promise<boolean> {
+    if (!pulumi.Output.isInstance(o)) return false;
+    return (o as unknown as { isSecret: Promise<boolean> }).isSecret;
+}

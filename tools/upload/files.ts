@@ -1,0 +1,116 @@
+// Walks the source folder and decides which files are synced.
+//
+// Rules (gitignore syntax, evaluated in this order; later rules win):
+//   1. built-in defaults (DEFAULT_IGNORE below): everything is ignored except
+//      *.yaml, *.yml, *.json and `Kustomization` files; dotfiles and dot
+//      folders are ignored, except `.sourceignore` at the root;
+//   2. the lines of `<source>/.sourceignore` (or --ignore-file), so a project
+//      can ignore more (`drafts/`) or re-include something (`!*.txt`).
+// `.sourceignore` itself is uploaded, so Flux applies the same rules to what
+// it downloads from the bucket.
+import { readFile, readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import ignore from "ignore";
+
+type Ignore = ignore.Ignore;
+
+export const SOURCEIGNORE = ".sourceignore";
+
+export const DEFAULT_IGNORE: readonly string[] = [
+  "*",
+  "!*/",
+  "!*.yaml",
+  "!*.yml",
+  "!*.json",
+  "!Kustomization",
+  ".*",
+  `!/${SOURCEIGNORE}`,
+];
+
+/** Refuse to walk absurdly large trees (a wrong --source such as /). */
+export const MAX_FILES = 100_000;
+
+export interface LocalFile {
+  /** path relative to the source root, with forward slashes */
+  rel: string;
+  abs: string;
+  size: number;
+}
+
+export interface ScanResult {
+  files: LocalFile[];
+  ignored: number;
+  warnings: string[];
+  /** the matcher, so remote keys can be tested against the same rules */
+  matcher: Ignore;
+  ignoreFile?: string;
+}
+
+export class SourceError extends Error {}
+
+export async function loadMatcher(root: string, ignoreFile?: string): Promise<{ matcher: Ignore; used?: string }> {
+  const matcher = ignore().add([...DEFAULT_IGNORE]);
+  const file = ignoreFile ?? path.join(root, SOURCEIGNORE);
+  try {
+    matcher.add(await readFile(file, "utf8"));
+    return { matcher, used: file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && ignoreFile === undefined) return { matcher };
+    throw new SourceError(`cannot read ignore file ${file}: ${(err as Error).message}`);
+  }
+}
+
+export async function scanSource(root: string, ignoreFile?: string): Promise<ScanResult> {
+  let st;
+  try {
+    st = await stat(root);
+  } catch {
+    throw new SourceError(`source folder ${root} does not exist`);
+  }
+  if (!st.isDirectory()) throw new SourceError(`source ${root} is not a folder`);
+
+  const { matcher, used } = await loadMatcher(root, ignoreFile);
+  const files: LocalFile[] = [];
+  const warnings: string[] = [];
+  let ignored = 0;
+  const pending: string[] = [""]; // relative directory paths still to read
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    const entries = await readdir(path.join(root, dir), { withFileTypes: true });
+    for (const entry of entries) {
+      const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
+      const abs = path.join(root, rel);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = await stat(abs).catch(() => undefined);
+        if (target?.isDirectory()) {
+          warnings.push(`skipping symlinked folder ${rel} (links to folders are not followed)`);
+          continue;
+        }
+        isFile = target?.isFile() ?? false;
+        isDir = false;
+      }
+      if (isDir) {
+        if (matcher.ignores(`${rel}/`)) ignored++;
+        else pending.push(rel);
+      } else if (isFile) {
+        if (matcher.ignores(rel)) {
+          ignored++;
+          continue;
+        }
+        if (/[\\\u0000-\u001f\u007f]/.test(rel)) {
+          warnings.push(`skipping ${JSON.stringify(rel)}: control characters or backslashes do not make portable object keys`);
+          continue;
+        }
+        const size = (await stat(abs)).size;
+        files.push({ rel, abs, size });
+        if (files.length > MAX_FILES) {
+          throw new SourceError(`source ${root} has more than ${MAX_FILES} files to sync; is --source right?`);
+        }
+      }
+    }
+  }
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, ignored, warnings, matcher, ignoreFile: used };
+}

@@ -1,0 +1,23 @@
+// Entry point of `npm run upload` / `make upload-do`; see cli.ts and docs/upload.md.
+import { runUpload } from "./cli";
+
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = () => {
+  interrupts++;
+  if (interrupts > 1) process.exit(130);
+  process.stderr.write("\nstopping after the requests in flight (Ctrl-C again to quit at once)\n");
+  controller.abort();
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+runUpload(process.argv.slice(2), { signal: controller.signal }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
