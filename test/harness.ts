@@ -3,6 +3,7 @@
  * what it registered. Every test file runs in its own process (node --test), so the
  * runtime's global state never leaks between files.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { main, ProgramOptions } from "../infrastructure/program";
 import { MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
 
@@ -65,8 +66,6 @@ export async function runComponent<T>(create: () => T): Promise<{ recorder: Mock
 }
 
 /** Resolves an Output (or plain value) to its value. */
-export function valueOf<T>(o: unknown): Promise<T> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T> {
     return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 }

@@ -16,7 +16,7 @@ const SECRET = "1b47061264138c4ac30d75fd1eb44270";
 export const placeholder = (what: string) => `<unknown until deployed: ${what}>`;
 
 /** DOKS versions the mocked DigitalOcean API offers (newest first). */
-export const MOCK_KUBERNETES_VERSIONS = ["1.35.1-do.0", "1.34.3-do.1", "1.33.6-do.2"];
+export const MOCK_KUBERNETES_VERSIONS = ["1.36.1-do.0", "1.35.4-do.0", "1.34.5-do.1"];
 
 export interface RecordedResource {
     readonly type: string;

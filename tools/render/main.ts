@@ -1,0 +1,34 @@
+// npm run render -- --stack dev --out render/dev
+import { resolve } from "node:path";
+import { ConfigError } from "../../infrastructure/config";
+import { UsageError, parseFlags } from "../lib/args";
+import { render } from "./render";
+
+async function run(): Promise<number> {
+    let flags: Record<string, string | boolean>;
+    try {
+        flags = parseFlags(process.argv.slice(2), { values: ["stack", "out"] });
+    } catch (e) {
+        if (e instanceof UsageError) {
+            console.error(`render: ${e.message}\nusage: npm run render -- [--stack dev] [--out render/<stack>]`);
+            return 2;
+        }
+        throw e;
+    }
+    const stack = String(flags.stack ?? "dev");
+    const out = resolve(String(flags.out ?? `render/${stack}`));
+    try {
+        const { recorder, files } = await render({ root: process.cwd(), stack, out });
+        const kube = files.filter((f) => f.startsWith("kubernetes/")).length;
+        console.log(`rendered stack ${stack}: ${recorder.resources.length} Pulumi resources, ${kube} Kubernetes objects → ${out}`);
+        return 0;
+    } catch (e) {
+        if (e instanceof ConfigError || (e instanceof Error && e.message.startsWith("cannot read"))) {
+            console.error(e.message);
+            return 1;
+        }
+        throw e;
+    }
+}
+
+run().then((code) => process.exit(code));
