@@ -14,12 +14,12 @@ node_modules: package.json package-lock.json
 install: node_modules ## Install dependencies from the lockfile
 
 bootstrap: ## Check prerequisites, then pulumi up the stack (STACK=dev) and write kubeconfig.yaml
-	@node tools/bootstrap/preflight.mjs bootstrap
+	@STACK=$(STACK) node tools/bootstrap/preflight.mjs bootstrap
 	@$(MAKE) --no-print-directory install
 	@$(NPM) run --silent bootstrap -- up --stack $(STACK)
 
 destroy: ## Destroy the stack (STACK=dev); nothing billable is left behind
-	@node tools/bootstrap/preflight.mjs destroy
+	@STACK=$(STACK) node tools/bootstrap/preflight.mjs destroy
 	@$(MAKE) --no-print-directory install
 	@$(NPM) run --silent bootstrap -- destroy --stack $(STACK)
 
