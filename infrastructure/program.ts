@@ -54,9 +54,10 @@ export async function main(options: ProgramOptions = {}) {
     }
     // The version check asks the DigitalOcean API, so it runs only when a token is there;
     // its problem is reported together with every other one.
-    const versionSpec = cfg?.cluster.version ?? "latest";
-    const haveToken = !problems.some((p) => p.includes("DIGITALOCEAN_TOKEN"));
-    const version = haveToken && !problems.some((p) => p.startsWith("cluster.version")) ? await resolveKubernetesVersion(versionSpec) : undefined;
+    const rawVersion = (raw.cluster as { version?: unknown } | undefined)?.version;
+    const versionSpec = cfg?.cluster.version ?? (typeof rawVersion === "string" ? rawVersion : "latest");
+    const checkable = !problems.some((p) => p.includes("DIGITALOCEAN_TOKEN") || p.startsWith("cluster.version"));
+    const version = checkable ? await resolveKubernetesVersion(versionSpec) : undefined;
     if (version && "problem" in version) problems.push(version.problem);
     if (problems.length > 0 || !cfg || !version || "problem" in version) {
         throw new ConfigError(problems);

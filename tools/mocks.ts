@@ -23,7 +23,11 @@ export interface RecordedResource {
     readonly name: string;
     /** `type::name` of the parent, or undefined for top-level resources. */
     parent?: string;
+    /** `type::name` of each explicit `dependsOn` resource. */
+    dependsOn: string[];
     readonly custom: boolean;
+    /** A read of an existing object (`Resource.get`), not something the stack creates. */
+    readonly read: boolean;
     readonly provider?: string;
     /** Inputs as the engine received them; secrets keep their secret marker. */
     readonly inputs: Record<string, unknown>;
@@ -77,19 +81,22 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     /** Values generated for the mock cloud that are secrets (keys, passwords). */
     public readonly generatedSecrets: string[] = [];
     private readonly parents = new Map<string, string>();
+    private readonly dependencies = new Map<string, string[]>();
 
     constructor(private readonly kubernetesVersions: readonly string[] = MOCK_KUBERNETES_VERSIONS) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
-        const state = this.stateFor(args.type, args.name, args.inputs);
+        const state = this.stateFor(args.type, args.name, args.inputs, args.id);
         this.resources.push({
             type: args.type,
             name: args.name,
             custom: args.custom ?? true,
+            read: Boolean(args.id),
             provider: args.provider,
             inputs: args.inputs,
             state,
             parent: this.parents.get(`${args.type}::${args.name}`),
+            dependsOn: this.dependencies.get(`${args.type}::${args.name}`) ?? [],
         });
         return { id: args.custom === false ? undefined : `${args.name}-id`, state };
     }
@@ -124,13 +131,28 @@ export class MockRecorder implements pulumi.runtime.Mocks {
         }
     }
 
-    /** Called by a stack transformation for every resource, to learn its parent. */
-    noteParent(type: string, name: string, parent: string | undefined): void {
+    /** Called by a stack transformation for every resource, to learn its parent and dependencies. */
+    noteOptions(type: string, name: string, parent: string | undefined, dependsOn: string[]): void {
         if (parent) this.parents.set(`${type}::${name}`, parent);
+        this.dependencies.set(`${type}::${name}`, dependsOn);
     }
 
-    private stateFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    private stateFor(type: string, name: string, inputs: Record<string, unknown>, id?: string): Record<string, unknown> {
         switch (type) {
+            case "kubernetes:core/v1:Service": {
+                // A read (`Service.get`) of a Service a Helm release created, e.g. Contour's Envoy:
+                // answer as the cluster would once the cloud load balancer exists.
+                if (!id) return { ...inputs };
+                const [namespace, serviceName] = id.includes("/") ? id.split("/", 2) : ["default", id];
+                return {
+                    ...inputs,
+                    apiVersion: "v1",
+                    kind: "Service",
+                    metadata: { name: serviceName, namespace },
+                    spec: { type: "LoadBalancer" },
+                    status: { loadBalancer: { ingress: [{ ip: placeholder(`load balancer IP of ${namespace}/${serviceName}`) }] } },
+                };
+            }
             case "digitalocean:index/kubernetesCluster:KubernetesCluster":
                 return {
                     ...inputs,
@@ -234,10 +256,22 @@ export async function runOffline<T>(
             pulumi.runtime.registerStackTransformation((args) => {
                 const key = `${args.type}::${args.name}`;
                 names.set(args.resource, key);
-                recorder.noteParent(args.type, args.name, args.opts.parent ? names.get(args.opts.parent) : undefined);
+                const deps = args.opts.dependsOn;
+                const depList = (Array.isArray(deps) ? deps : deps ? [deps] : []) as unknown[];
+                const depNames = depList
+                    .filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d))
+                    .map((d) => names.get(d) ?? "<unknown>");
+                recorder.noteOptions(args.type, args.name, args.opts.parent ? names.get(args.opts.parent) : undefined, depNames);
                 return undefined;
             });
-            rawOutputs = await program();
+            // Errors are returned, not thrown through the stack, which would leave its
+            // output promises rejected with nobody listening.
+            try {
+                rawOutputs = await program();
+            } catch (e) {
+                error = e;
+                return {};
+            }
             return rawOutputs as pulumi.Inputs;
         });
     } catch (e) {

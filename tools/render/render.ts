@@ -26,8 +26,8 @@ export interface RenderResult {
 
 const NOT_OBJECTS = new Set(["kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"]);
 
-function isKubernetesObject(r: RecordedResource): boolean {
-    return r.custom && r.type.startsWith("kubernetes:") && !NOT_OBJECTS.has(r.type);
+export function isKubernetesObject(r: RecordedResource): boolean {
+    return r.custom && !r.read && r.type.startsWith("kubernetes:") && !NOT_OBJECTS.has(r.type);
 }
 
 /** A Kubernetes object's manifest from its recorded inputs (secrets redacted). */
@@ -69,6 +69,7 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
         name: r.name,
         parent: r.parent ?? null,
         custom: r.custom,
+        read: r.read,
         inputs: redact(r.inputs),
     }));
     write("resources.json", JSON.stringify(resources, null, 2) + "\n");

@@ -1,0 +1,44 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isKubernetesObject, manifestOf, render } from "../tools/render/render.js";
+import { reveal } from "../tools/mocks.js";
+import { validateObject } from "./validate-objects.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+describe("every Kubernetes object the dev stack renders passes its schema", async () => {
+    const out = mkdtempSync(join(tmpdir(), "schema-"));
+    const { recorder } = await render({ root, stack: "dev", out });
+    const objects = recorder.resources
+        .filter(isKubernetesObject)
+        .map((r) => reveal<any>(manifestOf(r)));
+
+    test("there is something to validate", () => {
+        assert.ok(objects.length >= 3);
+    });
+
+    for (const obj of objects) {
+        test(`${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, async () => {
+            assert.deepEqual(await validateObject(obj), []);
+        });
+    }
+
+    test("the validator rejects broken objects (it can fail)", async () => {
+        const fi = objects.find((o) => o.kind === "FluxInstance");
+        assert.ok(fi);
+        const broken = structuredClone(fi);
+        broken.spec.sync.kind = "Bukket";
+        broken.spec.distribution.versoin = "2.9";
+        const problems = await validateObject(broken);
+        assert.ok(problems.length >= 2, problems.join("\n"));
+        assert.deepEqual(await validateObject({ apiVersion: "example.com/v1", kind: "Thing", metadata: { name: "x" } }), [
+            "Thing /x: no schema known for example.com/v1/Thing",
+        ]);
+        assert.ok((await validateObject({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "k" }, spec: { interval: "10 minutes", prune: true, sourceRef: { kind: "Bucket", name: "b" } } })).length > 0);
+        assert.ok((await validateObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { a: 1 } })).length > 0);
+    });
+});
