@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
 
 /** DOKS regions (DigitalOcean datacenter slugs). */
 export const DOKS_REGIONS = [
@@ -18,15 +19,19 @@ export const SPACES_REGIONS = [
     "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1",
 ] as const;
 
-/** Notification provider types the stack can configure, and whether each needs a credential. */
+/**
+ * Notification provider types the stack can configure: whether each needs a credential, and
+ * which of the options `channel`, `username` and `proxy` the notification-controller honours
+ * for it (GitHub API calls made with a token are never proxied).
+ */
 export const NOTIFICATION_TYPES = {
-    generic: { credential: "optional" },
-    "generic-hmac": { credential: "required" },
-    slack: { credential: "required" },
-    discord: { credential: "required" },
-    msteams: { credential: "required" },
-    github: { credential: "required" },
-    githubdispatch: { credential: "required" },
+    generic: { credential: "optional", options: ["proxy"] },
+    "generic-hmac": { credential: "required", options: ["proxy"] },
+    slack: { credential: "required", options: ["channel", "username", "proxy"] },
+    discord: { credential: "required", options: ["username", "proxy"] },
+    msteams: { credential: "required", options: ["proxy"] },
+    github: { credential: "required", options: [] },
+    githubdispatch: { credential: "required", options: [] },
 } as const;
 export type NotificationType = keyof typeof NOTIFICATION_TYPES;
 
@@ -45,6 +50,40 @@ const duration = (dflt: string) =>
     z.string().regex(DURATION, "must be a Go duration such as 30s, 5m or 1h").default(dflt);
 const k8sName = z.string().max(63).regex(DNS_LABEL, "must be a lowercase DNS label (a-z, 0-9, '-')");
 const httpsUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+/** Flux's Provider timeout pattern: no hours. */
+const PROVIDER_TIMEOUT = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
+/** A Kustomization as `name` (in the Flux namespace) or `namespace/name`. */
+const KUSTOMIZATION_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** One notification target (see docs/notifications.md). */
+const notificationSchema = z
+    .object({
+        name: k8sName,
+        type: z.enum(Object.keys(NOTIFICATION_TYPES) as [NotificationType, ...NotificationType[]], {
+            error: `must be one of ${Object.keys(NOTIFICATION_TYPES).join(", ")}`,
+        }),
+        address: httpsUrl.optional(),
+        credential: z.string().min(1).optional(),
+        channel: z.string().min(1).max(2048).optional(),
+        username: z.string().min(1).max(2048).optional(),
+        timeout: z.string().regex(PROVIDER_TIMEOUT, "must be a Go duration in ms, s or m such as 15s (Flux rejects hours here)").optional(),
+        proxy: httpsUrl.optional(),
+        severity: z.enum(["info", "error"], { error: "must be info or error" }).default("info"),
+        /** The standard alerts this target gets; default from severity and type (docs/notifications.md). */
+        alerts: z.array(z.enum(["info", "error"], { error: "must be info or error" })).min(1).optional(),
+        /** Namespaces, besides the Flux namespace, whose Kustomizations and HelmReleases the alerts watch. */
+        namespaces: z.array(k8sName).optional(),
+        /** github only: the GitRepository-sourced Kustomizations to post commit statuses for. */
+        kustomizations: z.array(z.string().regex(KUSTOMIZATION_REF, "must be a Kustomization name or namespace/name")).min(1).optional(),
+        summary: z.string().min(1).max(255).optional(),
+        eventMetadata: z.record(z.string().min(1), z.string()).optional(),
+        inclusionList: z.array(z.string().min(1)).optional(),
+        exclusionList: z.array(z.string().min(1)).optional(),
+        suspend: z.boolean().optional(),
+    })
+    .strict();
+export type NotificationTarget = z.infer<typeof notificationSchema>;
 
 const nodePoolSchema = z
     .object({
@@ -161,26 +200,7 @@ const schema = z
             })
             .strict()
             .optional(),
-        notifications: z
-            .array(
-                z
-                    .object({
-                        name: k8sName,
-                        type: z.enum(Object.keys(NOTIFICATION_TYPES) as [NotificationType, ...NotificationType[]], {
-                            error: `must be one of ${Object.keys(NOTIFICATION_TYPES).join(", ")}`,
-                        }),
-                        address: httpsUrl.optional(),
-                        credential: z.string().min(1).optional(),
-                        channel: z.string().optional(),
-                        username: z.string().optional(),
-                        timeout: z.string().regex(DURATION, "must be a Go duration such as 15s").optional(),
-                        proxy: httpsUrl.optional(),
-                        severity: z.enum(["info", "error"], { error: "must be info or error" }).default("info"),
-                        summary: z.string().optional(),
-                    })
-                    .strict(),
-            )
-            .default([]),
+        notifications: z.array(notificationSchema).default([]),
     })
     .strict();
 
@@ -278,34 +298,12 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
                 "acme.termsAccepted: must be true to use the Let's Encrypt production environment (read https://letsencrypt.org/repository/)",
             );
         }
-        const seen = new Set<string>();
-        cfg.notifications.forEach((n, i) => {
-            const at = `notifications[${i}]`;
-            if (seen.has(n.name)) problems.push(`${at}.name: duplicate name ${n.name}`);
-            seen.add(n.name);
-            const needs = NOTIFICATION_TYPES[n.type].credential;
-            if (needs === "required" && !n.credential) {
-                problems.push(
-                    `${at}.credential: type ${n.type} needs a credential; set it with ` +
-                        `pulumi config set --secret --path '${at}.credential' <value>`,
-                );
-            }
-            if (n.credential && !secretKeys.has("notifications")) {
-                problems.push(
-                    `${at}.credential: must be stored as a secret (pulumi config set --secret --path '${at}.credential' ...)`,
-                );
-            }
-            if ((n.type === "generic" || n.type === "generic-hmac") && !n.address && !n.credential) {
-                problems.push(`${at}.address: type ${n.type} needs an address (or a credential holding it)`);
-            }
-            if ((n.type === "github" || n.type === "githubdispatch") && !n.address) {
-                problems.push(`${at}.address: type ${n.type} needs the repository URL, e.g. https://github.com/owner/repo`);
-            }
-            if (n.proxy && !["generic", "generic-hmac", "slack", "discord", "msteams", "github", "githubdispatch"].includes(n.type)) {
-                problems.push(`${at}.proxy: not supported by type ${n.type}`);
-            }
-        });
     }
+
+    const fluxNamespace = result.success
+        ? result.data.flux.namespace
+        : String((raw.flux as { namespace?: unknown } | undefined)?.namespace ?? "flux-system");
+    problems.push(...notificationProblems(raw.notifications, secretKeys, fluxNamespace));
 
     if (options.requireCredentials ?? true) {
         const needsGitHub = result.success ? result.data.github !== undefined : raw.github !== undefined;
@@ -316,6 +314,100 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
         throw new ConfigError(problems);
     }
     return { ...result.data, secretKeys };
+}
+
+/**
+ * Checks between the fields of each notification target. Items the schema rejects are skipped
+ * (their problems come from the schema), so every problem is reported once and all at once.
+ * Messages never include a credential's value, and nothing here inspects it: an offline render
+ * sees only a placeholder for it.
+ */
+function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, fluxNamespace: string): string[] {
+    if (!Array.isArray(raw)) return [];
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    raw.forEach((item, i) => {
+        const parsed = notificationSchema.safeParse(item);
+        if (!parsed.success) return;
+        const n = parsed.data;
+        const at = `notifications[${i}]`;
+        const setSecret = `pulumi config set --secret --path '${at}.credential' <value>`;
+        if (seen.has(n.name)) problems.push(`${at}.name: duplicate name ${n.name}`);
+        seen.add(n.name);
+
+        const needs = NOTIFICATION_TYPES[n.type].credential;
+        if (needs === "required" && !n.credential) {
+            problems.push(`${at}.credential: type ${n.type} needs a credential; set it with ${setSecret}`);
+        }
+        if (n.credential && !secretKeys.has("notifications")) {
+            problems.push(`${at}.credential: must be stored as a secret (${setSecret})`);
+        }
+        if (n.address && new URL(n.address).username) {
+            problems.push(`${at}.address: must not embed credentials (user:password@); put the URL in ${at}.credential`);
+        }
+        switch (n.type) {
+            case "generic":
+                if (!n.address && !n.credential) {
+                    problems.push(`${at}.address: type generic needs an address (or a credential holding a secret URL)`);
+                } else if (n.address && n.credential) {
+                    problems.push(`${at}.credential: type generic takes either an address (plain URL) or a credential (secret URL), not both`);
+                }
+                break;
+            case "generic-hmac":
+                if (!n.address) problems.push(`${at}.address: type generic-hmac needs the webhook URL (the credential is the HMAC key)`);
+                break;
+            case "discord":
+            case "msteams":
+                if (n.address) problems.push(`${at}.address: a ${n.type} webhook URL carries a token; set it as ${at}.credential (${setSecret}) instead`);
+                break;
+            case "github":
+            case "githubdispatch":
+                if (!n.address) {
+                    problems.push(`${at}.address: type ${n.type} needs the repository URL, e.g. https://github.com/owner/repo`);
+                } else {
+                    const u = new URL(n.address);
+                    const id = u.pathname.replace(/^\/+/, "").replace(/\.git$/, "").split("/");
+                    if (id.length !== 2 || !id[0] || !id[1] || u.search || u.hash) {
+                        problems.push(`${at}.address: must be a repository URL such as https://github.com/owner/repo`);
+                    }
+                }
+                break;
+        }
+        for (const option of ["channel", "username", "proxy"] as const) {
+            if (n[option] !== undefined && !(NOTIFICATION_TYPES[n.type].options as readonly string[]).includes(option)) {
+                problems.push(`${at}.${option}: not supported by type ${n.type}`);
+            }
+        }
+
+        if (n.type === "github") {
+            if (!n.kustomizations) {
+                problems.push(
+                    `${at}.kustomizations: type github posts commit statuses, so it needs the GitRepository-sourced ` +
+                        `Kustomizations to report on (the root sync comes from a bucket and has no Git commit)`,
+                );
+            }
+            (n.kustomizations ?? []).forEach((k, j) => {
+                const [ns, name] = k.includes("/") ? k.split("/") : [fluxNamespace, k];
+                if (ns === fluxNamespace && name === FLUX_SYNC_NAME) {
+                    problems.push(
+                        `${at}.kustomizations[${j}]: ${ns}/${name} is the root sync, sourced from the Spaces bucket; ` +
+                            `its revision is not a Git commit, so GitHub cannot get a commit status for it`,
+                    );
+                }
+            });
+            if (n.alerts) problems.push(`${at}.alerts: not supported by type github (it gets one commit-status alert)`);
+            if (n.namespaces) problems.push(`${at}.namespaces: not supported by type github (list kustomizations instead)`);
+        } else if (n.kustomizations) {
+            problems.push(`${at}.kustomizations: only for type github (commit statuses)`);
+        }
+        if (n.alerts) {
+            if (new Set(n.alerts).size !== n.alerts.length) problems.push(`${at}.alerts: lists an alert twice`);
+            if (n.severity === "error" && n.alerts.includes("info")) {
+                problems.push(`${at}.alerts: includes info, but severity is error (the minimum this target wants)`);
+            }
+        }
+    });
+    return problems;
 }
 
 /** Parses a raw config value as Pulumi stores it: JSON for objects and lists, text otherwise. */

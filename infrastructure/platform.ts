@@ -5,8 +5,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DoksCluster } from "../components/doks-cluster";
-import { FluxBootstrap } from "../components/flux-bootstrap";
+import { FLUX_SYNC_NAME, FluxBootstrap } from "../components/flux-bootstrap";
 import { GitOpsBucket } from "../components/gitops-bucket";
+import { createWebhooks, Webhooks } from "./webhooks";
+import { createNotifications, notificationOutputs, Notifications } from "./notifications";
 import type { PlatformConfig } from "./config";
 
 /** Values resolved before any resource is registered. */
@@ -23,6 +25,8 @@ export interface Platform {
     readonly bucket: GitOpsBucket;
     readonly provider: k8s.Provider;
     readonly flux: FluxBootstrap;
+    readonly webhooks: Webhooks;
+    readonly notifications: Notifications;
 }
 
 export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platform {
@@ -80,7 +84,24 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         { provider },
     );
 
-    return { cluster, bucket, provider, flux };
+    const webhooks = createWebhooks(cfg, {
+        provider,
+        fluxNamespace: cfg.flux.namespace,
+        bucketSyncName: FLUX_SYNC_NAME,
+        fluxInstance: flux.instance,
+        clusterName: cfg.cluster.name ?? resolved.baseName,
+    });
+
+    const notifications = createNotifications(cfg, {
+        provider,
+        fluxNamespace: cfg.flux.namespace,
+        syncName: FLUX_SYNC_NAME,
+        dependsOn: [flux.instance],
+        // KCert's Kustomization is already covered by `Kustomization *` in the Flux namespace.
+        extraEventSources: [{ kind: "GitRepository", name: webhooks.kcert.source.metadata.name, namespace: cfg.flux.namespace }],
+    });
+
+    return { cluster, bucket, provider, flux, webhooks, notifications };
 }
 
 /** The stack outputs a user needs next; credentials stay secret. */
@@ -98,5 +119,7 @@ export function platformOutputs(p: Platform) {
         uploadSecretAccessKey: pulumi.secret(p.bucket.uploadSecretAccessKey),
         fluxNamespace: p.flux.namespace,
         fluxVersion: p.flux.fluxVersion,
+        ...p.webhooks.outputs,
+        ...notificationOutputs(p.notifications),
     };
 }

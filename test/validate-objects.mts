@@ -19,6 +19,7 @@ const ownSchemas: Record<string, ReturnType<Ajv["compile"]>> = {
 
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const DURATION_FIELDS = new Set(["interval", "retryInterval", "timeout"]);
+const PROVIDER_TIMEOUT = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
 
 function checkDurations(obj: unknown, path: string, problems: string[]): void {
     if (!obj || typeof obj !== "object") return;
@@ -66,5 +67,9 @@ export async function validateObject(obj: any): Promise<string[]> {
         }
     }
     if (String(obj.apiVersion).includes("fluxcd")) checkDurations(obj.spec, `${where}/spec`, problems);
+    // A Provider's timeout admits no hours (notification-controller's Provider schema).
+    if (obj.kind === "Provider" && obj.spec?.timeout !== undefined && !PROVIDER_TIMEOUT.test(obj.spec.timeout)) {
+        problems.push(`${where}/spec/timeout: ${JSON.stringify(obj.spec.timeout)} must be ms, s or m`);
+    }
     return problems;
 }

@@ -153,6 +153,20 @@ export class MockRecorder implements pulumi.runtime.Mocks {
                     status: { loadBalancer: { ingress: [{ ip: placeholder(`load balancer IP of ${namespace}/${serviceName}`) }] } },
                 };
             }
+            case "kubernetes:helm.sh/v3:Release":
+                // What the provider reports once Helm has installed the release.
+                return {
+                    ...inputs,
+                    status: {
+                        name: inputs.name,
+                        namespace: inputs.namespace,
+                        chart: inputs.chart,
+                        version: inputs.version,
+                        appVersion: placeholder("chart appVersion"),
+                        revision: 1,
+                        status: "deployed",
+                    },
+                };
             case "digitalocean:index/kubernetesCluster:KubernetesCluster":
                 return {
                     ...inputs,

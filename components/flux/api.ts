@@ -181,13 +181,31 @@ export interface ProviderSpec {
     readonly username?: In<string>;
     readonly address?: In<string>;
     readonly timeout?: In<Duration>;
+    /** Deprecated by Flux in favour of `proxySecretRef`. */
     readonly proxy?: In<string>;
     readonly secretRef?: LocalObjectReference;
+    /** Secret with the proxy URL under `address` (optionally `username`, `password`). */
+    readonly proxySecretRef?: LocalObjectReference;
     readonly certSecretRef?: LocalObjectReference;
     readonly suspend?: In<boolean>;
 }
 
 export type EventSeverity = "info" | "error";
+
+/** Kinds an Alert's `eventSources` may name (the v1beta3 CRD's enum). */
+export type EventSourceKind =
+    | "Bucket"
+    | "GitRepository"
+    | "Kustomization"
+    | "HelmRelease"
+    | "HelmChart"
+    | "HelmRepository"
+    | "ImageRepository"
+    | "ImagePolicy"
+    | "ImageUpdateAutomation"
+    | "OCIRepository"
+    | "ArtifactGenerator"
+    | "ExternalArtifact";
 
 export interface AlertSpec {
     readonly providerRef: LocalObjectReference;

@@ -33,7 +33,8 @@ export function summaryLine(r: Pick<SyncResult, "uploaded" | "deleted" | "unchan
 }
 
 function describeTarget(cfg: ResolvedConfig, cwd: string): string {
-  const src = path.relative(cwd, cfg.source) || ".";
+  const rel = path.relative(cwd, cfg.source);
+  const src = rel === "" ? "." : rel.startsWith("..") || path.isAbsolute(rel) ? cfg.source : rel;
   const creds = cfg.credentialsFrom === "stack" ? `upload key from stack "${cfg.stack}"` : "credentials from AWS_ACCESS_KEY_ID";
   return `sync ${src}/ -> s3://${cfg.bucket}/${cfg.prefix} at ${cfg.endpoint} (region ${cfg.region}, ${creds})`;
 }
@@ -100,12 +101,9 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     return 130;
   };
   try {
-    let remote, digests;
+    let remote, local;
     try {
-      [remote, digests] = await Promise.all([
-        listRemote(client, cfg.bucket, cfg.prefix, deps.signal),
-        digestAll(scan.files),
-      ]);
+      [remote, local] = await Promise.all([listRemote(client, cfg.bucket, cfg.prefix, deps.signal), digestAll(scan.files)]);
     } catch (err) {
       if (deps.signal?.aborted) return interrupted();
       io.err(`error: ${describeError(err, target)}`);
@@ -113,7 +111,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     }
     const plan = await planSync({
       files: scan.files,
-      digests,
+      digests: local.digests,
       remote,
       prefix: cfg.prefix,
       deleteRemote: cfg.deleteRemote,
@@ -138,6 +136,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
       reporter: createReporter(io),
       signal: deps.signal,
       sizes: deps.sizes,
+      bodies: local.bodies,
       describe: (err) => describeError(err, target),
     });
     if (plan.keptRemote.length > 0) {

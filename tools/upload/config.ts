@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { normalisePrefix } from "./sync";
 import type { Credentials } from "./s3";
 import type { ReceiverConfig } from "./receiver";
-import { StackOutputs, type StackOutputReader } from "./stack";
+import { parseStackOutputs, type StackOutputReader } from "./stack";
 
 export const DEFAULT_CONCURRENCY = 32;
 export const MAX_CONCURRENCY = 256;
@@ -196,12 +196,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
   let stackError: string | undefined;
   if (coreMissing() || receiverMissing()) {
     try {
-      const raw = await deps.readStackOutputs(flags.stack);
-      const parsed = StackOutputs.safeParse(raw);
-      if (!parsed.success) {
-        throw new Error(`stack outputs have unexpected types: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
-      }
-      const out = parsed.data;
+      const out = parseStackOutputs(await deps.readStackOutputs(flags.stack));
       usedStack = true;
       bucket ??= out.bucketName;
       endpoint ??= out.bucketEndpoint;

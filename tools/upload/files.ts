@@ -8,7 +8,8 @@
 //      can ignore more (`drafts/`) or re-include something (`!*.txt`).
 // `.sourceignore` itself is uploaded, so Flux applies the same rules to what
 // it downloads from the bucket.
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readdirSync, statSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import ignore from "ignore";
 
@@ -76,14 +77,20 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
   const pending: string[] = [""]; // relative directory paths still to read
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    const entries = await readdir(path.join(root, dir), { withFileTypes: true });
+    // synchronous: far cheaper than fs/promises for thousands of small entries
+    const entries = readdirSync(path.join(root, dir), { withFileTypes: true });
     for (const entry of entries) {
       const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
       const abs = path.join(root, rel);
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
-        const target = await stat(abs).catch(() => undefined);
+        let target;
+        try {
+          target = statSync(abs);
+        } catch {
+          target = undefined;
+        }
         if (target?.isDirectory()) {
           warnings.push(`skipping symlinked folder ${rel} (links to folders are not followed)`);
           continue;
@@ -103,7 +110,7 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
           warnings.push(`skipping ${JSON.stringify(rel)}: control characters or backslashes do not make portable object keys`);
           continue;
         }
-        const size = (await stat(abs)).size;
+        const size = statSync(abs).size;
         files.push({ rel, abs, size });
         if (files.length > MAX_FILES) {
           throw new SourceError(`source ${root} has more than ${MAX_FILES} files to sync; is --source right?`);

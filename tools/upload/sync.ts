@@ -1,5 +1,7 @@
 // Plan and execute a one-way sync of a local folder to a bucket prefix.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { setMaxListeners } from "node:events";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -104,13 +106,41 @@ export async function listRemote(
   throw new Error("bucket listing did not end after 1,000,000 pages");
 }
 
-/** MD5 of every file, `limit` at a time. */
-export async function digestAll(files: readonly LocalFile[], limit = 16): Promise<Map<string, LocalDigest>> {
-  const out = new Map<string, LocalDigest>();
-  await forEachLimit(files, limit, async (f) => {
-    out.set(f.rel, await digestFile(f.abs, f.size));
-  });
-  return out;
+/** Local content: the MD5 of every file, plus the bytes of small files so they are read only once. */
+export interface LocalContent {
+  digests: Map<string, LocalDigest>;
+  bodies: Map<string, Buffer>;
+}
+
+const CACHE_FILE_LIMIT = 1024 * 1024;
+const CACHE_TOTAL_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * Hashes every file. Small files (manifests) are read synchronously, which is
+ * several times cheaper than fs/promises for thousands of tiny files; the loop
+ * yields to the event loop every few files so the bucket listing that runs
+ * meanwhile keeps moving.
+ */
+export async function digestAll(files: readonly LocalFile[]): Promise<LocalContent> {
+  const digests = new Map<string, LocalDigest>();
+  const bodies = new Map<string, Buffer>();
+  let cached = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    if (f.size <= CACHE_FILE_LIMIT) {
+      const body = readFileSync(f.abs);
+      const d = md5(body);
+      digests.set(f.rel, { md5Hex: d.toString("hex"), md5Base64: d.toString("base64") });
+      if (cached + body.length <= CACHE_TOTAL_LIMIT) {
+        bodies.set(f.rel, body);
+        cached += body.length;
+      }
+    } else {
+      digests.set(f.rel, await digestFile(f.abs, f.size));
+    }
+    if (i % 64 === 63) await new Promise((r) => setImmediate(r));
+  }
+  return { digests, bodies };
 }
 
 /**
@@ -202,6 +232,8 @@ export interface ExecuteInput {
   reporter: Reporter;
   signal?: AbortSignal;
   sizes?: Sizes;
+  /** bytes already read while hashing (rel path → body) */
+  bodies?: Map<string, Buffer>;
   describe: (err: unknown) => string;
 }
 
@@ -209,6 +241,8 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
   const { client, bucket, plan, reporter } = input;
   const sizes = input.sizes ?? DEFAULT_SIZES;
   const stop = new AbortController();
+  // every request in flight listens to the signal
+  setMaxListeners(input.concurrency * 8 + 16, stop.signal);
   const onOuterAbort = () => stop.abort();
   input.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const signal = stop.signal;
@@ -241,7 +275,7 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
         input.concurrency,
         async (item) => {
           try {
-            const bytes = await uploadOne(client, bucket, item, sizes, signal);
+            const bytes = await uploadOne(client, bucket, item, sizes, signal, input.bodies?.get(item.file.rel));
             result.uploaded++;
             result.bytesUploaded += bytes;
             reporter.uploaded(item);
@@ -294,12 +328,20 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
 }
 
 /** Uploads one file; returns the number of bytes sent. */
-async function uploadOne(client: S3Client, bucket: string, item: UploadItem, sizes: Sizes, signal: AbortSignal): Promise<number> {
+async function uploadOne(
+  client: S3Client,
+  bucket: string,
+  item: UploadItem,
+  sizes: Sizes,
+  signal: AbortSignal,
+  cached?: Buffer,
+): Promise<number> {
   const { file, key } = item;
   if (file.size > sizes.multipartThreshold) return uploadMultipart(client, bucket, item, sizes.partSize, signal);
 
-  const body = await readFile(file.abs);
-  const digest = md5(body); // of exactly what is sent, even if the file changed since planning
+  // the bytes that were hashed, or a fresh read; Content-MD5 is always of exactly what is sent
+  const body = cached ?? (await readFile(file.abs));
+  const digest = cached ? Buffer.from(item.digest.md5Hex, "hex") : md5(body);
   const res = await client.send(
     new PutObjectCommand({
       Bucket: bucket,

@@ -1,0 +1,78 @@
+/** Contour from the upstream chart, its DigitalOcean load balancer and the IP read back. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as k8s from "@pulumi/kubernetes";
+import { Contour, ContourArgs, DO_LB_NAME_ANNOTATION } from "../components/contour";
+import { versions } from "../components/versions";
+import { reveal, valueOf } from "./harness";
+import { runComponentCapturing } from "./opts-capture";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const SERVICE = "kubernetes:core/v1:Service";
+
+async function render(args: ContourArgs = {}) {
+    return runComponentCapturing(() => {
+        const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+        return new Contour("contour", args, { provider });
+    });
+}
+
+describe("Contour", () => {
+    it("installs the pinned upstream projectcontour chart as release `contour`", async () => {
+        const { recorder } = await render();
+        const release = reveal<any>(recorder.get(RELEASE, "contour-release").inputs);
+        assert.equal(release.chart, "contour");
+        assert.equal(release.repositoryOpts.repo, "https://projectcontour.github.io/helm-charts");
+        assert.equal(release.version, "0.7.0");
+        assert.equal(release.version, versions.contourChart.version);
+        assert.doesNotMatch(JSON.stringify(release), /bitnami/i);
+        assert.equal(release.name, "contour");
+        assert.equal(release.namespace, "projectcontour");
+        assert.equal(release.atomic, true);
+        assert.notEqual(release.skipAwait, true, "Helm must wait for the load balancer");
+        assert.equal(recorder.kubeObject("Namespace", "projectcontour").kind, "Namespace");
+    });
+
+    it("gives Envoy a DigitalOcean load balancer with a predictable name", async () => {
+        const { recorder } = await render();
+        const envoy = reveal<any>(recorder.get(RELEASE, "contour-release").inputs).values.envoy.service;
+        assert.equal(envoy.type, "LoadBalancer");
+        assert.equal(envoy.externalTrafficPolicy, "Local");
+        assert.equal(envoy.annotations[DO_LB_NAME_ANNOTATION], "contour-envoy");
+        assert.equal(DO_LB_NAME_ANNOTATION, "service.beta.kubernetes.io/do-loadbalancer-name");
+
+        const named = await render({ loadBalancerName: "prod-edge", namespace: "ingress" });
+        const release = reveal<any>(named.recorder.get(RELEASE, "contour-release").inputs);
+        assert.equal(release.values.envoy.service.annotations[DO_LB_NAME_ANNOTATION], "prod-edge");
+        assert.equal(release.namespace, "ingress");
+    });
+
+    it("creates the `contour` IngressClass and the CRDs", async () => {
+        const { recorder, value } = await render();
+        const values = reveal<any>(recorder.get(RELEASE, "contour-release").inputs).values;
+        assert.equal(values.contour.manageCRDs, true);
+        assert.deepEqual(values.contour.ingressClass, { name: "contour", create: true, default: true });
+        assert.equal(await valueOf(value.ingressClassName), "contour");
+    });
+
+    it("reads Envoy's Service after the release and exposes its load balancer IP", async () => {
+        const { recorder, capture, value } = await render({ namespace: "edge" });
+        const read = capture.get(SERVICE, "contour-envoy-service");
+        assert.equal(await valueOf(read.opts.id), "edge/contour-envoy");
+        // The ID is derived from the release's status (unknown while a preview plans to create it).
+        assert.deepEqual(await capture.outputDependencies(read.opts.id), [`${RELEASE}::contour-release`]);
+        assert.deepEqual(capture.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
+        const mocked = recorder.get(SERVICE, "contour-envoy-service").state as any;
+        assert.equal(await valueOf(value.loadBalancerIp), mocked.status.loadBalancer.ingress[0].ip);
+    });
+
+    it("everything runs through the provider from opts, so it is deleted before the cluster", async () => {
+        const { recorder } = await render();
+        const inCluster = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.deepEqual(inCluster.map((r) => r.name).sort(), ["contour-envoy-service", "contour-namespace", "contour-release"]);
+        for (const r of inCluster) {
+            assert.match(r.provider ?? "", /pulumi:providers:kubernetes::k8s::/, r.name);
+            assert.equal(r.parent, "gitops:ingress:Contour::contour", r.name);
+        }
+    });
+});
