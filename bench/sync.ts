@@ -18,6 +18,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { S3RVER_KEY, startS3, type LocalS3 } from "../test/helpers-s3";
 
+// the in-process helper client would print the SDK's Node 22 notice into the results
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const REPO = path.resolve(__dirname, "..");
 const WORK = path.join(REPO, ".bench");
 const TREE = path.join(WORK, "tree");

@@ -136,9 +136,15 @@ describe("upload: sync", () => {
       assert.equal(s3.count("DELETE") + s3.count("POST"), 0, "nothing may be deleted without --delete");
       assert.ok((await s3.objects(bucket)).has("infra/platform.yml"));
 
-      const deleted = await sync(src, bucket, ["--delete"]);
+      const proxy = await startProxy(s3.port);
+      const deleted = await sync(src, bucket, ["--delete"], {}, proxy.endpoint).finally(() => proxy.close());
       assert.equal(deleted.code, 0, deleted.all());
       assert.equal(deleted.lastOut(), "uploaded 0, deleted 1, unchanged 4");
+      // DeleteObjects: one POST ?delete carrying a Content-MD5 of its body
+      const posts = proxy.seen.filter((x) => x.method === "POST");
+      assert.equal(posts.length, 1);
+      assert.match(posts[0]!.url, /[?&]delete/);
+      assert.equal(posts[0]!.contentMd5, posts[0]!.bodyMd5);
       assert.deepEqual([...(await s3.objects(bucket)).keys()].sort(), Object.keys(TREE).filter((k) => k !== "infra/platform.yml").sort());
     } finally {
       await rm(src, { recursive: true, force: true });

