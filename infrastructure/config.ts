@@ -35,8 +35,6 @@ export const NOTIFICATION_TYPES = {
 } as const;
 export type NotificationType = keyof typeof NOTIFICATION_TYPES;
 
-/** The config keys of this project, with the environment variables each run needs. */
-export const CONFIG_KEYS = ["cluster", "bucket", "flux", "contour", "webhook", "acme", "github", "notifications"] as const;
 
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -203,6 +201,9 @@ const schema = z
         notifications: z.array(notificationSchema).default([]),
     })
     .strict();
+
+/** The configuration schema (exported for documentation checks). */
+export const configSchema = schema;
 
 /** The validated configuration. */
 export type PlatformConfig = z.infer<typeof schema> & {
