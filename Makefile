@@ -24,7 +24,7 @@ destroy: ## Destroy the stack (STACK=dev); nothing billable is left behind
 	@$(NPM) run --silent bootstrap -- destroy --stack $(STACK)
 
 upload-do: install ## Sync deploy/ to the stack's Spaces bucket and trigger Flux
-	@$(NPM) run --silent upload -- --stack $(STACK) $(ARGS)
+	@node tools/upload/run.cjs --stack $(STACK) $(ARGS)
 
 render: install ## Render the stack offline (no credentials) into render/$(STACK)
 	@$(NPM) run --silent render -- --stack $(STACK) --out render/$(STACK)

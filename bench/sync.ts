@@ -1,50 +1,57 @@
 // `npm run bench:sync` / `make bench-sync`: our sync tool against `aws s3 sync`
 // on the same tree and the same local S3 server (s3rver on 127.0.0.1).
 //
-// Phases, for each tool, in fresh buckets each round:
+// For each tool, in every round: a fresh s3rver (own process, empty tmpfs
+// folder, see s3-server.cjs), warmed with the same requests from this harness
+// (unless --cold), then
 //   initial  upload of a 1,000-file tree (about 10 MB of YAML)
 //   no-op    re-sync with nothing changed
-//   change   one file edited (same size), re-sync
-// Wall time covers the whole command as a user runs it (`npm run --silent upload`,
-// so npm and tsx start-up count). Requests are counted at the server.
+//   change   one file edited (same size, newer mtime), re-sync
+// and a check that the bucket holds exactly the local bytes (ETag = MD5).
+// Round 0 is a warm-up and is discarded; the table shows medians of the rest,
+// the order of the two tools alternating between rounds.
 //
-// Options: --files N (1000)  --rounds N (3)  --aws PATH (env AWS_CLI; default
-// /usr/bin/aws from Debian's awscli package, else `aws` on PATH)  --concurrency N
-import { spawn } from "node:child_process";
+// Wall time is the whole command as a user runs it: for ours, exactly the
+// command line of `make upload-do` (taken from `make -n`, so node start-up and
+// everything else counts), for aws-cli `aws s3 sync … --no-progress`.
+// Requests and connections are counted at the server.
+//
+// Options: --files N (1000)  --rounds N (7, plus the warm-up)  --aws PATH (env
+// AWS_CLI; default /usr/bin/aws from Debian's awscli package, else `aws` on PATH)
+// --concurrency N (ours)  --cold (no server warm-up)
+import { fork, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { S3RVER_KEY, startS3, type LocalS3 } from "../test/helpers-s3";
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
-// the in-process helper client would print the SDK's Node 22 notice into the results
+// the harness's own SDK client would print the SDK's Node 22 notice into the results
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const REPO = path.resolve(__dirname, "..");
 const WORK = path.join(REPO, ".bench");
 const TREE = path.join(WORK, "tree");
+const S3RVER_KEY = "S3RVER";
 
 const { values: opts } = parseArgs({
   options: {
     files: { type: "string", default: "1000" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "7" },
     aws: { type: "string" },
     concurrency: { type: "string" },
+    cold: { type: "boolean", default: false },
   },
 });
 const FILES = Number(opts.files);
 const ROUNDS = Number(opts.rounds);
 if (!Number.isInteger(FILES) || FILES < 1 || FILES > 100_000) throw new Error("--files must be 1..100000");
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) throw new Error("--rounds must be 1..20");
+const WARM_UP_OBJECTS = FILES;
 
-function findAws(): string {
-  const explicit = opts.aws ?? process.env.AWS_CLI;
-  if (explicit) return explicit;
-  if (existsSync("/usr/bin/aws")) return "/usr/bin/aws";
-  return "aws";
-}
-const AWS = findAws();
+const AWS = opts.aws ?? process.env.AWS_CLI ?? (existsSync("/usr/bin/aws") ? "/usr/bin/aws" : "aws");
 
 /** Deterministic pseudo-random numbers (xorshift32). */
 function rng(seed: number) {
@@ -59,14 +66,14 @@ function rng(seed: number) {
   };
 }
 
-/** FILES YAML files, 2-18 KB each (about 10 MB for 1,000), in 20 folders. */
-async function makeTree(): Promise<number> {
+/** FILES YAML files, 2-18 KB each (about 10 MB for 1,000), in 20 folders; returns rel path → bytes. */
+async function makeTree(): Promise<Map<string, Buffer>> {
   await rm(TREE, { recursive: true, force: true });
   const rand = rng(42);
-  let total = 0;
+  const files = new Map<string, Buffer>();
   for (let i = 0; i < FILES; i++) {
-    const dir = path.join(TREE, `team-${String(i % 20).padStart(2, "0")}`);
-    await mkdir(dir, { recursive: true });
+    const folder = `team-${String(i % 20).padStart(2, "0")}`;
+    await mkdir(path.join(TREE, folder), { recursive: true });
     const target = 2048 + Math.floor(rand() * 16384);
     const lines = [`apiVersion: v1`, `kind: ConfigMap`, `metadata:`, `  name: cm-${i}`, `data:`];
     let size = lines.join("\n").length;
@@ -75,33 +82,131 @@ async function makeTree(): Promise<number> {
       lines.push(line);
       size += line.length + 1;
     }
-    const body = `${lines.join("\n")}\n`;
-    total += body.length;
-    await writeFile(path.join(dir, `cm-${String(i).padStart(5, "0")}.yaml`), body);
+    const rel = `${folder}/cm-${String(i).padStart(5, "0")}.yaml`;
+    const body = Buffer.from(`${lines.join("\n")}\n`);
+    files.set(rel, body);
+    await writeFile(path.join(TREE, rel), body);
   }
-  return total;
+  return files;
 }
 
-/** Flips one character of one file, keeping its size (aws compares size and mtime, we compare content). */
-async function editOneFile(round: number): Promise<void> {
-  const file = path.join(TREE, "team-07", "cm-00007.yaml");
-  const { readFile } = await import("node:fs/promises");
+const EDITED = "team-07/cm-00007.yaml";
+
+/** Flips one character of one file, keeping its size; a new mtime second for aws's size+mtime rule. */
+async function editOneFile(tree: Map<string, Buffer>, n: number): Promise<void> {
+  const file = path.join(TREE, EDITED);
   const body = await readFile(file, "utf8");
-  const marker = `name: cm-7`;
-  const edited = body.replace(/key-0: "(.)/, (_m, c: string) => `key-0: "${c === String(round % 10) ? "z" : round % 10}`);
-  if (edited === body || edited.length !== body.length || !edited.includes(marker)) throw new Error("edit failed");
-  await new Promise((r) => setTimeout(r, 1100)); // a distinct mtime second, for aws's size+mtime rule
+  const digit = String(n % 10);
+  const edited = body.replace(/key-0: "(.)/, (_m, c: string) => `key-0: "${c === digit ? "z" : digit}`);
+  if (edited === body || edited.length !== body.length) throw new Error("edit failed");
+  await new Promise((r) => setTimeout(r, 1100));
   await writeFile(file, edited);
+  tree.set(EDITED, Buffer.from(edited));
 }
 
-interface RunResult {
-  seconds: number;
-  requests: number;
-  puts: number;
-  lastLine: string;
+interface Counts {
+  counts: Record<string, number>;
+  connections: number;
+  cpuMs: number;
 }
 
-function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; code: number | null; stdout: string; stderr: string }> {
+/** A fresh s3rver in its own process (bench/s3-server.cjs). */
+async function startServer() {
+  // One libuv pool thread: on tmpfs each file operation takes microseconds, and
+  // handing them to 4 threads costs more in cross-thread wake-ups than it saves
+  // (measured: about 20% less server CPU per PUT; aws-cli's times unchanged).
+  const child = fork(path.join(__dirname, "s3-server.cjs"), [], {
+    cwd: REPO,
+    env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: ["--expose-gc"],
+  });
+  const ready = await new Promise<{ port: number; dir: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("s3rver did not start in 30 s")), 30_000);
+    child.once("message", (m: { type: string; port: number; dir: string }) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
+    child.once("exit", (code) => reject(new Error(`s3rver exited (${code})`)));
+  });
+  const endpoint = `http://127.0.0.1:${ready.port}`;
+  const client = new S3Client({
+    endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  let seq = 0;
+  const ask = <T>(msg: Record<string, unknown>, reply: string): Promise<T> => {
+    const id = ++seq;
+    return new Promise((resolve) => {
+      const on = (m: { type: string; id: number }) => {
+        if (m.type !== reply || m.id !== id) return;
+        child.off("message", on);
+        resolve(m as T);
+      };
+      child.on("message", on);
+      child.send({ ...msg, id });
+    });
+  };
+  return {
+    endpoint,
+    client,
+    /** requests for `bucket`, connections and server CPU since the last call */
+    take: (bucket: string) => ask<Counts>({ type: "counts", bucket }, "counts"),
+    /** a full GC in the server, then a short pause: no tool pays for the warm-up's garbage */
+    async settle() {
+      await ask({ type: "settle" }, "settled");
+      await new Promise((r) => setTimeout(r, 300));
+    },
+    async stop() {
+      client.destroy();
+      const exited = new Promise((r) => child.once("exit", r));
+      child.send({ type: "stop" });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+/** The same warm-up for every server, so neither tool pays s3rver's JIT warm-up (a real endpoint is warm). */
+async function warmUp(s3: Server, tree: Map<string, Buffer>): Promise<void> {
+  const bucket = "warm-up";
+  await s3.client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const items = [...tree].slice(0, WARM_UP_OBJECTS);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < items.length) {
+        const [key, body] = items[next++]!;
+        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      }
+    }),
+  );
+  for (let i = 0; i < 3; i++) await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
+}
+
+/** Checks that the bucket holds exactly the local files (s3rver's ETag is the MD5 of the stored bytes). */
+async function verify(s3: Server, bucket: string, tree: Map<string, Buffer>): Promise<void> {
+  const seen = new Map<string, string>();
+  let token: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const res = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const o of res.Contents ?? []) seen.set(o.Key!, (o.ETag ?? "").replace(/"/g, ""));
+    if (!res.IsTruncated) break;
+    token = res.NextContinuationToken;
+  }
+  if (seen.size !== tree.size) throw new Error(`${bucket}: ${seen.size} objects, expected ${tree.size}`);
+  for (const [key, body] of tree) {
+    if (seen.get(key) !== createHash("md5").update(body).digest("hex")) throw new Error(`${bucket}: ${key} differs from the local file`);
+  }
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -112,10 +217,26 @@ function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promis
     child.on("error", reject);
     const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
     child.on("close", (code) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       clearTimeout(timer);
-      resolve({ seconds: Number(process.hrtime.bigint() - start) / 1e9, code, stdout, stderr });
+      resolve({ seconds, code, stdout, stderr });
     });
   });
+}
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command line `make upload-do ARGS=…` runs, from `make -n` (node_modules
+ * is taken as up to date, so the lockfile check never installs anything here).
+ */
+function makeRecipe(): (args: string[]) => string {
+  const marker = "BENCH_ARGS_MARKER";
+  const r = spawnSync("make", ["-n", "-s", "--no-print-directory", "-o", "node_modules", "upload-do", `ARGS=${marker}`], { cwd: REPO, encoding: "utf8" });
+  const lines = (r.stdout ?? "").split("\n").filter((l) => l.includes(marker));
+  if (r.status !== 0 || lines.length !== 1) throw new Error(`cannot read the upload-do recipe from make -n: ${r.stderr || r.stdout}`);
+  const line = lines[0]!.trim();
+  return (args) => line.replace(marker, args.map(shellQuote).join(" "));
 }
 
 const baseEnv = (): NodeJS.ProcessEnv => ({
@@ -125,91 +246,117 @@ const baseEnv = (): NodeJS.ProcessEnv => ({
   AWS_SECRET_ACCESS_KEY: S3RVER_KEY,
 });
 
-async function runOurs(s3: LocalS3, bucket: string): Promise<RunResult> {
-  s3.reset();
-  const args = ["run", "--silent", "upload", "--", "--source", TREE, "--bucket", bucket, "--endpoint", s3.endpoint, "--region", "us-east-1", "--no-trigger"];
-  if (opts.concurrency) args.push("--concurrency", opts.concurrency);
-  const r = await runCommand("npm", args, baseEnv());
-  if (r.code !== 0) throw new Error(`our tool failed (${r.code}): ${r.stderr}`);
-  const mine = s3.requests.filter((q) => q.url.startsWith(`/${bucket}`));
-  const lines = r.stdout.trimEnd().split("\n");
-  return { seconds: r.seconds, requests: mine.length, puts: mine.filter((q) => q.method === "PUT").length, lastLine: lines[lines.length - 1] ?? "" };
+interface Measured {
+  seconds: number;
+  requests: number;
+  puts: number;
+  connections: number;
+  serverCpu: number;
+  note: string;
 }
 
-async function runAws(s3: LocalS3, bucket: string, configFile: string): Promise<RunResult> {
-  s3.reset();
-  const env = {
-    ...baseEnv(),
-    AWS_DEFAULT_REGION: "us-east-1",
-    AWS_CONFIG_FILE: configFile,
-    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_PAGER: "",
-  };
-  const r = await runCommand(AWS, ["s3", "sync", TREE, `s3://${bucket}`, "--endpoint-url", s3.endpoint, "--no-progress"], env);
-  if (r.code !== 0) throw new Error(`aws s3 sync failed (${r.code}): ${r.stderr}`);
-  const mine = s3.requests.filter((q) => q.url.startsWith(`/${bucket}`));
-  const uploads = r.stdout.split("\n").filter((l) => l.startsWith("upload:")).length;
-  return { seconds: r.seconds, requests: mine.length, puts: mine.filter((q) => q.method === "PUT").length, lastLine: `${uploads} uploaded` };
+type Tool = "ours" | "aws";
+const phases = ["initial", "no-op", "change"] as const;
+
+async function runPhase(tool: Tool, s3: Server, bucket: string, recipe: (a: string[]) => string, awsConfig: string): Promise<Measured> {
+  await s3.take(bucket); // reset
+  let r;
+  let note: string;
+  if (tool === "ours") {
+    const args = ["--source", TREE, "--bucket", bucket, "--endpoint", s3.endpoint, "--region", "us-east-1", "--no-trigger"];
+    if (opts.concurrency) args.push("--concurrency", opts.concurrency);
+    r = await run("/bin/sh", ["-c", recipe(args)], baseEnv());
+    if (r.code !== 0) throw new Error(`our tool failed (${r.code}): ${r.stderr}`);
+    note = r.stdout.trimEnd().split("\n").pop() ?? "";
+  } else {
+    const env = {
+      ...baseEnv(),
+      AWS_DEFAULT_REGION: "us-east-1",
+      AWS_CONFIG_FILE: awsConfig,
+      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_PAGER: "",
+    };
+    r = await run(AWS, ["s3", "sync", TREE, `s3://${bucket}`, "--endpoint-url", s3.endpoint, "--no-progress"], env);
+    if (r.code !== 0) throw new Error(`aws s3 sync failed (${r.code}): ${r.stderr}`);
+    note = `${r.stdout.split("\n").filter((l) => l.startsWith("upload:")).length} uploaded`;
+  }
+  const seen = await s3.take(bucket);
+  const requests = Object.values(seen.counts).reduce((a, b) => a + b, 0);
+  return { seconds: r.seconds, requests, puts: seen.counts.PUT ?? 0, connections: seen.connections, serverCpu: seen.cpuMs / 1000, note };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function startupMedian(cmd: string, args: string[], n = 7): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push((await run(cmd, args, baseEnv())).seconds);
+  return median(times);
+}
 
 async function main() {
   await mkdir(WORK, { recursive: true });
-  const awsVersion = await runCommand(AWS, ["--version"], { PATH: process.env.PATH }).catch(() => undefined);
+  const awsVersion = await run(AWS, ["--version"], { PATH: process.env.PATH }).catch(() => undefined);
   if (!awsVersion || awsVersion.code !== 0) {
     console.error(`cannot run ${AWS}: install Debian's awscli (apt-get install -y awscli) or pass --aws PATH`);
     process.exitCode = 2;
     return;
   }
-  const configFile = path.join(WORK, "aws-config");
-  await writeFile(configFile, "[default]\ns3 =\n    addressing_style = path\n");
-  const bytes = await makeTree();
-  const startup = await runCommand("npm", ["run", "--silent", "upload", "--", "--help"], baseEnv());
-  console.log(
-    `tree: ${FILES} files, ${(bytes / 1e6).toFixed(1)} MB; ${ROUNDS} round(s); ${os.cpus().length} cores; node ${process.version}; ` +
-      `${(awsVersion.stdout || awsVersion.stderr).trim()}; our start-up alone (npm run --silent upload -- --help): ${startup.seconds.toFixed(2)} s`,
-  );
+  const awsConfig = path.join(WORK, "aws-config");
+  await writeFile(awsConfig, "[default]\ns3 =\n    addressing_style = path\n");
+  const tree = await makeTree();
+  const bytes = [...tree.values()].reduce((a, b) => a + b.length, 0);
+  const recipe = makeRecipe();
 
-  const s3 = await startS3();
-  const phases = ["initial", "no-op", "change"] as const;
-  const results: Record<string, { ours: RunResult[]; aws: RunResult[] }> = {};
+  // builds bin/upload.cjs if it is out of date, so no timed run includes a build
+  const first = await run("/bin/sh", ["-c", recipe(["--help"])], baseEnv());
+  if (first.code !== 0) throw new Error(`${recipe(["--help"])} failed: ${first.stderr}`);
+  const startMake = await startupMedian("/bin/sh", ["-c", recipe(["--help"])]);
+  const startNpm = await startupMedian("npm", ["run", "--silent", "upload", "--", "--help"]);
+  const cpus = os.cpus();
+  console.log(`tree: ${FILES} files, ${(bytes / 1e6).toFixed(1)} MB; ${ROUNDS} round(s) + 1 warm-up; ${cpus.length} cores (${cpus[0]?.model ?? "cpu"}); node ${process.version}; ${(awsVersion.stdout || awsVersion.stderr).trim()}`);
+  console.log(`ours as make upload-do runs it: ${recipe(["…"])}`);
+  console.log(`start-up alone (--help, median of 7): make's command ${startMake.toFixed(3)} s; npm run --silent upload ${startNpm.toFixed(3)} s`);
+  console.log(`server: s3rver (own process, tmpfs, silent), fresh per tool and round, ${opts.cold ? "not warmed (--cold)" : `warmed with ${WARM_UP_OBJECTS} PUTs + 3 lists`}\n`);
+
+  const results: Record<string, Record<Tool, Measured[]>> = {};
   for (const p of phases) results[p] = { ours: [], aws: [] };
-  try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      const ours = `ours-${round}`;
-      const theirs = `aws-${round}`;
-      await s3.createBucket(ours);
-      await s3.createBucket(theirs);
-      for (const phase of phases) {
-        if (phase === "change") await editOneFile(round);
-        // alternate who goes first, so neither always gets a warm page cache
-        const order = round % 2 === 1 ? (["ours", "aws"] as const) : (["aws", "ours"] as const);
-        for (const who of order) {
-          const r = who === "ours" ? await runOurs(s3, ours) : await runAws(s3, theirs, configFile);
-          results[phase]![who].push(r);
-          console.log(`round ${round} ${phase.padEnd(7)} ${who.padEnd(4)} ${r.seconds.toFixed(2)} s, ${r.requests} requests (${r.puts} PUT): ${r.lastLine}`);
+  let edits = 0;
+  for (let round = 0; round <= ROUNDS; round++) {
+    const order: Tool[] = round % 2 === 0 ? ["ours", "aws"] : ["aws", "ours"];
+    for (const tool of order) {
+      const s3 = await startServer();
+      try {
+        if (!opts.cold) await warmUp(s3, tree);
+        const bucket = `${tool}-${round}`;
+        await s3.client.send(new CreateBucketCommand({ Bucket: bucket }));
+        await s3.settle();
+        for (const phase of phases) {
+          if (phase === "change") await editOneFile(tree, ++edits);
+          const m = await runPhase(tool, s3, bucket, recipe, awsConfig);
+          if (round > 0) results[phase]![tool].push(m);
+          console.log(
+            `${round === 0 ? "warm-up" : `round ${round}`} ${phase.padEnd(7)} ${tool.padEnd(4)} ${m.seconds.toFixed(2)} s, ` +
+              `${m.requests} requests (${m.puts} PUT) on ${m.connections} connection(s), server CPU ${m.serverCpu.toFixed(2)} s: ${m.note}`,
+          );
         }
+        await verify(s3, bucket, tree);
+      } finally {
+        await s3.stop();
       }
-      // both buckets must hold the same bytes
-      const [a, b] = await Promise.all([s3.objects(ours), s3.objects(theirs)]);
-      if (a.size !== FILES || b.size !== FILES) throw new Error(`round ${round}: bucket sizes ${a.size}/${b.size}, expected ${FILES}`);
-      for (const [k, v] of a) if (!b.get(k)?.equals(v)) throw new Error(`round ${round}: ${k} differs between the buckets`);
     }
-  } finally {
-    await s3.close();
   }
 
-  const targets: Record<string, { ratio?: number; puts?: number }> = {
-    initial: { ratio: 0.4 },
-    "no-op": { ratio: 0.5 },
-    change: { puts: 1 },
-  };
-  const rows: string[] = [];
+  const targets: Record<string, { ratio?: number; puts?: number }> = { initial: { ratio: 0.4 }, "no-op": { ratio: 0.5 }, change: { puts: 1 } };
+  const rows = [
+    "| phase | ours (s) | aws s3 sync (s) | ours / aws | ours requests (PUT) | aws requests (PUT) | target | result |",
+    "|---|---:|---:|---:|---:|---:|---|---|",
+  ];
   let allMet = true;
-  rows.push("| phase | ours (s) | aws s3 sync (s) | ours / aws | ours requests (PUT) | aws requests (PUT) | target | met |");
-  rows.push("|---|---:|---:|---:|---:|---:|---|---|");
   for (const phase of phases) {
     const o = results[phase]!.ours;
     const w = results[phase]!.aws;
@@ -217,17 +364,20 @@ async function main() {
     const wt = median(w.map((r) => r.seconds));
     const ratio = ot / wt;
     const t = targets[phase]!;
-    const oPuts = Math.max(...o.map((r) => r.puts));
     const met = t.ratio !== undefined ? ratio <= t.ratio : o.every((r) => r.puts === t.puts);
     allMet &&= met;
+    const reqs = (rs: Measured[]) => `${median(rs.map((r) => r.requests))} (${Math.max(...rs.map((r) => r.puts))})`;
     const target = t.ratio !== undefined ? `≤ ${Math.round(t.ratio * 100)}%` : `exactly ${t.puts} PUT`;
-    rows.push(
-      `| ${phase} | ${ot.toFixed(2)} | ${wt.toFixed(2)} | ${(ratio * 100).toFixed(0)}% | ${median(o.map((r) => r.requests))} (${oPuts}) | ` +
-        `${median(w.map((r) => r.requests))} (${Math.max(...w.map((r) => r.puts))}) | ${target} | ${met ? "yes" : "NO"} |`,
-    );
+    rows.push(`| ${phase} | ${ot.toFixed(2)} | ${wt.toFixed(2)} | ${(ratio * 100).toFixed(0)}% | ${reqs(o)} | ${reqs(w)} | ${target} | ${met ? "PASS" : "FAIL"} |`);
   }
   const table = rows.join("\n");
-  console.log(`\nmedian of ${ROUNDS} round(s), ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "cpu"})\n`);
+  // the same runs, paired by round (each round runs both tools back to back)
+  for (const phase of phases) {
+    const r = results[phase]!;
+    const ratios = r.ours.map((o, i) => `${Math.round((o.seconds / r.aws[i]!.seconds) * 100)}%`);
+    console.log(`${phase.padEnd(7)} ours/aws by round: ${ratios.join(" ")}`);
+  }
+  console.log(`\nmedian of ${ROUNDS} round(s) after a discarded warm-up round, ${new Date().toISOString().slice(0, 10)}, ${cpus.length} cores\n`);
   console.log(table);
   await writeFile(path.join(WORK, "results.md"), `${table}\n`);
   if (!allMet) {

@@ -1,6 +1,8 @@
 // Pure pieces of the sync tool: ETags, ignore rules, signing, redaction.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -120,5 +122,35 @@ describe("upload: receiver helpers", () => {
     assert.equal(redactUrl(`https://flux-webhook.example.com/hook/${hash}`), "https://flux-webhook.example.com/hook/<redacted>");
     assert.equal(redactUrl(`https://u:p@h.example.com:8443/x/${hash}?t=1`), "https://h.example.com:8443/x/<redacted>?<redacted>");
     assert.equal(redactUrl("not a url"), "<invalid URL>");
+  });
+});
+
+describe("upload: the precompiled entry point", () => {
+  // run.cjs / build.cjs are plain CommonJS (no compilation at run time)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const builder = require("../tools/upload/build.cjs") as {
+    BUNDLE: string;
+    isFresh(): boolean;
+    cacheFile(code: string): string | undefined;
+    compile(code: string, cachedData?: Buffer): { cachedDataRejected?: boolean };
+    applyV8Flags(): void;
+  };
+
+  test("run.cjs builds bin/upload.cjs when needed, and V8 accepts the bundle's code cache", () => {
+    const root = path.resolve(__dirname, "..");
+    const r = spawnSync(process.execPath, ["tools/upload/run.cjs", "--help"], { cwd: root, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^usage: npm run upload -- /);
+    assert.equal(r.stderr, "", "no fallback to running from source");
+    assert.ok(builder.isFresh(), "the bundle is newer than its sources");
+    const code = readFileSync(builder.BUNDLE, "utf8");
+    // run.cjs loads the bundle with vm.Script, which has no loader for import():
+    // the build turns every dynamic import into require()
+    assert.doesNotMatch(code, /\bimport\(/);
+    const cache = builder.cacheFile(code);
+    assert.ok(cache, "the bundle names its code cache");
+    // with the same V8 settings as run.cjs; a rejected cache would silently cost every start its compile
+    builder.applyV8Flags();
+    assert.equal(builder.compile(code, readFileSync(cache)).cachedDataRejected, false);
   });
 });

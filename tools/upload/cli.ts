@@ -88,6 +88,12 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
   }
 
   const target = { endpoint: cfg.endpoint, bucket: cfg.bucket };
+  // One controller for the run: Ctrl-C (deps.signal) or a fatal error aborts
+  // it, and with it every request of the client.
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  if (deps.signal?.aborted) controller.abort();
+  deps.signal?.addEventListener("abort", onAbort, { once: true });
   const { client, stats } = createClient({
     endpoint: cfg.endpoint,
     region: cfg.region,
@@ -95,6 +101,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     bucket: cfg.bucket,
     concurrency: cfg.concurrency,
     maxAttempts: deps.maxAttempts,
+    signal: controller.signal,
   });
   const interrupted = () => {
     io.err("interrupted: nothing is half-written (each object is replaced atomically); re-run to finish the sync");
@@ -103,7 +110,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
   try {
     let remote, local;
     try {
-      [remote, local] = await Promise.all([listRemote(client, cfg.bucket, cfg.prefix, deps.signal), digestAll(scan.files)]);
+      [remote, local] = await Promise.all([listRemote(client, cfg.bucket, cfg.prefix), digestAll(scan.files)]);
     } catch (err) {
       if (deps.signal?.aborted) return interrupted();
       io.err(`error: ${describeError(err, target)}`);
@@ -135,6 +142,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
       concurrency: cfg.concurrency,
       reporter: createReporter(io),
       signal: deps.signal,
+      controller,
       sizes: deps.sizes,
       bodies: local.bodies,
       describe: (err) => describeError(err, target),
@@ -197,6 +205,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     io.out(summaryLine(result));
     return code;
   } finally {
+    deps.signal?.removeEventListener("abort", onAbort);
     client.destroy();
     deps.onStats?.(stats);
   }

@@ -1,27 +1,6 @@
-// Entry point of `npm run upload` / `make upload-do`; see cli.ts and docs/upload.md.
-import { runUpload } from "./cli";
+// Runs the tool from source: `node --import tsx tools/upload/main.ts …`.
+// `make upload-do` and `npm run upload` start run.cjs instead, which runs the
+// precompiled bundle of entry.ts (bin/upload.cjs); see docs/upload.md.
+import { main } from "./entry";
 
-// The SDK warns on every run that releases after January 2027 need Node 22;
-// that is a note for the project's Node upgrade, not for each sync's output.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
-const controller = new AbortController();
-let interrupts = 0;
-const onSignal = () => {
-  interrupts++;
-  if (interrupts > 1) process.exit(130);
-  process.stderr.write("\nstopping after the requests in flight (Ctrl-C again to quit at once)\n");
-  controller.abort();
-};
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-
-runUpload(process.argv.slice(2), { signal: controller.signal }).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+main(process.argv.slice(2));

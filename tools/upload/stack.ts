@@ -1,5 +1,6 @@
 // Reads the Pulumi stack's outputs (only when flags and env do not supply everything).
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 
 /** Injected in tests; the default spawns the pulumi CLI. */
@@ -37,7 +38,20 @@ export function parseStackOutputs(raw: unknown): StackOutputs {
   return out;
 }
 
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/**
+ * The Pulumi project folder (the one with Pulumi.yaml), found upwards from
+ * this file: tools/upload/ when run from source, bin/ when run as the bundle.
+ */
+function projectRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return path.resolve(__dirname, "..", "..");
+}
 const TIMEOUT_MS = 120_000;
 
 export const AVOID_PULUMI_HINT =
@@ -50,7 +64,7 @@ export function pulumiStackOutputs(opts: { command?: string; cwd?: string; env?:
     new Promise((resolve, reject) => {
       const args = ["stack", "output", "--json", "--show-secrets", "--non-interactive", "--stack", stack];
       const child = spawn(command, args, {
-        cwd: opts.cwd ?? REPO_ROOT,
+        cwd: opts.cwd ?? projectRoot(),
         env: opts.env ?? process.env,
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -93,10 +93,8 @@ export async function listRemote(
   const out = new Map<string, RemoteObject>();
   let token: string | undefined;
   for (let page = 0; page < 1_000_000; page++) {
-    const res = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }),
-      { abortSignal: signal },
-    );
+    const command = new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token });
+    const res = await (signal ? client.send(command, { abortSignal: signal }) : client.send(command));
     for (const o of res.Contents ?? []) {
       if (o.Key !== undefined) out.set(o.Key, { etag: o.ETag, size: o.Size ?? 0 });
     }
@@ -235,17 +233,26 @@ export interface ExecuteInput {
   /** bytes already read while hashing (rel path → body) */
   bodies?: Map<string, Buffer>;
   describe: (err: unknown) => string;
+  /**
+   * The controller whose signal the client was created with (createClient's
+   * `signal`): aborted on a fatal error, it also stops the requests in flight.
+   * Without it, every request carries this run's signal itself (which turns
+   * off the SDK's middleware cache).
+   */
+  controller?: AbortController;
 }
 
 export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
   const { client, bucket, plan, reporter } = input;
   const sizes = input.sizes ?? DEFAULT_SIZES;
-  const stop = new AbortController();
+  const stop = input.controller ?? new AbortController();
   // every request in flight listens to the signal
   setMaxListeners(input.concurrency * 8 + 16, stop.signal);
   const onOuterAbort = () => stop.abort();
+  if (input.signal?.aborted) stop.abort();
   input.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const signal = stop.signal;
+  const sendOptions = input.controller ? undefined : { abortSignal: signal };
 
   const result: SyncResult = {
     uploaded: 0,
@@ -275,7 +282,7 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
         input.concurrency,
         async (item) => {
           try {
-            const bytes = await uploadOne(client, bucket, item, sizes, signal, input.bodies?.get(item.file.rel));
+            const bytes = await uploadOne(client, bucket, item, sizes, signal, sendOptions, input.bodies?.get(item.file.rel));
             result.uploaded++;
             result.bytesUploaded += bytes;
             reporter.uploaded(item);
@@ -300,7 +307,7 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
                 Bucket: bucket,
                 Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
               }),
-              { abortSignal: signal },
+              sendOptions,
             );
             const errors = new Map((res.Errors ?? []).map((e) => [e.Key ?? "", e]));
             for (const key of chunk) {
@@ -327,6 +334,9 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
   return result;
 }
 
+/** Per-call send options: undefined when the client carries the run's abort signal. */
+type SendOptions = { abortSignal: AbortSignal } | undefined;
+
 /** Uploads one file; returns the number of bytes sent. */
 async function uploadOne(
   client: S3Client,
@@ -334,10 +344,11 @@ async function uploadOne(
   item: UploadItem,
   sizes: Sizes,
   signal: AbortSignal,
+  sendOptions: SendOptions,
   cached?: Buffer,
 ): Promise<number> {
   const { file, key } = item;
-  if (file.size > sizes.multipartThreshold) return uploadMultipart(client, bucket, item, sizes.partSize, signal);
+  if (file.size > sizes.multipartThreshold) return uploadMultipart(client, bucket, item, sizes.partSize, signal, sendOptions);
 
   // the bytes that were hashed, or a fresh read; Content-MD5 is always of exactly what is sent
   const body = cached ?? (await readFile(file.abs));
@@ -351,7 +362,7 @@ async function uploadOne(
       ContentMD5: digest.toString("base64"),
       ContentType: contentType(file.rel),
     }),
-    { abortSignal: signal },
+    sendOptions,
   );
   const etag = parseEtag(res.ETag);
   if (etag && etag.parts === undefined && etag.hex !== digest.toString("hex")) {
@@ -360,11 +371,18 @@ async function uploadOne(
   return body.length;
 }
 
-async function uploadMultipart(client: S3Client, bucket: string, item: UploadItem, partSize: number, signal: AbortSignal): Promise<number> {
+async function uploadMultipart(
+  client: S3Client,
+  bucket: string,
+  item: UploadItem,
+  partSize: number,
+  signal: AbortSignal,
+  sendOptions: SendOptions,
+): Promise<number> {
   const { file, key } = item;
   const created = await client.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType(file.rel) }),
-    { abortSignal: signal },
+    sendOptions,
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error("CreateMultipartUpload returned no UploadId");
@@ -391,7 +409,7 @@ async function uploadMultipart(client: S3Client, bucket: string, item: UploadIte
             ContentLength: body.length,
             ContentMD5: digest.toString("base64"),
           }),
-          { abortSignal: signal },
+          sendOptions,
         );
         if (!res.ETag) throw new Error(`UploadPart ${n} returned no ETag`);
         parts[n - 1] = { ETag: res.ETag, PartNumber: n };
@@ -401,7 +419,7 @@ async function uploadMultipart(client: S3Client, bucket: string, item: UploadIte
     if (signal.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
     const done = await client.send(
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      { abortSignal: signal },
+      sendOptions,
     );
     const etag = parseEtag(done.ETag);
     if (etag) {
@@ -414,9 +432,13 @@ async function uploadMultipart(client: S3Client, bucket: string, item: UploadIte
     }
     return file.size;
   } catch (err) {
+    // best effort, and also after an interrupt: its own never-aborted signal
+    // overrides the client's; an unfinished upload is also cleaned up by lifecycle rules
     await client
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
-      .catch(() => undefined); // best effort; an unfinished upload is also cleaned up by lifecycle rules
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
+        abortSignal: new AbortController().signal,
+      })
+      .catch(() => undefined);
     throw err;
   }
 }
