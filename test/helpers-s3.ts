@@ -1,3 +1,4 @@
+import { after, before } from "node:test";
 // Shared test (and benchmark) helpers: a real S3-compatible server (s3rver) on
 // 127.0.0.1, a fault-injecting loopback proxy, and small file-tree utilities.
 import { createHash } from "node:crypto";
@@ -203,6 +204,33 @@ export function stackReader(outputs: Record<string, unknown> = {}, error?: Error
       calls.push(stack);
       if (error) throw error;
       return outputs;
+    },
+  };
+}
+
+/**
+ * One local S3 server for a test file: started before its tests, closed after them.
+ * `s3()` is the running server; `freshBucket()` creates a new, empty bucket per test.
+ */
+export function useLocalS3(prefix: string): { s3: () => LocalS3; freshBucket: () => Promise<string> } {
+  let server: LocalS3 | undefined;
+  let seq = 0;
+  before(async () => {
+    server = await startS3();
+  });
+  after(async () => {
+    await server?.close();
+  });
+  const s3 = () => {
+    if (!server) throw new Error("the local S3 server is not running (use inside a test)");
+    return server;
+  };
+  return {
+    s3,
+    freshBucket: async () => {
+      const name = `${prefix}-${++seq}`;
+      await s3().createBucket(name);
+      return name;
     },
   };
 }

@@ -5,27 +5,15 @@ import { rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { runUpload, type RunDeps } from "../tools/upload/cli";
 import { pulumiStackOutputs } from "../tools/upload/stack";
-import { S3RVER_KEY, captureIo, makeTree, s3Env, stackReader, startProxy, startS3, type LocalS3 } from "./helpers-s3";
+import { captureIo, makeTree, s3Env, S3RVER_KEY, stackReader, startProxy, useLocalS3 } from "./helpers-s3";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-let s3: LocalS3;
-let bucketSeq = 0;
-before(async () => {
-  s3 = await startS3();
-});
-after(async () => {
-  await s3.close();
-});
-
-async function freshBucket(): Promise<string> {
-  const name = `fail-${++bucketSeq}`;
-  await s3.createBucket(name);
-  return name;
-}
+const local = useLocalS3("fail");
+const freshBucket = local.freshBucket;
 
 const TREE: Record<string, string> = {};
 for (let i = 0; i < 8; i++) TREE[`apps/app-${i}.yaml`] = `kind: ConfigMap\nmetadata:\n  name: app-${i}\n`;
@@ -48,7 +36,7 @@ describe("upload: failures", () => {
     // the listing gets a 500 InternalError, the first two PUTs a 503 SlowDown (throttling)
     let gets = 0;
     let puts = 0;
-    const proxy = await startProxy(s3.port, {
+    const proxy = await startProxy(local.s3().port, {
       failWith: (_n, req) => {
         if (req.method === "GET") return ++gets === 1 ? 500 : undefined;
         if (req.method === "PUT") return ++puts <= 2 ? 503 : undefined;
@@ -65,7 +53,7 @@ describe("upload: failures", () => {
       );
       assert.equal(proxy.seen.filter((x) => !x.failedWith).length, 9, "the list and 8 PUTs went through after the retries");
       assert.match(r.out.join("\n"), /3 failed attempt\(s\) retried/);
-      const stored = await s3.objects(bucket);
+      const stored = await local.s3().objects(bucket);
       assert.equal(stored.size, 8);
       for (const [k, v] of Object.entries(TREE)) assert.equal(stored.get(k)?.toString(), v);
     } finally {
@@ -77,7 +65,7 @@ describe("upload: failures", () => {
   test("an object that keeps failing makes the run fail clearly; a re-run completes it", async () => {
     const bucket = await freshBucket();
     const src = await makeTree(TREE);
-    const proxy = await startProxy(s3.port, {
+    const proxy = await startProxy(local.s3().port, {
       failWith: (_n, req) => (req.method === "PUT" && req.url?.includes("app-3.yaml") ? 500 : undefined),
     });
     try {
@@ -88,11 +76,11 @@ describe("upload: failures", () => {
       assert.match(r.err.join("\n"), /Re-run to finish/);
       assert.equal(proxy.seen.filter((x) => x.failedWith === 500).length, 2, "tried twice (maxAttempts 2)");
 
-      s3.reset();
-      const again = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint]);
+      local.s3().reset();
+      const again = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint]);
       assert.equal(again.code, 0, again.all());
       assert.equal(again.lastOut(), "uploaded 1, deleted 0, unchanged 7");
-      assert.equal(s3.count("PUT"), 1);
+      assert.equal(local.s3().count("PUT"), 1);
     } finally {
       await proxy.close();
       await rm(src, { recursive: true, force: true });
@@ -104,25 +92,25 @@ describe("upload: failures", () => {
     const src = await makeTree(TREE);
     const controller = new AbortController();
     const onRequest = (req: http.IncomingMessage) => {
-      if (req.method === "PUT" && s3.count("PUT") >= 3) controller.abort();
+      if (req.method === "PUT" && local.s3().count("PUT") >= 3) controller.abort();
     };
     try {
-      s3.reset();
+      local.s3().reset();
       // abort once the server has seen three PUTs (concurrency 1: one request in flight)
-      s3.httpServer.on("request", onRequest);
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint, "--concurrency", "1"], {
+      local.s3().httpServer.on("request", onRequest);
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint, "--concurrency", "1"], {
         signal: controller.signal,
       });
-      s3.httpServer.off("request", onRequest);
+      local.s3().httpServer.off("request", onRequest);
       assert.equal(r.code, 130, r.all());
       assert.match(r.err.join("\n"), /re-run to finish/);
-      const partial = (await s3.objects(bucket)).size;
+      const partial = (await local.s3().objects(bucket)).size;
       assert.ok(partial >= 2 && partial < 8, `expected a partial sync, found ${partial} objects`);
 
-      const again = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint]);
+      const again = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint]);
       assert.equal(again.code, 0, again.all());
       assert.equal(again.lastOut(), `uploaded ${8 - partial}, deleted 0, unchanged ${partial}`);
-      assert.equal((await s3.objects(bucket)).size, 8);
+      assert.equal((await local.s3().objects(bucket)).size, 8);
     } finally {
       await rm(src, { recursive: true, force: true });
     }
@@ -132,7 +120,7 @@ describe("upload: failures", () => {
     const bucket = await freshBucket();
     const src = await makeTree(TREE);
     try {
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint], {
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], {
         env: { AWS_ACCESS_KEY_ID: "AKIAWRONGWRONG", AWS_SECRET_ACCESS_KEY: "not-the-secret" },
       });
       assert.equal(r.code, 1);
@@ -146,7 +134,7 @@ describe("upload: failures", () => {
   test("a missing bucket fails clearly", async () => {
     const src = await makeTree(TREE);
     try {
-      const r = await run(["--source", src, "--bucket", "no-such-bucket", "--endpoint", s3.endpoint]);
+      const r = await run(["--source", src, "--bucket", "no-such-bucket", "--endpoint", local.s3().endpoint]);
       assert.equal(r.code, 1);
       assert.match(r.err.join("\n"), /bucket "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+/);
     } finally {
@@ -173,12 +161,12 @@ describe("upload: failures", () => {
   test("an empty source folder (or one with only ignored files) is refused before any request", async () => {
     const src = await makeTree({ "README.md": "only docs\n", ".git/HEAD": "ref\n" });
     try {
-      s3.reset();
-      const r = await run(["--source", src, "--bucket", "any-bucket", "--endpoint", s3.endpoint, "--delete"]);
+      local.s3().reset();
+      const r = await run(["--source", src, "--bucket", "any-bucket", "--endpoint", local.s3().endpoint, "--delete"]);
       assert.equal(r.code, 1);
       assert.match(r.err.join("\n"), /has no files to upload \(2 entries ignored/);
-      assert.equal(s3.count(), 0);
-      const missing = await run(["--source", path.join(src, "nope"), "--bucket", "any-bucket", "--endpoint", s3.endpoint]);
+      assert.equal(local.s3().count(), 0);
+      const missing = await run(["--source", path.join(src, "nope"), "--bucket", "any-bucket", "--endpoint", local.s3().endpoint]);
       assert.equal(missing.code, 1);
       assert.match(missing.err.join("\n"), /source folder .*nope does not exist/);
     } finally {
@@ -206,7 +194,7 @@ describe("upload: failures", () => {
 
   test("usage errors exit 2", async () => {
     assert.equal((await run(["--bogus"])).code, 2);
-    const r = await run(["--concurrency", "0", "--bucket", "b", "--endpoint", s3.endpoint]);
+    const r = await run(["--concurrency", "0", "--bucket", "b", "--endpoint", local.s3().endpoint]);
     assert.equal(r.code, 2);
     assert.match(r.err.join("\n"), /--concurrency must be an integer from 1 to 256/);
   });
@@ -224,7 +212,7 @@ describe("upload: failures", () => {
         const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
           const child = spawn(
             process.execPath,
-            [...entry, "--source", src, "--bucket", bucket, "--endpoint", s3.endpoint, "--no-trigger"],
+            [...entry, "--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint, "--no-trigger"],
             {
               cwd: path.resolve(__dirname, ".."),
               env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY },
@@ -252,15 +240,15 @@ describe("upload: failures", () => {
     const src = await makeTree(TREE);
     let child: ReturnType<typeof spawn> | undefined;
     const onRequest = (req: http.IncomingMessage) => {
-      if (req.method === "PUT" && s3.count("PUT") === 2) child?.kill("SIGINT");
+      if (req.method === "PUT" && local.s3().count("PUT") === 2) child?.kill("SIGINT");
     };
     try {
-      s3.reset();
-      s3.httpServer.on("request", onRequest);
+      local.s3().reset();
+      local.s3().httpServer.on("request", onRequest);
       const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         child = spawn(
           process.execPath,
-          ["tools/upload/run.cjs", "--source", src, "--bucket", bucket, "--endpoint", s3.endpoint, "--no-trigger", "--concurrency", "1"],
+          ["tools/upload/run.cjs", "--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint, "--no-trigger", "--concurrency", "1"],
           {
             cwd: path.resolve(__dirname, ".."),
             env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY },
@@ -274,10 +262,10 @@ describe("upload: failures", () => {
       });
       assert.equal(result.code, 130, result.stderr);
       assert.match(result.stderr, /re-run to finish the sync/);
-      const stored = (await s3.objects(bucket)).size;
+      const stored = (await local.s3().objects(bucket)).size;
       assert.ok(stored >= 2 && stored < 8, `expected a partial sync, found ${stored} objects`);
     } finally {
-      s3.httpServer.off("request", onRequest);
+      local.s3().httpServer.off("request", onRequest);
       await rm(src, { recursive: true, force: true });
     }
   });

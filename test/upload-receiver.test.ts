@@ -4,10 +4,10 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { runUpload, type RunDeps } from "../tools/upload/cli";
 import { parseFlags, resolveConfig } from "../tools/upload/config";
-import { S3RVER_KEY, captureIo, makeTree, s3Env, stackReader, startS3, type LocalS3 } from "./helpers-s3";
+import { captureIo, makeTree, s3Env, S3RVER_KEY, stackReader, useLocalS3 } from "./helpers-s3";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -52,20 +52,8 @@ async function startReceiver(token: string, status = 200) {
   };
 }
 
-let s3: LocalS3;
-let bucketSeq = 0;
-before(async () => {
-  s3 = await startS3();
-});
-after(async () => {
-  await s3.close();
-});
-
-async function freshBucket(): Promise<string> {
-  const name = `recv-${++bucketSeq}`;
-  await s3.createBucket(name);
-  return name;
-}
+const local = useLocalS3("recv");
+const freshBucket = local.freshBucket;
 
 const TREE = { "kustomization.yaml": "resources: [a.yaml]\n", "a.yaml": "kind: ConfigMap\n" };
 
@@ -81,7 +69,7 @@ describe("upload: Flux receiver", () => {
     const src = await makeTree(TREE);
     const receiver = await startReceiver(TOKEN);
     try {
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint], {
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], {
         env: s3Env({ FLUX_RECEIVER_URL: receiver.url, FLUX_RECEIVER_TOKEN: TOKEN }),
       });
       assert.equal(r.code, 0, r.all());
@@ -104,7 +92,7 @@ describe("upload: Flux receiver", () => {
     const src = await makeTree(TREE);
     const receiver = await startReceiver(TOKEN);
     try {
-      const args = ["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint, "--receiver-url", receiver.url];
+      const args = ["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint, "--receiver-url", receiver.url];
       const env = s3Env({ FLUX_RECEIVER_TOKEN: TOKEN });
       assert.equal((await run(args, { env })).code, 0);
       const r = await run(args, { env });
@@ -124,7 +112,7 @@ describe("upload: Flux receiver", () => {
     const stack = stackReader({
       bucketName: bucket,
       bucketRegion: "us-east-1",
-      bucketEndpoint: s3.endpoint,
+      bucketEndpoint: local.s3().endpoint,
       uploadAccessKeyId: S3RVER_KEY,
       uploadSecretAccessKey: S3RVER_KEY,
       bucketReceiverUrl: receiver.url,
@@ -136,7 +124,7 @@ describe("upload: Flux receiver", () => {
       assert.deepEqual(stack.calls, ["prod"]);
       assert.match(r.out[0]!, /upload key from stack "prod"/);
       assert.equal(receiver.received.length, 1);
-      assert.equal((await s3.objects(bucket)).size, 2);
+      assert.equal((await local.s3().objects(bucket)).size, 2);
       for (const secret of [TOKEN, HOOK, S3RVER_KEY]) assert.ok(!r.all().includes(secret), `output leaks ${secret}`);
     } finally {
       await receiver.close();
@@ -149,7 +137,7 @@ describe("upload: Flux receiver", () => {
     const src = await makeTree(TREE);
     const receiver = await startReceiver("the-cluster-has-another-token");
     try {
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint], {
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], {
         env: s3Env({ FLUX_RECEIVER_URL: receiver.url, FLUX_RECEIVER_TOKEN: TOKEN }),
       });
       assert.equal(r.code, 1);
@@ -158,7 +146,7 @@ describe("upload: Flux receiver", () => {
       assert.match(err, /The sync itself succeeded/);
       assert.equal(receiver.received.length, 1, "a 4xx is not retried");
       assert.equal(r.lastOut(), "uploaded 2, deleted 0, unchanged 0");
-      assert.equal((await s3.objects(bucket)).size, 2);
+      assert.equal((await local.s3().objects(bucket)).size, 2);
     } finally {
       await receiver.close();
       await rm(src, { recursive: true, force: true });
@@ -170,7 +158,7 @@ describe("upload: Flux receiver", () => {
     const src = await makeTree(TREE);
     const receiver = await startReceiver(TOKEN, 503);
     try {
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint], {
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], {
         env: s3Env({ FLUX_RECEIVER_URL: receiver.url, FLUX_RECEIVER_TOKEN: TOKEN }),
       });
       assert.equal(r.code, 1);
@@ -180,7 +168,7 @@ describe("upload: Flux receiver", () => {
       await receiver.close();
     }
     try {
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint], {
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], {
         env: s3Env({ FLUX_RECEIVER_URL: receiver.url, FLUX_RECEIVER_TOKEN: TOKEN }), // closed now
       });
       assert.equal(r.code, 1);
@@ -196,7 +184,7 @@ describe("upload: Flux receiver", () => {
     const receiver = await startReceiver(TOKEN);
     try {
       const env = s3Env({ FLUX_RECEIVER_URL: receiver.url, FLUX_RECEIVER_TOKEN: TOKEN });
-      const base = ["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint];
+      const base = ["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint];
       const dry = await run([...base, "--dry-run"], { env });
       assert.equal(dry.code, 0);
       assert.match(dry.out.join("\n"), /receiver: not triggered \(dry run\)/);
@@ -215,7 +203,7 @@ describe("upload: Flux receiver", () => {
     const src = await makeTree(TREE);
     const stack = stackReader({}); // a stack from before the receiver existed
     try {
-      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", s3.endpoint], { readStackOutputs: stack.read });
+      const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], { readStackOutputs: stack.read });
       assert.equal(r.code, 0, r.all());
       assert.deepEqual(stack.calls, ["dev"]);
       assert.match(r.out.join("\n"), /receiver: not triggered: no receiver URL and token .*bucketReceiverUrl.*next interval/);

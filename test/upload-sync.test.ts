@@ -3,29 +3,17 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { runUpload, type RunDeps } from "../tools/upload/cli";
-import { captureIo, makeTree, s3Env, stackReader, startProxy, startS3, type LocalS3 } from "./helpers-s3";
+import { captureIo, makeTree, s3Env, stackReader, startProxy, useLocalS3 } from "./helpers-s3";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-let s3: LocalS3;
-let bucketSeq = 0;
-before(async () => {
-  s3 = await startS3();
-});
-after(async () => {
-  await s3.close();
-});
+const local = useLocalS3("sync");
+const freshBucket = local.freshBucket;
 
-async function freshBucket(): Promise<string> {
-  const name = `sync-${++bucketSeq}`;
-  await s3.createBucket(name);
-  return name;
-}
-
-async function sync(src: string, bucket: string, args: string[] = [], deps: RunDeps = {}, endpoint = s3.endpoint) {
+async function sync(src: string, bucket: string, args: string[] = [], deps: RunDeps = {}, endpoint = local.s3().endpoint) {
   const cap = captureIo();
   const stack = stackReader();
   const code = await runUpload(["--source", src, "--bucket", bucket, "--endpoint", endpoint, "--no-trigger", ...args], {
@@ -50,20 +38,20 @@ describe("upload: sync", () => {
   test("first sync uploads every manifest with a correct Content-MD5, and stores the exact bytes", async () => {
     const bucket = await freshBucket();
     const src = await makeTree(TREE);
-    const proxy = await startProxy(s3.port);
+    const proxy = await startProxy(local.s3().port);
     try {
-      s3.reset();
+      local.s3().reset();
       const r = await sync(src, bucket, [], {}, proxy.endpoint);
       assert.equal(r.code, 0, r.all());
       assert.equal(r.lastOut(), "uploaded 5, deleted 0, unchanged 0");
-      assert.equal(s3.count("PUT"), 5);
+      assert.equal(local.s3().count("PUT"), 5);
       const puts = proxy.seen.filter((x) => x.method === "PUT");
       assert.equal(puts.length, 5);
       for (const p of puts) {
         assert.ok(p.contentMd5, `PUT ${p.url} has no Content-MD5`);
         assert.equal(p.contentMd5, p.bodyMd5, `Content-MD5 of ${p.url} does not match its body`);
       }
-      const stored = await s3.objects(bucket);
+      const stored = await local.s3().objects(bucket);
       assert.deepEqual([...stored.keys()].sort(), Object.keys(TREE).sort());
       for (const [key, body] of stored) assert.equal(body.toString(), TREE[key as keyof typeof TREE], key);
       // kustomization files are uploaded after everything they might list
@@ -81,16 +69,16 @@ describe("upload: sync", () => {
     const src = await makeTree(TREE);
     try {
       assert.equal((await sync(src, bucket)).code, 0);
-      s3.reset();
+      local.s3().reset();
       const r = await sync(src, bucket);
       assert.equal(r.code, 0, r.all());
       assert.equal(r.lastOut(), "uploaded 0, deleted 0, unchanged 5");
-      assert.equal(s3.count("PUT"), 0);
-      assert.equal(s3.count("HEAD"), 0, "no per-file HEAD requests");
+      assert.equal(local.s3().count("PUT"), 0);
+      assert.equal(local.s3().count("HEAD"), 0, "no per-file HEAD requests");
       assert.deepEqual(
-        s3.requests.map((x) => x.method),
+        local.s3().requests.map((x) => x.method),
         ["GET"],
-        `expected a single ListObjectsV2, got ${JSON.stringify(s3.requests)}`,
+        `expected a single ListObjectsV2, got ${JSON.stringify(local.s3().requests)}`,
       );
     } finally {
       await rm(src, { recursive: true, force: true });
@@ -108,14 +96,14 @@ describe("upload: sync", () => {
       assert.equal(edited.length, TREE["apps/app.yaml"].length);
       await writeFile(file, edited);
       await utimes(file, before.atime, before.mtime);
-      s3.reset();
+      local.s3().reset();
       const r = await sync(src, bucket);
       assert.equal(r.code, 0, r.all());
       assert.equal(r.lastOut(), "uploaded 1, deleted 0, unchanged 4");
-      assert.equal(s3.count("PUT"), 1);
-      assert.match(s3.requests.find((x) => x.method === "PUT")!.url, /apps\/app\.yaml/);
+      assert.equal(local.s3().count("PUT"), 1);
+      assert.match(local.s3().requests.find((x) => x.method === "PUT")!.url, /apps\/app\.yaml/);
       assert.match(r.out.join("\n"), /upload apps\/app\.yaml \(changed/);
-      assert.equal((await s3.objects(bucket)).get("apps/app.yaml")!.toString(), edited);
+      assert.equal((await local.s3().objects(bucket)).get("apps/app.yaml")!.toString(), edited);
     } finally {
       await rm(src, { recursive: true, force: true });
     }
@@ -128,15 +116,15 @@ describe("upload: sync", () => {
       assert.equal((await sync(src, bucket)).code, 0);
       await rm(path.join(src, "infra/platform.yml"));
 
-      s3.reset();
+      local.s3().reset();
       const kept = await sync(src, bucket);
       assert.equal(kept.code, 0, kept.all());
       assert.equal(kept.lastOut(), "uploaded 0, deleted 0, unchanged 4");
       assert.match(kept.out.join("\n"), /kept 1 remote object/);
-      assert.equal(s3.count("DELETE") + s3.count("POST"), 0, "nothing may be deleted without --delete");
-      assert.ok((await s3.objects(bucket)).has("infra/platform.yml"));
+      assert.equal(local.s3().count("DELETE") + local.s3().count("POST"), 0, "nothing may be deleted without --delete");
+      assert.ok((await local.s3().objects(bucket)).has("infra/platform.yml"));
 
-      const proxy = await startProxy(s3.port);
+      const proxy = await startProxy(local.s3().port);
       const deleted = await sync(src, bucket, ["--delete"], {}, proxy.endpoint).finally(() => proxy.close());
       assert.equal(deleted.code, 0, deleted.all());
       assert.equal(deleted.lastOut(), "uploaded 0, deleted 1, unchanged 4");
@@ -145,7 +133,7 @@ describe("upload: sync", () => {
       assert.equal(posts.length, 1);
       assert.match(posts[0]!.url, /[?&]delete/);
       assert.equal(posts[0]!.contentMd5, posts[0]!.bodyMd5);
-      assert.deepEqual([...(await s3.objects(bucket)).keys()].sort(), Object.keys(TREE).filter((k) => k !== "infra/platform.yml").sort());
+      assert.deepEqual([...(await local.s3().objects(bucket)).keys()].sort(), Object.keys(TREE).filter((k) => k !== "infra/platform.yml").sort());
     } finally {
       await rm(src, { recursive: true, force: true });
     }
@@ -167,15 +155,15 @@ describe("upload: sync", () => {
     });
     try {
       // an object in the bucket that the rules ignore (e.g. written by another tool)
-      await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: "README.md", Body: "remote readme" }));
+      await local.s3().client.send(new PutObjectCommand({ Bucket: bucket, Key: "README.md", Body: "remote readme" }));
       const r = await sync(src, bucket, ["--delete"]);
       assert.equal(r.code, 0, r.all());
       assert.equal(r.lastOut(), "uploaded 4, deleted 0, unchanged 0");
       assert.deepEqual(
-        [...(await s3.objects(bucket)).keys()].sort(),
+        [...(await local.s3().objects(bucket)).keys()].sort(),
         [".sourceignore", "README.md", "app.yaml", "notes.txt", "sub/Kustomization"],
       );
-      assert.equal((await s3.objects(bucket)).get("README.md")!.toString(), "remote readme");
+      assert.equal((await local.s3().objects(bucket)).get("README.md")!.toString(), "remote readme");
     } finally {
       await rm(src, { recursive: true, force: true });
     }
@@ -189,8 +177,8 @@ describe("upload: sync", () => {
       await writeFile(path.join(src, "apps/new.yaml"), "n: 1\n");
       await writeFile(path.join(src, "apps/app.yaml"), "changed: true\n");
       await rm(path.join(src, "infra/platform.yml"));
-      const beforeObjects = await s3.objects(bucket);
-      s3.reset();
+      const beforeObjects = await local.s3().objects(bucket);
+      local.s3().reset();
       const r = await sync(src, bucket, ["--dry-run", "--delete"]);
       assert.equal(r.code, 0, r.all());
       const out = r.out.join("\n");
@@ -199,11 +187,11 @@ describe("upload: sync", () => {
       assert.match(out, /would delete infra\/platform\.yml/);
       assert.equal(r.lastOut(), "dry run: would upload 2, would delete 1, unchanged 3");
       assert.deepEqual(
-        s3.requests.map((x) => x.method),
+        local.s3().requests.map((x) => x.method),
         ["GET"],
         "a dry run only lists the bucket",
       );
-      assert.deepEqual(await s3.objects(bucket), beforeObjects);
+      assert.deepEqual(await local.s3().objects(bucket), beforeObjects);
     } finally {
       await rm(src, { recursive: true, force: true });
     }
@@ -213,12 +201,12 @@ describe("upload: sync", () => {
     const bucket = await freshBucket();
     const src = await makeTree({ "a.yaml": "a: 1\n" });
     try {
-      await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: "outside.yaml", Body: "x: 1\n" }));
-      await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: "team/old.yaml", Body: "o: 1\n" }));
+      await local.s3().client.send(new PutObjectCommand({ Bucket: bucket, Key: "outside.yaml", Body: "x: 1\n" }));
+      await local.s3().client.send(new PutObjectCommand({ Bucket: bucket, Key: "team/old.yaml", Body: "o: 1\n" }));
       const r = await sync(src, bucket, ["--delete"], { env: s3Env({ UPLOAD_PREFIX: "/team/" }) });
       assert.equal(r.code, 0, r.all());
       assert.equal(r.lastOut(), "uploaded 1, deleted 1, unchanged 0");
-      assert.deepEqual([...(await s3.objects(bucket)).keys()].sort(), ["outside.yaml", "team/a.yaml"]);
+      assert.deepEqual([...(await local.s3().objects(bucket)).keys()].sort(), ["outside.yaml", "team/a.yaml"]);
     } finally {
       await rm(src, { recursive: true, force: true });
     }
@@ -229,7 +217,7 @@ describe("upload: sync", () => {
     const big = Buffer.alloc(17 * 1024 * 1024 + 123);
     for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
     const src = await makeTree({ "big.json": big, "small.yaml": "s: 1\n" });
-    const proxy = await startProxy(s3.port);
+    const proxy = await startProxy(local.s3().port);
     try {
       const r = await sync(src, bucket, [], {}, proxy.endpoint);
       assert.equal(r.code, 0, r.all());
@@ -237,13 +225,13 @@ describe("upload: sync", () => {
       const parts = proxy.seen.filter((x) => x.method === "PUT" && /partNumber=/.test(x.url));
       assert.equal(parts.length, 3, "17 MiB in 8 MiB parts");
       for (const p of parts) assert.equal(p.contentMd5, p.bodyMd5);
-      const stored = (await s3.objects(bucket)).get("big.json")!;
+      const stored = (await local.s3().objects(bucket)).get("big.json")!;
       assert.equal(createHash("md5").update(stored).digest("hex"), createHash("md5").update(big).digest("hex"));
 
-      s3.reset();
+      local.s3().reset();
       const again = await sync(src, bucket);
       assert.equal(again.lastOut(), "uploaded 0, deleted 0, unchanged 2");
-      assert.equal(s3.count("PUT"), 0);
+      assert.equal(local.s3().count("PUT"), 0);
     } finally {
       await proxy.close();
       await rm(src, { recursive: true, force: true });
