@@ -4,14 +4,13 @@ import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { Contour, ContourArgs, DO_LB_NAME_ANNOTATION } from "../components/contour";
 import { versions } from "../components/versions";
-import { reveal, valueOf } from "./harness";
-import { runComponentCapturing } from "./opts-capture";
+import { reveal, runComponent, valueOf } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SERVICE = "kubernetes:core/v1:Service";
 
 async function render(args: ContourArgs = {}) {
-    return runComponentCapturing(() => {
+    return runComponent(() => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
         return new Contour("contour", args, { provider });
     });
@@ -56,12 +55,12 @@ describe("Contour", () => {
     });
 
     it("reads Envoy's Service after the release and exposes its load balancer IP", async () => {
-        const { recorder, capture, value } = await render({ namespace: "edge" });
-        const read = capture.get(SERVICE, "contour-envoy-service");
+        const { recorder, value } = await render({ namespace: "edge" });
+        const read = recorder.construction(SERVICE, "contour-envoy-service");
         assert.equal(await valueOf(read.opts.id), "edge/contour-envoy");
         // The ID is derived from the release's status (unknown while a preview plans to create it).
-        assert.deepEqual(await capture.outputDependencies(read.opts.id), [`${RELEASE}::contour-release`]);
-        assert.deepEqual(capture.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
+        assert.deepEqual(await recorder.outputDependencies(read.opts.id), [`${RELEASE}::contour-release`]);
+        assert.deepEqual(recorder.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
         const mocked = recorder.get(SERVICE, "contour-envoy-service").state as any;
         assert.equal(await valueOf(value.loadBalancerIp), mocked.status.loadBalancer.ingress[0].ip);
     });

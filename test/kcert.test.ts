@@ -7,10 +7,10 @@ import ignore from "ignore";
 import { KUSTOMIZE_API, SOURCE_API } from "../components/flux/api";
 import { KCert, KCertArgs } from "../components/kcert";
 import { versions } from "../components/versions";
-import { runComponentCapturing } from "./opts-capture";
+import { runComponent } from "./harness";
 
 async function render(args: Partial<KCertArgs> = {}, withDependency = false) {
-    return runComponentCapturing(() => {
+    return runComponent(() => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
         const before = withDependency ? new pulumi.ComponentResource("test:index:Contour", "contour-stand-in") : undefined;
         const kcert = new KCert(
@@ -99,11 +99,11 @@ describe("KCert Kustomization", () => {
     });
 
     it("waits for what it depends on (Contour's release) and for its source", async () => {
-        const { capture } = await render({}, true);
-        const k = capture.dependsOn("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "kcert-kustomization");
+        const { recorder } = await render({}, true);
+        const k = recorder.dependsOn("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "kcert-kustomization");
         assert.ok(k.includes("test:index:Contour::contour-stand-in"), k.join(", "));
         assert.ok(k.includes("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository::kcert-source"), k.join(", "));
-        const s = capture.dependsOn("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository", "kcert-source");
+        const s = recorder.dependsOn("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository", "kcert-source");
         assert.ok(s.includes("test:index:Contour::contour-stand-in"), s.join(", "));
     });
 

@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { ConfigError } from "../infrastructure/config";
 import { baseConfig, isSecretOutput, redact, reveal, runStack, StackRun } from "./harness";
-import { runStackCapturing } from "./opts-capture";
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 const DNS = "digitalocean:index/dnsRecord:DnsRecord";
@@ -21,11 +20,14 @@ const envoyIp = (run: StackRun): string =>
     (run.recorder.get(SERVICE, "contour-envoy-service").state as any).status.loadBalancer.ingress[0].ip;
 
 // One full run shared by most tests (each run takes a while): zone set, GitHub configured.
-let shared: Promise<Awaited<ReturnType<typeof runStackCapturing>>> | undefined;
+let shared: Promise<StackRun> | undefined;
 const sharedRun = () => {
     const cfg = baseConfig();
     cfg.github = { repository: "acme/platform" };
-    shared ??= runStackCapturing(cfg);
+    shared ??= runStack(cfg).then((run) => {
+        if (run.error) throw run.error;
+        return run;
+    });
     return shared;
 };
 
@@ -113,33 +115,33 @@ describe("DNS", () => {
 
 describe("destroy ordering", () => {
     it("DNS record → Contour release (its LB) → Kubernetes provider → cluster", async () => {
-        const { capture, recorder } = await sharedRun();
+        const { recorder } = await sharedRun();
         // The record depends on the release owning the load balancer and on the Service read,
         // so Pulumi deletes the record first.
-        const recordDeps = capture.dependsOn(DNS, "webhook-dns-record");
+        const recordDeps = recorder.dependsOn(DNS, "webhook-dns-record");
         assert.ok(recordDeps.includes(`${RELEASE}::contour-release`), recordDeps.join(", "));
-        assert.deepEqual(await capture.outputDependencies(capture.get(DNS, "webhook-dns-record").props.value), [
+        assert.deepEqual(await recorder.outputDependencies(recorder.construction(DNS, "webhook-dns-record").props.value), [
             `${SERVICE}::contour-envoy-service`,
         ]);
-        assert.deepEqual(capture.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
+        assert.deepEqual(recorder.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
         // The release (and everything in the cluster) goes through the provider built from the
         // cluster's kubeconfig, so it is deleted before the provider, and that before the cluster.
         for (const r of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
             assert.match(r.provider ?? "", /pulumi:providers:kubernetes::doks::/, r.name);
         }
-        const kubeconfigDeps = await capture.outputDependencies(capture.get("pulumi:providers:kubernetes", "doks").props.kubeconfig);
+        const kubeconfigDeps = await recorder.outputDependencies(recorder.construction("pulumi:providers:kubernetes", "doks").props.kubeconfig);
         assert.deepEqual(kubeconfigDeps, ["digitalocean:index/kubernetesCluster:KubernetesCluster::doks-cluster"]);
     });
 
     it("KCert and the exposure wait for Contour and Flux; receivers wait for Flux", async () => {
-        const { capture } = await sharedRun();
+        const { recorder } = await sharedRun();
         const instance = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance::flux-instance";
-        const kcert = capture.dependsOn("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "kcert-kustomization");
+        const kcert = recorder.dependsOn("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "kcert-kustomization");
         assert.ok(kcert.includes(`${RELEASE}::contour-release`) && kcert.includes(instance), kcert.join(", "));
-        const proxy = capture.dependsOn("kubernetes:projectcontour.io/v1:HTTPProxy", "webhook-httpproxy");
+        const proxy = recorder.dependsOn("kubernetes:projectcontour.io/v1:HTTPProxy", "webhook-httpproxy");
         assert.ok(proxy.includes(`${RELEASE}::contour-release`), proxy.join(", "));
         for (const name of ["github-receiver-receiver", "bucket-receiver-receiver"]) {
-            assert.ok(capture.dependsOn("kubernetes:notification.toolkit.fluxcd.io/v1:Receiver", name).includes(instance), name);
+            assert.ok(recorder.dependsOn("kubernetes:notification.toolkit.fluxcd.io/v1:Receiver", name).includes(instance), name);
         }
     });
 });

@@ -35,6 +35,14 @@ export interface RecordedResource {
     readonly state: Record<string, unknown>;
 }
 
+/** What the SDK constructed a resource with, as the stack transformation saw it. */
+export interface ConstructedResource {
+    /** `type::name` of the parent, or undefined for top-level resources. */
+    readonly parent?: string;
+    readonly opts: pulumi.ResourceOptions;
+    readonly props: Record<string, unknown>;
+}
+
 export interface RecordedCall {
     readonly token: string;
     readonly inputs: Record<string, unknown>;
@@ -80,8 +88,10 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     public readonly calls: RecordedCall[] = [];
     /** Values generated for the mock cloud that are secrets (keys, passwords). */
     public readonly generatedSecrets: string[] = [];
-    private readonly parents = new Map<string, string>();
-    private readonly dependencies = new Map<string, string[]>();
+    /** `type::name` of every resource constructed in the run. */
+    private readonly keys = new WeakMap<pulumi.Resource, string>();
+    /** The options and input properties each resource was constructed with. */
+    private readonly constructed = new Map<string, ConstructedResource>();
 
     constructor(private readonly kubernetesVersions: readonly string[] = MOCK_KUBERNETES_VERSIONS) {}
 
@@ -95,8 +105,8 @@ export class MockRecorder implements pulumi.runtime.Mocks {
             provider: args.provider,
             inputs: args.inputs,
             state,
-            parent: this.parents.get(`${args.type}::${args.name}`),
-            dependsOn: this.dependencies.get(`${args.type}::${args.name}`) ?? [],
+            parent: this.constructed.get(`${args.type}::${args.name}`)?.parent,
+            dependsOn: this.dependsOn(args.type, args.name),
         });
         return { id: args.custom === false ? undefined : `${args.name}-id`, state };
     }
@@ -131,10 +141,43 @@ export class MockRecorder implements pulumi.runtime.Mocks {
         }
     }
 
-    /** Called by a stack transformation for every resource, to learn its parent and dependencies. */
-    noteOptions(type: string, name: string, parent: string | undefined, dependsOn: string[]): void {
-        if (parent) this.parents.set(`${type}::${name}`, parent);
-        this.dependencies.set(`${type}::${name}`, dependsOn);
+    /**
+     * Called by the run's stack transformation for every resource as it is constructed: records
+     * its options and input properties, which the mocks alone never see.
+     */
+    noteConstruction(args: pulumi.ResourceTransformationArgs): void {
+        const key = `${args.type}::${args.name}`;
+        this.keys.set(args.resource, key);
+        const parent = args.opts.parent ? this.keys.get(args.opts.parent) : undefined;
+        this.constructed.set(key, { parent, opts: args.opts, props: args.props as Record<string, unknown> });
+    }
+
+    /** `type::name` of a resource constructed during the run. */
+    keyOf(resource: pulumi.Resource): string {
+        const key = this.keys.get(resource);
+        if (!key) throw new Error("resource not constructed during this run");
+        return key;
+    }
+
+    /** The options and input properties a resource was constructed with. */
+    construction(type: string, name: string): ConstructedResource {
+        const found = this.constructed.get(`${type}::${name}`);
+        if (!found) throw new Error(`no ${type}::${name} constructed; have: ${[...this.constructed.keys()].join(", ")}`);
+        return found;
+    }
+
+    /** The explicit `dependsOn` of a resource, as `type::name` keys. */
+    dependsOn(type: string, name: string): string[] {
+        const d = this.constructed.get(`${type}::${name}`)?.opts.dependsOn;
+        const list = (d === undefined ? [] : Array.isArray(d) ? d : [d]) as unknown[];
+        return list.filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r)).map((r) => this.keys.get(r) ?? "<unknown>");
+    }
+
+    /** Every resource an input Output (transitively) depends on, as `type::name` keys. */
+    async outputDependencies(value: unknown): Promise<string[]> {
+        if (!pulumi.Output.isInstance(value)) return [];
+        const all = await (value as unknown as { allResources(): Promise<Set<pulumi.Resource>> }).allResources();
+        return [...all].map((r) => this.keys.get(r) ?? "?");
     }
 
     private stateFor(type: string, name: string, inputs: Record<string, unknown>, id?: string): Record<string, unknown> {
@@ -261,21 +304,13 @@ export async function runOffline<T>(
     const recorder = options.recorder ?? new MockRecorder();
     await pulumi.runtime.setMocks(recorder, options.project, options.stack, false);
     pulumi.runtime.setAllConfig(options.config, [...(options.secretKeys ?? [])]);
-    const names = new WeakMap<pulumi.Resource, string>();
     let error: unknown;
     let outputs: Record<string, unknown> | undefined;
     let rawOutputs: T | undefined;
     try {
         outputs = await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation((args) => {
-                const key = `${args.type}::${args.name}`;
-                names.set(args.resource, key);
-                const deps = args.opts.dependsOn;
-                const depList = (Array.isArray(deps) ? deps : deps ? [deps] : []) as unknown[];
-                const depNames = depList
-                    .filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d))
-                    .map((d) => names.get(d) ?? "<unknown>");
-                recorder.noteOptions(args.type, args.name, args.opts.parent ? names.get(args.opts.parent) : undefined, depNames);
+                recorder.noteConstruction(args);
                 return undefined;
             });
             // Errors are returned, not thrown through the stack, which would leave its
