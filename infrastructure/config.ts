@@ -317,6 +317,12 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     return { ...result.data, secretKeys };
 }
 
+/** A `namespace/name` or bare `name` (in the Flux namespace) Kustomization reference, split. */
+export function kustomizationRef(ref: string, fluxNamespace: string): [namespace: string, name: string] {
+    const slash = ref.indexOf("/");
+    return slash >= 0 ? [ref.slice(0, slash), ref.slice(slash + 1)] : [fluxNamespace, ref];
+}
+
 /**
  * Checks between the fields of each notification target. Items the schema rejects are skipped
  * (their problems come from the schema), so every problem is reported once and all at once.
@@ -388,7 +394,7 @@ function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, flu
                 );
             }
             (n.kustomizations ?? []).forEach((k, j) => {
-                const [ns, name] = k.includes("/") ? k.split("/") : [fluxNamespace, k];
+                const [ns, name] = kustomizationRef(k, fluxNamespace);
                 if (ns === fluxNamespace && name === FLUX_SYNC_NAME) {
                     problems.push(
                         `${at}.kustomizations[${j}]: ${ns}/${name} is the root sync, sourced from the Spaces bucket; ` +

@@ -16,7 +16,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxAlert, FluxAlertEventSource } from "../components/flux-alert";
 import { FluxProvider, FluxProviderTarget } from "../components/flux-provider";
-import type { NotificationTarget, PlatformConfig } from "./config";
+import { kustomizationRef, type NotificationTarget, type PlatformConfig } from "./config";
 
 export interface NotificationsContext {
     /** Kubernetes provider of the cluster. */
@@ -140,7 +140,7 @@ export function createNotifications(cfg: PlatformConfig, ctx: NotificationsConte
 
         if (n.type === "github") {
             const eventSources = (n.kustomizations ?? []).map((k): FluxAlertEventSource => {
-                const [ns, name] = k.includes("/") ? k.split("/") : [ctx.fluxNamespace, k];
+                const [ns, name] = kustomizationRef(k, ctx.fluxNamespace);
                 return { kind: "Kustomization", name, namespace: ns };
             });
             alerts.push(
