@@ -31,8 +31,9 @@ export interface Platform {
 
 export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platform {
     const pool = cfg.cluster.nodePool;
+    const clusterName = cfg.cluster.name ?? resolved.baseName;
     const cluster = new DoksCluster("doks", {
-        clusterName: cfg.cluster.name ?? resolved.baseName,
+        clusterName,
         region: cfg.cluster.region,
         version: resolved.kubernetesVersion,
         nodePoolName: pool.name,
@@ -89,7 +90,7 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         fluxNamespace: cfg.flux.namespace,
         bucketSyncName: FLUX_SYNC_NAME,
         fluxInstance: flux.instance,
-        clusterName: cfg.cluster.name ?? resolved.baseName,
+        clusterName,
     });
 
     const notifications = createNotifications(cfg, {

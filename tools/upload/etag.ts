@@ -30,6 +30,11 @@ export function md5(data: Uint8Array): Buffer {
   return createHash("md5").update(data).digest();
 }
 
+/** The hex and base64 forms of an MD5 digest. */
+export function localDigest(digest: Buffer): LocalDigest {
+  return { md5Hex: digest.toString("hex"), md5Base64: digest.toString("base64") };
+}
+
 /** MD5 of a file. Small files are read in one go, large ones streamed. */
 export async function digestFile(path: string, size: number): Promise<LocalDigest> {
   let digest: Buffer;
@@ -42,7 +47,7 @@ export async function digestFile(path: string, size: number): Promise<LocalDiges
     });
     digest = hash.digest();
   }
-  return { md5Hex: digest.toString("hex"), md5Base64: digest.toString("base64") };
+  return localDigest(digest);
 }
 
 /** Number of parts a multipart upload of `size` bytes has with `partSize` parts. */

@@ -17,6 +17,7 @@ import {
   MULTIPART_THRESHOLD,
   PART_SIZE,
   digestFile,
+  localDigest,
   md5,
   multipartEtag,
   parseEtag,
@@ -127,8 +128,7 @@ export async function digestAll(files: readonly LocalFile[]): Promise<LocalConte
     const f = files[i]!;
     if (f.size <= CACHE_FILE_LIMIT) {
       const body = readFileSync(f.abs);
-      const d = md5(body);
-      digests.set(f.rel, { md5Hex: d.toString("hex"), md5Base64: d.toString("base64") });
+      digests.set(f.rel, localDigest(md5(body)));
       if (cached + body.length <= CACHE_TOTAL_LIMIT) {
         bodies.set(f.rel, body);
         cached += body.length;
