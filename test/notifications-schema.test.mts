@@ -2,14 +2,14 @@
  * Every Provider, Alert and provider Secret the stack renders (with every provider type and
  * option configured) passes the published schemas: @kubernetes-models/flux-cd for the Flux
  * objects, kubernetes-models for Secrets, plus the Flux duration patterns the model package
- * leaves out (test/validate-objects.mts), e.g. the Provider timeout's "no hours".
+ * leaves out (tools/validate/validate.ts), e.g. the Provider timeout's "no hours".
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Alert, Provider } from "@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3";
 import { Secret } from "kubernetes-models/v1";
 import { baseConfig, reveal, runStack } from "./harness.js";
-import { validateObject } from "./validate-objects.mjs";
+import { validateObject } from "./validator.mjs";
 
 const PROVIDER = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider";
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";

