@@ -2,7 +2,18 @@
 STACK ?= dev
 NPM   ?= npm
 
-.PHONY: help install bootstrap destroy upload-do render validate test bench-sync
+# The project runs on Node.js >= 22 (pinned LTS in components/versions.ts). Where the machine's
+# own node is older, tools/node/ensure-node.sh installs the pinned one from the npm registry
+# into a cache folder outside the repository and every target runs with it first on PATH.
+NODE_BIN := $(shell tools/node/ensure-node.sh || echo ENSURE_NODE_FAILED)
+ifeq ($(NODE_BIN),ENSURE_NODE_FAILED)
+$(error could not provide Node.js >= 22; see the message above)
+endif
+ifneq ($(NODE_BIN),)
+export PATH := $(NODE_BIN):$(PATH)
+endif
+
+.PHONY: help install bootstrap destroy upload-do render validate test lint format bench-sync
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,8 +43,14 @@ render: install ## Render the stack offline (no credentials) into render/$(STACK
 validate: install ## Build every kustomization in deploy/ and validate the objects
 	@$(NPM) run --silent validate
 
-test: install ## Run the full offline test suite
+test: install ## Lint, type-check and run the full offline test suite
 	@$(NPM) test
+
+lint: install ## Biome (format + lint) and the Pulumi ESLint rules
+	@$(NPM) run --silent lint
+
+format: install ## Apply the formatter and safe lint fixes
+	@$(NPM) run --silent format
 
 bench-sync: install ## Benchmark the bucket sync against aws s3 sync (needs awscli)
 	@$(NPM) run --silent bench:sync

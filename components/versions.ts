@@ -5,6 +5,8 @@
  * check that every chart, image and git tag below is the one the rendered objects use.
  */
 export const versions = {
+    /** Node.js LTS the project runs on; `tools/node/ensure-node.sh` installs it where the machine's Node is older than 22. */
+    node: "24.22.3",
     /** Flux distribution installed by the Flux Operator (`FluxInstance.spec.distribution.version`). */
     flux: "2.9.4",
     /** Flux Operator Helm chart (OCI), which installs the operator and its CRDs. */

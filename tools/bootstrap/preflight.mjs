@@ -10,7 +10,7 @@ const env = process.env;
 const missing = [];
 
 const [major] = process.versions.node.split(".").map(Number);
-if (major < 20) missing.push(`Node.js >= 20 (found ${process.versions.node})`);
+if (major < 22) missing.push(`Node.js >= 22 (found ${process.versions.node})`);
 
 const onPath = (cmd, args) => {
     const r = spawnSync(cmd, args, { stdio: "ignore" });
@@ -24,7 +24,8 @@ if (!onPath("pulumi", ["version"])) {
 if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
     missing.push("DIGITALOCEAN_TOKEN: a DigitalOcean API token (read/write)");
 }
-if (!env.SPACES_ACCESS_KEY_ID) missing.push("SPACES_ACCESS_KEY_ID: a Spaces access key (the provider creates the bucket with it)");
+if (!env.SPACES_ACCESS_KEY_ID)
+    missing.push("SPACES_ACCESS_KEY_ID: a Spaces access key (the provider creates the bucket with it)");
 if (!env.SPACES_SECRET_ACCESS_KEY) missing.push("SPACES_SECRET_ACCESS_KEY: the secret of that Spaces access key");
 
 const stackFile = `Pulumi.${stack}.yaml`;
