@@ -27,54 +27,57 @@ let connections = 0;
 let cpu = process.cpuUsage();
 
 function cleanup() {
-  fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
 }
 
 server.run().then(
-  (addr) => {
-    server.httpServer.prependListener("request", (req) => {
-      const bucket = (req.url ?? "").split(/[/?]/)[1] ?? "";
-      let byMethod = counts.get(bucket);
-      if (!byMethod) counts.set(bucket, (byMethod = {}));
-      byMethod[req.method] = (byMethod[req.method] ?? 0) + 1;
-    });
-    server.httpServer.on("connection", () => connections++);
-    process.send({ type: "ready", port: addr.port, dir });
-  },
-  (err) => {
-    process.stderr.write(`s3rver failed to start: ${err.message}\n`);
-    cleanup();
-    process.exit(1);
-  },
+    (addr) => {
+        server.httpServer.prependListener("request", (req) => {
+            const bucket = (req.url ?? "").split(/[/?]/)[1] ?? "";
+            let byMethod = counts.get(bucket);
+            if (!byMethod) {
+                byMethod = {};
+                counts.set(bucket, byMethod);
+            }
+            byMethod[req.method] = (byMethod[req.method] ?? 0) + 1;
+        });
+        server.httpServer.on("connection", () => connections++);
+        process.send({ type: "ready", port: addr.port, dir });
+    },
+    (err) => {
+        process.stderr.write(`s3rver failed to start: ${err.message}\n`);
+        cleanup();
+        process.exit(1);
+    },
 );
 
 process.on("message", (msg) => {
-  if (msg.type === "counts") {
-    const used = process.cpuUsage(cpu);
-    process.send({
-      type: "counts",
-      id: msg.id,
-      counts: counts.get(msg.bucket) ?? {},
-      connections,
-      cpuMs: (used.user + used.system) / 1000,
-    });
-    counts = new Map();
-    connections = 0;
-    cpu = process.cpuUsage();
-  } else if (msg.type === "settle") {
-    // the garbage of the warm-up is collected now, not during a measured run
-    global.gc?.();
-    process.send({ type: "settled", id: msg.id });
-  } else if (msg.type === "stop") {
-    server.httpServer.closeAllConnections();
-    server.close().finally(() => {
-      cleanup();
-      process.exit(0);
-    });
-  }
+    if (msg.type === "counts") {
+        const used = process.cpuUsage(cpu);
+        process.send({
+            type: "counts",
+            id: msg.id,
+            counts: counts.get(msg.bucket) ?? {},
+            connections,
+            cpuMs: (used.user + used.system) / 1000,
+        });
+        counts = new Map();
+        connections = 0;
+        cpu = process.cpuUsage();
+    } else if (msg.type === "settle") {
+        // the garbage of the warm-up is collected now, not during a measured run
+        global.gc?.();
+        process.send({ type: "settled", id: msg.id });
+    } else if (msg.type === "stop") {
+        server.httpServer.closeAllConnections();
+        server.close().finally(() => {
+            cleanup();
+            process.exit(0);
+        });
+    }
 });
 // the benchmark went away: do not linger
 process.on("disconnect", () => {
-  cleanup();
-  process.exit(0);
+    cleanup();
+    process.exit(0);
 });

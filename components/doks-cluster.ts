@@ -2,15 +2,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Day of the DOKS maintenance window. */
-export type MaintenanceDay =
-    | "any"
-    | "monday"
-    | "tuesday"
-    | "wednesday"
-    | "thursday"
-    | "friday"
-    | "saturday"
-    | "sunday";
+export type MaintenanceDay = "any" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 
 /** The default node pool: a fixed size, or autoscaled between min and max. */
 export type NodePoolScaling =
@@ -79,7 +71,11 @@ export class DoksCluster extends pulumi.ComponentResource {
         const scaling = args.scaling ?? { kind: "fixed", count: 2 };
         const nodePool: digitalocean.types.input.KubernetesClusterNodePool =
             scaling.kind === "fixed"
-                ? { name: args.nodePoolName ?? "default", size: args.nodeSize ?? "s-2vcpu-4gb", nodeCount: scaling.count }
+                ? {
+                      name: args.nodePoolName ?? "default",
+                      size: args.nodeSize ?? "s-2vcpu-4gb",
+                      nodeCount: scaling.count,
+                  }
                 : {
                       name: args.nodePoolName ?? "default",
                       size: args.nodeSize ?? "s-2vcpu-4gb",

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Alert, AlertSpec, EventSeverity, EventSourceKind } from "./flux/api";
-import { COMMIT_STATUS_TYPES, FluxProvider } from "./flux-provider";
+import { Alert, type AlertSpec, type EventSeverity, type EventSourceKind } from "./flux/api";
+import { COMMIT_STATUS_TYPES, type FluxProvider } from "./flux-provider";
 
 type In<T> = pulumi.Input<T>;
 

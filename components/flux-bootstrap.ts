@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Duration, FluxInstance } from "./flux/api";
+import { type Duration, FluxInstance } from "./flux/api";
 import { jsonPatch } from "./flux/patches";
 import { versions } from "./versions";
 
@@ -122,7 +122,12 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                         registry: versions.fluxDistribution.registry,
                         artifact: versions.fluxDistribution.artifact,
                     },
-                    components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+                    components: [
+                        "source-controller",
+                        "kustomize-controller",
+                        "helm-controller",
+                        "notification-controller",
+                    ],
                     cluster: {
                         type: "kubernetes",
                         networkPolicy: args.networkPolicy ?? true,
@@ -140,7 +145,9 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                     },
                     kustomize: {
                         patches: [
-                            jsonPatch(target("Bucket"), [{ op: "add", path: "/spec/region", value: args.source.region }]),
+                            jsonPatch(target("Bucket"), [
+                                { op: "add", path: "/spec/region", value: args.source.region },
+                            ]),
                             jsonPatch(target("Kustomization"), [
                                 { op: "add", path: "/spec/interval", value: args.interval ?? "10m" },
                                 { op: "add", path: "/spec/retryInterval", value: args.retryInterval ?? "2m" },

@@ -1,12 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { Duration, Provider, ProviderSpec } from "./flux/api";
+import { type Duration, Provider, type ProviderSpec } from "./flux/api";
 
 type In<T> = pulumi.Input<T>;
 
 /** Provider types this component configures. */
-export type FluxProviderType = "generic" | "generic-hmac" | "slack" | "discord" | "msteams" | "github" | "githubdispatch";
+export type FluxProviderType =
+    | "generic"
+    | "generic-hmac"
+    | "slack"
+    | "discord"
+    | "msteams"
+    | "github"
+    | "githubdispatch";
 
 /** Provider types that post Git commit statuses (they need a Git commit as the event's revision). */
 export const COMMIT_STATUS_TYPES: readonly FluxProviderType[] = ["github"];
@@ -120,7 +127,13 @@ export interface GitHubTarget {
 }
 
 /** Where a provider delivers events, with its credentials; typed per provider type. */
-export type FluxProviderTarget = GenericTarget | GenericHmacTarget | SlackTarget | DiscordTarget | MSTeamsTarget | GitHubTarget;
+export type FluxProviderTarget =
+    | GenericTarget
+    | GenericHmacTarget
+    | SlackTarget
+    | DiscordTarget
+    | MSTeamsTarget
+    | GitHubTarget;
 
 export interface FluxProviderArgs {
     /** Namespace of the Provider and its Secrets (Alerts using it are created there too). Required. */
@@ -185,7 +198,8 @@ function plainAddress(target: FluxProviderTarget): In<string> | undefined {
 function checkTarget(name: string, target: FluxProviderTarget): void {
     const t = target as unknown as Record<string, unknown>;
     const both = (a: string, b: string) => {
-        if (t[a] !== undefined && t[b] !== undefined) throw new Error(`FluxProvider ${name}: set either ${a} or ${b}, not both`);
+        if (t[a] !== undefined && t[b] !== undefined)
+            throw new Error(`FluxProvider ${name}: set either ${a} or ${b}, not both`);
         if (t[a] === undefined && t[b] === undefined) throw new Error(`FluxProvider ${name}: set ${a} or ${b}`);
     };
     if (target.type === "generic" || target.type === "generic-hmac") both("address", "secretAddress");

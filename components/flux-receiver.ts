@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CrossNamespaceObjectReference, Receiver, ReceiverType, SOURCE_API } from "./flux/api";
+import { type CrossNamespaceObjectReference, Receiver, type ReceiverType, SOURCE_API } from "./flux/api";
 
 /** Label a GitRepository carries to be reconciled by the receiver named in its value. */
 export const RECEIVER_SELECTOR_LABEL = "gitops.platform/receiver";
@@ -14,7 +14,9 @@ export const MIN_TOKEN_LENGTH = 32;
  * `/hook/` + hex(sha256(token + name + namespace)).
  */
 export function receiverHookPath(token: string, name: string, namespace: string): string {
-    return `/hook/${createHash("sha256").update(token + name + namespace).digest("hex")}`;
+    return `/hook/${createHash("sha256")
+        .update(token + name + namespace)
+        .digest("hex")}`;
 }
 
 export interface FluxReceiverArgs {
@@ -70,7 +72,9 @@ export class FluxReceiver extends pulumi.ComponentResource {
         // Checked before anything is registered.
         const tokenLength = args.tokenLength ?? 48;
         if (!Number.isInteger(tokenLength) || tokenLength < MIN_TOKEN_LENGTH) {
-            throw new Error(`FluxReceiver ${name}: tokenLength must be an integer >= ${MIN_TOKEN_LENGTH}, got ${tokenLength}`);
+            throw new Error(
+                `FluxReceiver ${name}: tokenLength must be an integer >= ${MIN_TOKEN_LENGTH}, got ${tokenLength}`,
+            );
         }
         super("gitops:flux:FluxReceiver", name, {}, opts);
         const receiverName = args.receiverName ?? name;
@@ -96,7 +100,12 @@ export class FluxReceiver extends pulumi.ComponentResource {
         );
 
         const defaultResources: CrossNamespaceObjectReference[] = [
-            { apiVersion: SOURCE_API, kind: "GitRepository", name: "*", matchLabels: { [RECEIVER_SELECTOR_LABEL]: receiverName } },
+            {
+                apiVersion: SOURCE_API,
+                kind: "GitRepository",
+                name: "*",
+                matchLabels: { [RECEIVER_SELECTOR_LABEL]: receiverName },
+            },
         ];
         this.receiver = new Receiver(
             `${name}-receiver`,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Duration, GitRepository, Kustomization, PatchSelector, SOURCE_API } from "./flux/api";
-import { JsonPatchOp, jsonPatch, pointer } from "./flux/patches";
+import { type Duration, GitRepository, Kustomization, type PatchSelector, SOURCE_API } from "./flux/api";
+import { type JsonPatchOp, jsonPatch, pointer } from "./flux/patches";
 import { versions } from "./versions";
 
 /** Let's Encrypt ACME directories. */
@@ -28,7 +28,12 @@ export const KCERT_CERT_REQUEST_VALUE = "request";
 export const KCERT_SOURCE_IGNORE = "/*\n!/deploy.yml\n";
 
 /** Objects of upstream's `deploy.yml` the patches target. */
-export const KCERT_DEPLOYMENT_TARGET: PatchSelector = { group: "apps", version: "v1", kind: "Deployment", name: "kcert" };
+export const KCERT_DEPLOYMENT_TARGET: PatchSelector = {
+    group: "apps",
+    version: "v1",
+    kind: "Deployment",
+    name: "kcert",
+};
 export const KCERT_CLUSTER_ROLE_TARGET: PatchSelector = {
     group: "rbac.authorization.k8s.io",
     version: "v1",

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { HTTPProxy, RateLimitUnit } from "./contour/api";
+import { HTTPProxy, type RateLimitUnit } from "./contour/api";
 import { FLUX_WEBHOOK_SERVICE } from "./flux-bootstrap";
 import { KCERT_CERT_REQUEST_LABEL, KCERT_CERT_REQUEST_VALUE, KCERT_INGRESS_LABEL, KCERT_INGRESS_VALUE } from "./kcert";
 
@@ -140,7 +140,9 @@ export class ReceiverExposure extends pulumi.ComponentResource {
                                         {
                                             path: RECEIVER_PATH_PREFIX,
                                             pathType: "Prefix",
-                                            backend: { service: { name: service.name, port: { number: service.port } } },
+                                            backend: {
+                                                service: { name: service.name, port: { number: service.port } },
+                                            },
                                         },
                                     ],
                                 },

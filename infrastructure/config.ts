@@ -11,12 +11,33 @@ import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
 
 /** DOKS regions (DigitalOcean datacenter slugs). */
 export const DOKS_REGIONS = [
-    "nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1",
+    "nyc1",
+    "nyc3",
+    "sfo2",
+    "sfo3",
+    "ams3",
+    "sgp1",
+    "lon1",
+    "fra1",
+    "tor1",
+    "blr1",
+    "syd1",
+    "atl1",
 ] as const;
 
 /** Regions where Spaces object storage is offered. */
 export const SPACES_REGIONS = [
-    "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "blr1", "lon1", "tor1", "atl1",
+    "nyc3",
+    "sfo2",
+    "sfo3",
+    "ams3",
+    "sgp1",
+    "fra1",
+    "syd1",
+    "blr1",
+    "lon1",
+    "tor1",
+    "atl1",
 ] as const;
 
 /**
@@ -34,7 +55,6 @@ export const NOTIFICATION_TYPES = {
     githubdispatch: { credential: "required", options: [] },
 } as const;
 export type NotificationType = keyof typeof NOTIFICATION_TYPES;
-
 
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -65,15 +85,24 @@ const notificationSchema = z
         credential: z.string().min(1).optional(),
         channel: z.string().min(1).max(2048).optional(),
         username: z.string().min(1).max(2048).optional(),
-        timeout: z.string().regex(PROVIDER_TIMEOUT, "must be a Go duration in ms, s or m such as 15s (Flux rejects hours here)").optional(),
+        timeout: z
+            .string()
+            .regex(PROVIDER_TIMEOUT, "must be a Go duration in ms, s or m such as 15s (Flux rejects hours here)")
+            .optional(),
         proxy: httpsUrl.optional(),
         severity: z.enum(["info", "error"], { error: "must be info or error" }).default("info"),
         /** The standard alerts this target gets; default from severity and type (docs/notifications.md). */
-        alerts: z.array(z.enum(["info", "error"], { error: "must be info or error" })).min(1).optional(),
+        alerts: z
+            .array(z.enum(["info", "error"], { error: "must be info or error" }))
+            .min(1)
+            .optional(),
         /** Namespaces, besides the Flux namespace, whose Kustomizations and HelmReleases the alerts watch. */
         namespaces: z.array(k8sName).optional(),
         /** github only: the GitRepository-sourced Kustomizations to post commit statuses for. */
-        kustomizations: z.array(z.string().regex(KUSTOMIZATION_REF, "must be a Kustomization name or namespace/name")).min(1).optional(),
+        kustomizations: z
+            .array(z.string().regex(KUSTOMIZATION_REF, "must be a Kustomization name or namespace/name"))
+            .min(1)
+            .optional(),
         summary: z.string().min(1).max(255).optional(),
         eventMetadata: z.record(z.string().min(1), z.string()).optional(),
         inclusionList: z.array(z.string().min(1)).optional(),
@@ -88,7 +117,10 @@ const nodePoolSchema = z
         /** Node pool name. */
         name: k8sName.default("default"),
         /** Droplet size slug. */
-        size: z.string().regex(/^[a-z0-9-]+$/, "must be a Droplet size slug such as s-2vcpu-4gb").default("s-2vcpu-4gb"),
+        size: z
+            .string()
+            .regex(/^[a-z0-9-]+$/, "must be a Droplet size slug such as s-2vcpu-4gb")
+            .default("s-2vcpu-4gb"),
         /** Fixed node count (exclusive with autoscale). */
         count: z.number().int().min(1, "must be at least 1").max(512).optional(),
         /** Autoscaling bounds (exclusive with count). */
@@ -144,7 +176,9 @@ const schema = z
         bucket: z
             .object({
                 name: z.string().regex(BUCKET, "must be 3-63 lowercase letters, digits or '-'").optional(),
-                region: z.enum(SPACES_REGIONS, { error: `must be a Spaces region: ${SPACES_REGIONS.join(", ")}` }).optional(),
+                region: z
+                    .enum(SPACES_REGIONS, { error: `must be a Spaces region: ${SPACES_REGIONS.join(", ")}` })
+                    .optional(),
                 forceDestroy: z.boolean().default(true),
                 versioning: z.boolean().default(false),
             })
@@ -153,7 +187,10 @@ const schema = z
         flux: z
             .object({
                 namespace: k8sName.default("flux-system"),
-                path: z.string().regex(/^\.?\/?[A-Za-z0-9._/-]*$/, "must be a relative path such as ./ or ./clusters/dev").default("./"),
+                path: z
+                    .string()
+                    .regex(/^\.?\/?[A-Za-z0-9._/-]*$/, "must be a relative path such as ./ or ./clusters/dev")
+                    .default("./"),
                 sourceInterval: duration("1m"),
                 interval: duration("10m"),
                 retryInterval: duration("2m"),
@@ -172,7 +209,9 @@ const schema = z
             .prefault({}),
         webhook: z
             .object({
-                host: z.string({ error: "is required (the public host name of the Flux webhook receiver)" }).regex(HOSTNAME, "must be a fully qualified host name such as flux.example.com"),
+                host: z
+                    .string({ error: "is required (the public host name of the Flux webhook receiver)" })
+                    .regex(HOSTNAME, "must be a fully qualified host name such as flux.example.com"),
                 dnsZone: z.string().regex(HOSTNAME, "must be a domain such as example.com").optional(),
                 exposure: z.enum(["httpproxy", "ingress"]).default("httpproxy"),
                 rateLimit: z
@@ -350,30 +389,47 @@ function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, flu
             problems.push(`${at}.credential: must be stored as a secret (${setSecret})`);
         }
         if (n.address && new URL(n.address).username) {
-            problems.push(`${at}.address: must not embed credentials (user:password@); put the URL in ${at}.credential`);
+            problems.push(
+                `${at}.address: must not embed credentials (user:password@); put the URL in ${at}.credential`,
+            );
         }
         switch (n.type) {
             case "generic":
                 if (!n.address && !n.credential) {
-                    problems.push(`${at}.address: type generic needs an address (or a credential holding a secret URL)`);
+                    problems.push(
+                        `${at}.address: type generic needs an address (or a credential holding a secret URL)`,
+                    );
                 } else if (n.address && n.credential) {
-                    problems.push(`${at}.credential: type generic takes either an address (plain URL) or a credential (secret URL), not both`);
+                    problems.push(
+                        `${at}.credential: type generic takes either an address (plain URL) or a credential (secret URL), not both`,
+                    );
                 }
                 break;
             case "generic-hmac":
-                if (!n.address) problems.push(`${at}.address: type generic-hmac needs the webhook URL (the credential is the HMAC key)`);
+                if (!n.address)
+                    problems.push(
+                        `${at}.address: type generic-hmac needs the webhook URL (the credential is the HMAC key)`,
+                    );
                 break;
             case "discord":
             case "msteams":
-                if (n.address) problems.push(`${at}.address: a ${n.type} webhook URL carries a token; set it as ${at}.credential (${setSecret}) instead`);
+                if (n.address)
+                    problems.push(
+                        `${at}.address: a ${n.type} webhook URL carries a token; set it as ${at}.credential (${setSecret}) instead`,
+                    );
                 break;
             case "github":
             case "githubdispatch":
                 if (!n.address) {
-                    problems.push(`${at}.address: type ${n.type} needs the repository URL, e.g. https://github.com/owner/repo`);
+                    problems.push(
+                        `${at}.address: type ${n.type} needs the repository URL, e.g. https://github.com/owner/repo`,
+                    );
                 } else {
                     const u = new URL(n.address);
-                    const id = u.pathname.replace(/^\/+/, "").replace(/\.git$/, "").split("/");
+                    const id = u.pathname
+                        .replace(/^\/+/, "")
+                        .replace(/\.git$/, "")
+                        .split("/");
                     if (id.length !== 2 || !id[0] || !id[1] || u.search || u.hash) {
                         problems.push(`${at}.address: must be a repository URL such as https://github.com/owner/repo`);
                     }
@@ -381,7 +437,10 @@ function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, flu
                 break;
         }
         for (const option of ["channel", "username", "proxy"] as const) {
-            if (n[option] !== undefined && !(NOTIFICATION_TYPES[n.type].options as readonly string[]).includes(option)) {
+            if (
+                n[option] !== undefined &&
+                !(NOTIFICATION_TYPES[n.type].options as readonly string[]).includes(option)
+            ) {
                 problems.push(`${at}.${option}: not supported by type ${n.type}`);
             }
         }
@@ -403,7 +462,8 @@ function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, flu
                 }
             });
             if (n.alerts) problems.push(`${at}.alerts: not supported by type github (it gets one commit-status alert)`);
-            if (n.namespaces) problems.push(`${at}.namespaces: not supported by type github (list kustomizations instead)`);
+            if (n.namespaces)
+                problems.push(`${at}.namespaces: not supported by type github (list kustomizations instead)`);
         } else if (n.kustomizations) {
             problems.push(`${at}.kustomizations: only for type github (commit statuses)`);
         }
@@ -433,7 +493,6 @@ export function decodeConfigValue(value: string): unknown {
 }
 
 // `isConfigSecret` is exported by the SDK's runtime but missing from its type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
 /**

@@ -12,10 +12,10 @@
  * - A `github` target gets one commit-status alert on the GitRepository-sourced Kustomizations
  *   listed in its `kustomizations` (a bucket revision is not a Git commit).
  */
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { FluxAlert, FluxAlertEventSource } from "../components/flux-alert";
-import { FluxProvider, FluxProviderTarget } from "../components/flux-provider";
+import { FluxAlert, type FluxAlertEventSource } from "../components/flux-alert";
+import { FluxProvider, type FluxProviderTarget } from "../components/flux-provider";
 import { kustomizationRef, type NotificationTarget, type PlatformConfig } from "./config";
 
 export interface NotificationsContext {
@@ -64,13 +64,36 @@ function providerTarget(n: NotificationTarget): FluxProviderTarget {
                 ? { type: "generic", address: n.address, proxy: n.proxy }
                 : { type: "generic", secretAddress: need(credential, "credential"), proxy: n.proxy };
         case "generic-hmac":
-            return { type: "generic-hmac", address: need(n.address, "address"), hmacKey: need(credential, "credential"), proxy: n.proxy };
+            return {
+                type: "generic-hmac",
+                address: need(n.address, "address"),
+                hmacKey: need(credential, "credential"),
+                proxy: n.proxy,
+            };
         case "slack":
             return n.address !== undefined
-                ? { type: "slack", token: need(credential, "credential"), address: n.address, channel: n.channel, username: n.username, proxy: n.proxy }
-                : { type: "slack", webhookUrl: need(credential, "credential"), channel: n.channel, username: n.username, proxy: n.proxy };
+                ? {
+                      type: "slack",
+                      token: need(credential, "credential"),
+                      address: n.address,
+                      channel: n.channel,
+                      username: n.username,
+                      proxy: n.proxy,
+                  }
+                : {
+                      type: "slack",
+                      webhookUrl: need(credential, "credential"),
+                      channel: n.channel,
+                      username: n.username,
+                      proxy: n.proxy,
+                  };
         case "discord":
-            return { type: "discord", webhookUrl: need(credential, "credential"), username: n.username, proxy: n.proxy };
+            return {
+                type: "discord",
+                webhookUrl: need(credential, "credential"),
+                username: n.username,
+                proxy: n.proxy,
+            };
         case "msteams":
             return { type: "msteams", webhookUrl: need(credential, "credential"), proxy: n.proxy };
         case "github":
@@ -88,7 +111,10 @@ const sourceKey = (s: FluxAlertEventSource) =>
  * Kustomization and HelmRelease in the Flux namespace and in each other namespace, and the
  * extra sources the composition passes.
  */
-export function everythingSources(ctx: NotificationsContext, extraNamespaces: readonly string[] = []): FluxAlertEventSource[] {
+export function everythingSources(
+    ctx: NotificationsContext,
+    extraNamespaces: readonly string[] = [],
+): FluxAlertEventSource[] {
     const namespaces = [...new Set([ctx.fluxNamespace, ...(ctx.namespaces ?? []), ...extraNamespaces])];
     const sources: FluxAlertEventSource[] = [
         { kind: "Kustomization", name: ctx.syncName, namespace: ctx.fluxNamespace },

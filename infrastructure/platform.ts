@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { DoksCluster } from "../components/doks-cluster";
 import { FLUX_SYNC_NAME, FluxBootstrap } from "../components/flux-bootstrap";
 import { GitOpsBucket } from "../components/gitops-bucket";
-import { createWebhooks, Webhooks } from "./webhooks";
-import { createNotifications, notificationOutputs, Notifications } from "./notifications";
 import type { PlatformConfig } from "./config";
+import { createNotifications, type Notifications, notificationOutputs } from "./notifications";
+import { createWebhooks, type Webhooks } from "./webhooks";
 
 /** Values resolved before any resource is registered. */
 export interface Resolved {
@@ -99,7 +99,9 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         syncName: FLUX_SYNC_NAME,
         dependsOn: [flux.instance],
         // KCert's Kustomization is already covered by `Kustomization *` in the Flux namespace.
-        extraEventSources: [{ kind: "GitRepository", name: webhooks.kcert.source.metadata.name, namespace: cfg.flux.namespace }],
+        extraEventSources: [
+            { kind: "GitRepository", name: webhooks.kcert.source.metadata.name, namespace: cfg.flux.namespace },
+        ],
     });
 
     return { cluster, bucket, provider, flux, webhooks, notifications };

@@ -4,7 +4,7 @@
  */
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, PlatformConfig, parseConfig, readRawConfig } from "./config";
+import { ConfigError, type PlatformConfig, parseConfig, readRawConfig } from "./config";
 import { createPlatform, platformOutputs } from "./platform";
 
 export interface ProgramOptions {
@@ -26,7 +26,9 @@ export async function resolveKubernetesVersion(spec: string): Promise<{ version:
     if (full) {
         return valid.includes(spec)
             ? { version: spec }
-            : { problem: `cluster.version: ${spec} is not offered by DigitalOcean (offered: ${valid.join(", ") || "none"})` };
+            : {
+                  problem: `cluster.version: ${spec} is not offered by DigitalOcean (offered: ${valid.join(", ") || "none"})`,
+              };
     }
     if (!result.latestVersion) {
         return { problem: `cluster.version: no DOKS version matches the prefix ${spec}` };

@@ -5,7 +5,7 @@
  * Configuration arrives already validated (see config.ts).
  */
 import * as github from "@pulumi/github";
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Contour } from "../components/contour";
 import { SOURCE_API } from "../components/flux/api";

@@ -1,9 +1,9 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { describe, test } from "node:test";
 import { backendUrl, destroyPlan, maskHookUrl, summary, upPlan } from "../tools/bootstrap/plan";
 
 const ROOT = join(__dirname, "..");
@@ -20,14 +20,25 @@ function pathWith(pulumi: boolean): string {
 }
 
 function preflight(env: NodeJS.ProcessEnv) {
-    return spawnSync(process.execPath, ["tools/bootstrap/preflight.mjs", "bootstrap"], { cwd: ROOT, env, encoding: "utf8" });
+    return spawnSync(process.execPath, ["tools/bootstrap/preflight.mjs", "bootstrap"], {
+        cwd: ROOT,
+        env,
+        encoding: "utf8",
+    });
 }
 
 describe("make bootstrap preflight", () => {
     test("without credentials it names each missing one and exits non-zero, without a stack trace", () => {
         const r = preflight({ PATH: pathWith(false) });
         assert.equal(r.status, 1);
-        for (const name of ["pulumi CLI", "DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]) {
+        for (const name of [
+            "pulumi CLI",
+            "DIGITALOCEAN_TOKEN",
+            "SPACES_ACCESS_KEY_ID",
+            "SPACES_SECRET_ACCESS_KEY",
+            "GITHUB_TOKEN",
+            "PULUMI_CONFIG_PASSPHRASE",
+        ]) {
             assert.ok(r.stderr.includes(name), `${name} not named in:\n${r.stderr}`);
         }
         assert.doesNotMatch(r.stderr, /\bat .*\.m?js:\d+/, "no stack trace");
@@ -46,15 +57,30 @@ describe("make bootstrap preflight", () => {
     });
 
     test("a remote backend needs no local passphrase; an unknown stack file is named", () => {
-        const env = { PATH: pathWith(true), DIGITALOCEAN_TOKEN: "t", SPACES_ACCESS_KEY_ID: "i", SPACES_SECRET_ACCESS_KEY: "s", GITHUB_TOKEN: "g", PULUMI_BACKEND_URL: "https://api.pulumi.com" };
+        const env = {
+            PATH: pathWith(true),
+            DIGITALOCEAN_TOKEN: "t",
+            SPACES_ACCESS_KEY_ID: "i",
+            SPACES_SECRET_ACCESS_KEY: "s",
+            GITHUB_TOKEN: "g",
+            PULUMI_BACKEND_URL: "https://api.pulumi.com",
+        };
         assert.equal(preflight(env).status, 0);
-        const r = spawnSync(process.execPath, ["tools/bootstrap/preflight.mjs", "bootstrap"], { cwd: ROOT, env: { ...env, STACK: "nosuch" }, encoding: "utf8" });
+        const r = spawnSync(process.execPath, ["tools/bootstrap/preflight.mjs", "bootstrap"], {
+            cwd: ROOT,
+            env: { ...env, STACK: "nosuch" },
+            encoding: "utf8",
+        });
         assert.equal(r.status, 1);
         assert.match(r.stderr, /Pulumi\.nosuch\.yaml/);
     });
 
     test("make bootstrap itself stops at the preflight", () => {
-        const r = spawnSync("make", ["--no-print-directory", "bootstrap"], { cwd: ROOT, env: { PATH: pathWith(false) }, encoding: "utf8" });
+        const r = spawnSync("make", ["--no-print-directory", "bootstrap"], {
+            cwd: ROOT,
+            env: { PATH: pathWith(false) },
+            encoding: "utf8",
+        });
         assert.notEqual(r.status, 0);
         assert.match(r.stderr, /missing prerequisites for stack dev/);
         assert.match(r.stderr, /DIGITALOCEAN_TOKEN/);
@@ -83,13 +109,25 @@ describe("bootstrap plan", () => {
 
     test("destroy: refresh (best effort) then destroy", () => {
         const plan = destroyPlan(options);
-        assert.deepEqual(plan.map((s) => s.args[0]), ["login", "refresh", "destroy"]);
+        assert.deepEqual(
+            plan.map((s) => s.args[0]),
+            ["login", "refresh", "destroy"],
+        );
         assert.equal(plan[1].optional, true);
         assert.equal(plan[2].optional, undefined);
     });
 
     test("the summary shows what to do next and never a hook path", () => {
-        const text = summary({ clusterName: "c", bucketName: "b", dnsRecordToCreate: "flux.example.com A 203.0.113.7", webhookUrl: "[secret]" }, "/repo/kubeconfig.yaml", "dev");
+        const text = summary(
+            {
+                clusterName: "c",
+                bucketName: "b",
+                dnsRecordToCreate: "flux.example.com A 203.0.113.7",
+                webhookUrl: "[secret]",
+            },
+            "/repo/kubeconfig.yaml",
+            "dev",
+        );
         assert.match(text, /CREATE THIS DNS RECORD.*flux\.example\.com A 203\.0\.113\.7/);
         assert.match(text, /export KUBECONFIG=\/repo\/kubeconfig\.yaml/);
         assert.match(text, /make upload-do STACK=dev/);

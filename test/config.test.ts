@@ -1,8 +1,8 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "../infrastructure/config";
-import { FAKE_ENV, baseConfig, runStack } from "./harness";
+import { baseConfig, FAKE_ENV, runStack } from "./harness";
 
 const parse = (raw: Record<string, unknown>, env: NodeJS.ProcessEnv = FAKE_ENV) =>
     parseConfig(raw, { env, secretKeys: new Set() });
@@ -47,7 +47,13 @@ describe("bad input", () => {
             }),
         );
         const keys = problems.map((p) => p.split(":")[0]);
-        for (const key of ["cluster.region", "cluster.nodePool.count", "webhook.host", "acme.email", "github.repository"]) {
+        for (const key of [
+            "cluster.region",
+            "cluster.nodePool.count",
+            "webhook.host",
+            "acme.email",
+            "github.repository",
+        ]) {
             assert.ok(keys.includes(key), `${key} not reported in:\n${problems.join("\n")}`);
         }
     });
@@ -56,14 +62,20 @@ describe("bad input", () => {
         const problems = problemsOf(() =>
             parse({ ...baseConfig(), cluster: { nodePool: { autoscale: { min: 4, max: 2 } } } }),
         );
-        assert.ok(problems.some((p) => p.startsWith("cluster.nodePool.autoscale") && p.includes("min (4)")), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => p.startsWith("cluster.nodePool.autoscale") && p.includes("min (4)")),
+            problems.join("\n"),
+        );
     });
 
     test("count and autoscale together", () => {
         const problems = problemsOf(() =>
             parse({ ...baseConfig(), cluster: { nodePool: { count: 2, autoscale: { min: 1, max: 3 } } } }),
         );
-        assert.ok(problems.some((p) => p.startsWith("cluster.nodePool.count: set either")), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => p.startsWith("cluster.nodePool.count: set either")),
+            problems.join("\n"),
+        );
     });
 
     test("malformed version, start time and durations", () => {
@@ -75,14 +87,23 @@ describe("bad input", () => {
             }),
         );
         for (const key of ["cluster.version", "cluster.maintenance.startTime", "flux.timeout"]) {
-            assert.ok(problems.some((p) => p.startsWith(`${key}:`)), `${key} missing in ${problems.join("\n")}`);
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}:`)),
+                `${key} missing in ${problems.join("\n")}`,
+            );
         }
     });
 
     test("missing required sections are named", () => {
         const problems = problemsOf(() => parse({}));
-        assert.ok(problems.some((p) => p.startsWith("webhook: is required")), problems.join("\n"));
-        assert.ok(problems.some((p) => p.startsWith("acme: is required")), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => p.startsWith("webhook: is required")),
+            problems.join("\n"),
+        );
+        assert.ok(
+            problems.some((p) => p.startsWith("acme: is required")),
+            problems.join("\n"),
+        );
     });
 
     test("unknown keys are rejected (typos do not pass silently)", () => {
@@ -93,7 +114,10 @@ describe("bad input", () => {
 
     test("a bucket region without Spaces is refused", () => {
         const problems = problemsOf(() => parse({ ...baseConfig(), cluster: { region: "nyc1" } }));
-        assert.ok(problems.some((p) => p.startsWith("bucket.region: Spaces is not offered in nyc1")), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => p.startsWith("bucket.region: Spaces is not offered in nyc1")),
+            problems.join("\n"),
+        );
         // An explicit Spaces region next to such a cluster is fine.
         assert.doesNotThrow(() => parse({ ...baseConfig(), cluster: { region: "nyc1" }, bucket: { region: "nyc3" } }));
     });
@@ -101,7 +125,10 @@ describe("bad input", () => {
     test("missing credentials are each named; none needed when not required", () => {
         const problems = problemsOf(() => parse({ ...baseConfig(), github: { repository: "o/r" } }, {}));
         for (const v of ["DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY", "GITHUB_TOKEN"]) {
-            assert.ok(problems.some((p) => p.startsWith(`environment ${v}:`)), `${v} missing in ${problems.join("\n")}`);
+            assert.ok(
+                problems.some((p) => p.startsWith(`environment ${v}:`)),
+                `${v} missing in ${problems.join("\n")}`,
+            );
         }
         assert.doesNotThrow(() =>
             parseConfig({ ...baseConfig(), github: { repository: "o/r" } }, { env: {}, requireCredentials: false }),
@@ -112,7 +139,10 @@ describe("bad input", () => {
         const env = { ...FAKE_ENV, GITHUB_TOKEN: undefined };
         assert.doesNotThrow(() => parse(baseConfig(), env));
         const problems = problemsOf(() => parse({ ...baseConfig(), github: { repository: "o/r" } }, env));
-        assert.deepEqual(problems.map((p) => p.split(":")[0]), ["environment GITHUB_TOKEN"]);
+        assert.deepEqual(
+            problems.map((p) => p.split(":")[0]),
+            ["environment GITHUB_TOKEN"],
+        );
     });
 
     test("the error is a RunError, so the CLI prints it without a stack trace", () => {
@@ -139,8 +169,14 @@ describe("bad input stops the program before any resource is registered", () => 
         assert.ok(run.error instanceof ConfigError, String(run.error));
         const problems = (run.error as ConfigError).problems;
         assert.ok(problems.includes("cluster.version: no DOKS version matches the prefix 1.19"), problems.join("\n"));
-        assert.ok(problems.some((p) => p.startsWith("acme.email")), problems.join("\n"));
-        assert.deepEqual(run.recorder.resources.filter((r) => r.custom), []);
+        assert.ok(
+            problems.some((p) => p.startsWith("acme.email")),
+            problems.join("\n"),
+        );
+        assert.deepEqual(
+            run.recorder.resources.filter((r) => r.custom),
+            [],
+        );
     });
 
     test("a full version slug that DigitalOcean does not offer is refused", async () => {

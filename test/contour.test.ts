@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
-import { Contour, ContourArgs, DO_LB_NAME_ANNOTATION } from "../components/contour";
+import { Contour, type ContourArgs, DO_LB_NAME_ANNOTATION } from "../components/contour";
 import { versions } from "../components/versions";
-import { reveal, runComponent, valueOf } from "./harness";
+import { inputValue, reveal, runComponent } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -51,24 +51,28 @@ describe("Contour", () => {
         const values = reveal<any>(recorder.get(RELEASE, "contour-release").inputs).values;
         assert.equal(values.contour.manageCRDs, true);
         assert.deepEqual(values.contour.ingressClass, { name: "contour", create: true, default: true });
-        assert.equal(await valueOf(value.ingressClassName), "contour");
+        assert.equal(await inputValue(value.ingressClassName), "contour");
     });
 
     it("reads Envoy's Service after the release and exposes its load balancer IP", async () => {
         const { recorder, value } = await render({ namespace: "edge" });
         const read = recorder.construction(SERVICE, "contour-envoy-service");
-        assert.equal(await valueOf(read.opts.id), "edge/contour-envoy");
+        assert.equal(await inputValue(read.opts.id), "edge/contour-envoy");
         // The ID is derived from the release's status (unknown while a preview plans to create it).
         assert.deepEqual(await recorder.outputDependencies(read.opts.id), [`${RELEASE}::contour-release`]);
         assert.deepEqual(recorder.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
         const mocked = recorder.get(SERVICE, "contour-envoy-service").state as any;
-        assert.equal(await valueOf(value.loadBalancerIp), mocked.status.loadBalancer.ingress[0].ip);
+        assert.equal(await inputValue(value.loadBalancerIp), mocked.status.loadBalancer.ingress[0].ip);
     });
 
     it("everything runs through the provider from opts, so it is deleted before the cluster", async () => {
         const { recorder } = await render();
         const inCluster = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
-        assert.deepEqual(inCluster.map((r) => r.name).sort(), ["contour-envoy-service", "contour-namespace", "contour-release"]);
+        assert.deepEqual(inCluster.map((r) => r.name).sort(), [
+            "contour-envoy-service",
+            "contour-namespace",
+            "contour-release",
+        ]);
         for (const r of inCluster) {
             assert.match(r.provider ?? "", /pulumi:providers:kubernetes::k8s::/, r.name);
             assert.equal(r.parent, "gitops:ingress:Contour::contour", r.name);

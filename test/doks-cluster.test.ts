@@ -1,7 +1,7 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { DoksCluster } from "../components/doks-cluster";
-import { isSecretOutput, reveal, runComponent, valueOf } from "./harness";
+import { inputValue, isSecretOutput, reveal, runComponent } from "./harness";
 
 const CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster";
 
@@ -54,9 +54,13 @@ describe("DoksCluster", () => {
     });
 
     test("kubeconfig is re-read through the data source on every run, and is secret", async () => {
-        const { recorder, value } = await runComponent(() => new DoksCluster("c", { region: "fra1", version: "1.35.4-do.0" }));
-        const kubeconfig = await valueOf<string>(value.kubeconfig);
-        const calls = recorder.calls.filter((c) => c.token === "digitalocean:index/getKubernetesCluster:getKubernetesCluster");
+        const { recorder, value } = await runComponent(
+            () => new DoksCluster("c", { region: "fra1", version: "1.35.4-do.0" }),
+        );
+        const kubeconfig = await inputValue<string>(value.kubeconfig);
+        const calls = recorder.calls.filter(
+            (c) => c.token === "digitalocean:index/getKubernetesCluster:getKubernetesCluster",
+        );
         assert.equal(calls.length, 1);
         assert.equal(calls[0].inputs.name, "c");
         // The value is the data source's credentials, not the resource's creation-time ones.

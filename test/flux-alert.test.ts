@@ -1,8 +1,8 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { FluxAlert, FluxAlertArgs } from "../components/flux-alert";
+import { describe, test } from "node:test";
+import { FluxAlert, type FluxAlertArgs } from "../components/flux-alert";
 import { FluxProvider } from "../components/flux-provider";
-import { MockRecorder, reveal, runComponent, valueOf } from "./harness";
+import { inputValue, type MockRecorder, reveal, runComponent } from "./harness";
 
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
 const alertObject = (r: MockRecorder, name: string) => reveal<any>(r.get(ALERT, `${name}-alert`).inputs);
@@ -91,7 +91,7 @@ describe("FluxAlert", () => {
         const { recorder, made } = await run;
         const a = alertObject(recorder, "sneaky");
         assert.equal(a.metadata.namespace, "team-a");
-        assert.equal(await valueOf(made.sneaky.namespace), "team-a");
+        assert.equal(await inputValue(made.sneaky.namespace), "team-a");
         // And the type system has no such argument: this line must not compile.
         const args: FluxAlertArgs = {
             provider: undefined as unknown as FluxProvider,
@@ -129,25 +129,36 @@ describe("FluxAlert", () => {
 
     test("outputs: alertName and namespace", async () => {
         const { made } = await run;
-        assert.equal(await valueOf(made.full.alertName), "team-a-errors");
-        assert.equal(await valueOf(made.full.namespace), "team-a");
+        assert.equal(await inputValue(made.full.alertName), "team-a-errors");
+        assert.equal(await inputValue(made.full.namespace), "team-a");
     });
 
     test("rejects sources Flux would reject or never match", async () => {
-        const attempt = (sources: FluxAlertArgs["eventSources"], github = false) => () =>
-            runComponent(() => {
-                const provider = new FluxProvider("p", {
-                    namespace: "flux-system",
-                    target: github
-                        ? { type: "github", repositoryUrl: "https://github.com/acme/apps", token: "t" }
-                        : { type: "generic", address: "https://hooks.example.com" },
+        const attempt =
+            (sources: FluxAlertArgs["eventSources"], github = false) =>
+            () =>
+                runComponent(() => {
+                    const provider = new FluxProvider("p", {
+                        namespace: "flux-system",
+                        target: github
+                            ? { type: "github", repositoryUrl: "https://github.com/acme/apps", token: "t" }
+                            : { type: "generic", address: "https://hooks.example.com" },
+                    });
+                    return new FluxAlert("a", { provider, eventSources: sources });
                 });
-                return new FluxAlert("a", { provider, eventSources: sources });
-            });
         await assert.rejects(attempt([]), /eventSources must not be empty/);
-        await assert.rejects(attempt([{ kind: "HelmRelease", name: "web", matchLabels: { a: "b" } }]), /matchLabels needs name "\*"/);
-        await assert.rejects(attempt([{ kind: "Bucket", name: "flux-system" }], true), /commit statuses.*Bucket cannot be an event source/);
-        await assert.rejects(attempt([{ kind: "HelmRelease", name: "*" }], true), /HelmRelease cannot be an event source/);
+        await assert.rejects(
+            attempt([{ kind: "HelmRelease", name: "web", matchLabels: { a: "b" } }]),
+            /matchLabels needs name "\*"/,
+        );
+        await assert.rejects(
+            attempt([{ kind: "Bucket", name: "flux-system" }], true),
+            /commit statuses.*Bucket cannot be an event source/,
+        );
+        await assert.rejects(
+            attempt([{ kind: "HelmRelease", name: "*" }], true),
+            /HelmRelease cannot be an event source/,
+        );
         await attempt([{ kind: "Kustomization", name: "apps" }], true)();
     });
 });

@@ -1,7 +1,7 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import * as jsonpatch from "fast-json-patch";
-import { FLUX_SYNC_NAME, FluxBootstrap, FluxBootstrapArgs } from "../components/flux-bootstrap";
+import { FLUX_SYNC_NAME, FluxBootstrap, type FluxBootstrapArgs } from "../components/flux-bootstrap";
 import { versions } from "../components/versions";
 import { reveal, runComponent } from "./harness";
 
@@ -27,13 +27,24 @@ function generatedSyncObjects(spec: any) {
         apiVersion: "source.toolkit.fluxcd.io/v1",
         kind: "Bucket",
         metadata: { name: spec.sync.name, namespace: "flux-system" },
-        spec: { interval: spec.sync.interval, bucketName: spec.sync.ref, endpoint: spec.sync.url, provider: spec.sync.provider, secretRef: { name: spec.sync.pullSecret } },
+        spec: {
+            interval: spec.sync.interval,
+            bucketName: spec.sync.ref,
+            endpoint: spec.sync.url,
+            provider: spec.sync.provider,
+            secretRef: { name: spec.sync.pullSecret },
+        },
     };
     const kustomization = {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
         metadata: { name: spec.sync.name, namespace: "flux-system" },
-        spec: { interval: "10m0s", path: spec.sync.path, prune: true, sourceRef: { kind: "Bucket", name: spec.sync.name } },
+        spec: {
+            interval: "10m0s",
+            path: spec.sync.path,
+            prune: true,
+            sourceRef: { kind: "Bucket", name: spec.sync.name },
+        },
     };
     return { bucket, kustomization };
 }
@@ -42,7 +53,11 @@ function applyPatches(obj: any, patches: any[]) {
     let doc = structuredClone(obj);
     for (const p of patches) {
         const t = p.target;
-        if (t.kind === obj.kind && t.name === obj.metadata.name && (!t.namespace || t.namespace === obj.metadata.namespace)) {
+        if (
+            t.kind === obj.kind &&
+            t.name === obj.metadata.name &&
+            (!t.namespace || t.namespace === obj.metadata.namespace)
+        ) {
             doc = jsonpatch.applyPatch(doc, JSON.parse(p.patch), true, false).newDocument;
         }
     }
@@ -84,16 +99,33 @@ describe("FluxBootstrap", () => {
         assert.equal(secret.metadata.namespace, "flux-system");
         assert.deepEqual(secret.stringData, { accesskey: "READ-KEY-ID", secretkey: "READ-KEY-SECRET" });
         const raw = recorder.kube("Secret")[0].inputs.stringData;
-        assert.equal(JSON.stringify(raw).includes("4dabf18193072939515e22adb298388d"), true, "stringData is a secret value");
+        assert.equal(
+            JSON.stringify(raw).includes("4dabf18193072939515e22adb298388d"),
+            true,
+            "stringData is a secret value",
+        );
     });
 
     test("the root Kustomization gets prune, interval, retryInterval, timeout and wait", async () => {
-        const { recorder } = await bootstrap({ interval: "15m", retryInterval: "1m", timeout: "3m", wait: true, path: "./clusters/dev" });
+        const { recorder } = await bootstrap({
+            interval: "15m",
+            retryInterval: "1m",
+            timeout: "3m",
+            wait: true,
+            path: "./clusters/dev",
+        });
         const fi = recorder.kubeObject("FluxInstance", "flux");
         const { kustomization, bucket } = generatedSyncObjects(fi.spec);
         const k = applyPatches(kustomization, fi.spec.kustomize.patches);
         assert.deepEqual(
-            { prune: k.spec.prune, interval: k.spec.interval, retryInterval: k.spec.retryInterval, timeout: k.spec.timeout, wait: k.spec.wait, path: k.spec.path },
+            {
+                prune: k.spec.prune,
+                interval: k.spec.interval,
+                retryInterval: k.spec.retryInterval,
+                timeout: k.spec.timeout,
+                wait: k.spec.wait,
+                path: k.spec.path,
+            },
             { prune: true, interval: "15m", retryInterval: "1m", timeout: "3m", wait: true, path: "./clusters/dev" },
         );
         const b = applyPatches(bucket, fi.spec.kustomize.patches);

@@ -1,9 +1,9 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { parse } from "yaml";
-import { FluxProvider, FluxProviderArgs, SLACK_POST_MESSAGE_URL } from "../components/flux-provider";
 import { NOTIFICATION_API } from "../components/flux/api";
-import { MockRecorder, containsSecret, redact, reveal, runComponent, valueOf } from "./harness";
+import { FluxProvider, type FluxProviderArgs, SLACK_POST_MESSAGE_URL } from "../components/flux-provider";
+import { containsSecret, inputValue, type MockRecorder, redact, reveal, runComponent } from "./harness";
 
 // Credentials are distinctive so a leak anywhere is found by a plain substring search.
 const CRED = {
@@ -21,12 +21,18 @@ const CRED = {
 
 /** One provider per case, all created in a single offline run. */
 const CASES: Record<string, FluxProviderArgs> = {
-    "generic-plain": { namespace: "flux-system", target: { type: "generic", address: "https://hooks.example.com/flux" } },
+    "generic-plain": {
+        namespace: "flux-system",
+        target: { type: "generic", address: "https://hooks.example.com/flux" },
+    },
     "generic-secret": {
         namespace: "flux-system",
         target: { type: "generic", secretAddress: CRED.genericUrl, headers: { Authorization: CRED.headerToken } },
     },
-    hmac: { namespace: "flux-system", target: { type: "generic-hmac", address: "https://hooks.example.com/hmac", hmacKey: CRED.hmacKey } },
+    hmac: {
+        namespace: "flux-system",
+        target: { type: "generic-hmac", address: "https://hooks.example.com/hmac", hmacKey: CRED.hmacKey },
+    },
     "slack-webhook": {
         namespace: "flux-system",
         target: { type: "slack", webhookUrl: CRED.slackWebhook, channel: "ops", username: "flux-dev" },
@@ -64,8 +70,10 @@ const run = (async () => {
     return { recorder, made };
 })();
 
-const providerObject = (r: MockRecorder, name: string) => reveal<any>(r.get("kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider", `${name}-provider`).inputs);
-const secretOf = (r: MockRecorder, resourceName: string) => r.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && x.name === resourceName);
+const providerObject = (r: MockRecorder, name: string) =>
+    reveal<any>(r.get("kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider", `${name}-provider`).inputs);
+const secretOf = (r: MockRecorder, resourceName: string) =>
+    r.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && x.name === resourceName);
 
 /** The Provider spec and its credentials Secret (revealed), asserting the Secret data is marked secret. */
 async function rendered(name: string) {
@@ -138,7 +146,11 @@ describe("FluxProvider", () => {
 
     test("discord: webhook URL in the Secret under address; username in the spec", async () => {
         const { spec, secret } = await rendered("discord");
-        assert.deepEqual(spec, { type: "discord", username: "flux", secretRef: { name: "discord-provider-credentials" } });
+        assert.deepEqual(spec, {
+            type: "discord",
+            username: "flux",
+            secretRef: { name: "discord-provider-credentials" },
+        });
         assert.deepEqual(secret.stringData, { address: CRED.discord });
     });
 
@@ -178,7 +190,11 @@ describe("FluxProvider", () => {
         const proxy = secretOf(recorder, "options-proxy")!;
         assert.ok(containsSecret(proxy.inputs.stringData));
         const p = reveal<any>(proxy.inputs);
-        assert.deepEqual(p.metadata, { name: "team-a-chat-provider-proxy", namespace: "team-a", labels: { team: "a" } });
+        assert.deepEqual(p.metadata, {
+            name: "team-a-chat-provider-proxy",
+            namespace: "team-a",
+            labels: { team: "a" },
+        });
         assert.deepEqual(p.stringData, { address: CRED.proxy });
         // Without the options, none of these fields is set.
         const plain = await rendered("slack-webhook");
@@ -202,8 +218,8 @@ describe("FluxProvider", () => {
         const { made } = await run;
         const o = made.options;
         assert.equal(o.providerType, "slack");
-        assert.equal(await valueOf(o.ref.name), "team-a-chat");
-        assert.equal(await valueOf(o.ref.namespace), "team-a");
+        assert.equal(await inputValue(o.ref.name), "team-a-chat");
+        assert.equal(await inputValue(o.ref.namespace), "team-a");
         assert.ok(o.secret && o.proxySecret);
         assert.equal(made["generic-plain"].secret, undefined);
         assert.equal(made["generic-plain"].proxySecret, undefined);
@@ -212,10 +228,22 @@ describe("FluxProvider", () => {
 
     test("rejects ambiguous or incomplete targets from untyped callers", async () => {
         const make = (target: unknown) => () =>
-            runComponent(() => new FluxProvider("bad", { namespace: "flux-system", target: target as FluxProviderArgs["target"] }));
-        await assert.rejects(make({ type: "generic", address: "https://a.example", secretAddress: "https://b.example" }), /either address or secretAddress/);
+            runComponent(
+                () =>
+                    new FluxProvider("bad", { namespace: "flux-system", target: target as FluxProviderArgs["target"] }),
+            );
+        await assert.rejects(
+            make({ type: "generic", address: "https://a.example", secretAddress: "https://b.example" }),
+            /either address or secretAddress/,
+        );
         await assert.rejects(make({ type: "generic" }), /set address or secretAddress/);
-        await assert.rejects(make({ type: "slack", webhookUrl: "https://hooks.slack.com/x", token: "t" }), /either webhookUrl or token/);
-        await assert.rejects(make({ type: "slack", webhookUrl: "https://hooks.slack.com/x", address: "https://slack.com/api" }), /address applies to a Slack bot token/);
+        await assert.rejects(
+            make({ type: "slack", webhookUrl: "https://hooks.slack.com/x", token: "t" }),
+            /either webhookUrl or token/,
+        );
+        await assert.rejects(
+            make({ type: "slack", webhookUrl: "https://hooks.slack.com/x", address: "https://slack.com/api" }),
+            /address applies to a Slack bot token/,
+        );
     });
 });

@@ -4,8 +4,8 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { RECEIVER_API, SOURCE_API } from "../components/flux/api";
-import { FluxReceiver, FluxReceiverArgs } from "../components/flux-receiver";
-import { containsSecret, isSecretOutput, redact, reveal, runComponent, valueOf } from "./harness";
+import { FluxReceiver, type FluxReceiverArgs } from "../components/flux-receiver";
+import { containsSecret, inputValue, isSecretOutput, redact, reveal, runComponent } from "./harness";
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -13,7 +13,11 @@ const SECRET = "kubernetes:core/v1:Secret";
 async function render(args: Partial<FluxReceiverArgs> = {}) {
     return runComponent(() => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
-        return new FluxReceiver("github-receiver", { host: "hooks.example.net", receiverName: "github", ...args }, { provider });
+        return new FluxReceiver(
+            "github-receiver",
+            { host: "hooks.example.net", receiverName: "github", ...args },
+            { provider },
+        );
     });
 }
 
@@ -60,7 +64,12 @@ describe("FluxReceiver", () => {
     it("by default reconciles GitRepositories selected by label (`*` needs matchLabels)", async () => {
         const { recorder } = await render();
         assert.deepEqual(recorder.kubeObject("Receiver", "github").spec.resources, [
-            { apiVersion: SOURCE_API, kind: "GitRepository", name: "*", matchLabels: { "gitops.platform/receiver": "github" } },
+            {
+                apiVersion: SOURCE_API,
+                kind: "GitRepository",
+                name: "*",
+                matchLabels: { "gitops.platform/receiver": "github" },
+            },
         ]);
     });
 
@@ -80,10 +89,10 @@ describe("FluxReceiver", () => {
         const { recorder, value } = await render({ namespace: "gitops" });
         const token = generatedToken(recorder);
         const expected = `https://hooks.example.net/hook/${createHash("sha256").update(`${token}githubgitops`).digest("hex")}`;
-        assert.equal(await valueOf(value.url), expected);
+        assert.equal(await inputValue(value.url), expected);
         assert.ok(await isSecretOutput(value.url));
         assert.ok(await isSecretOutput(value.token));
         assert.ok(await isSecretOutput(value.webhookPath));
-        assert.equal(await valueOf(value.token), token);
+        assert.equal(await inputValue(value.token), token);
     });
 });

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
 import * as github from "@pulumi/github";
 import { GitHubWebhook, parseRepository } from "../components/github-webhook";
-import { baseConfig, containsSecret, redact, reveal, runComponent, runStack, StackRun } from "./harness";
+import { baseConfig, containsSecret, redact, reveal, runComponent, runStack, type StackRun } from "./harness";
 
 const WEBHOOK = "github:index/repositoryWebhook:RepositoryWebhook";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
@@ -15,7 +15,11 @@ describe("GitHubWebhook component", () => {
             const provider = new github.Provider("gh", { owner: "acme" });
             return new GitHubWebhook(
                 "hook",
-                { repository: "acme/platform", url: "https://flux.example.com/hook/abc", secret: "s3cr3t-value-for-hmac" },
+                {
+                    repository: "acme/platform",
+                    url: "https://flux.example.com/hook/abc",
+                    secret: "s3cr3t-value-for-hmac",
+                },
                 { provider },
             );
         });
@@ -35,7 +39,13 @@ describe("GitHubWebhook component", () => {
 
     it("accepts only owner/name repositories", () => {
         assert.deepEqual(parseRepository("my-org/my.repo_1"), { owner: "my-org", name: "my.repo_1" });
-        for (const bad of ["platform", "acme/", "/platform", "acme/platform/extra", "https://github.com/acme/platform"]) {
+        for (const bad of [
+            "platform",
+            "acme/",
+            "/platform",
+            "acme/platform/extra",
+            "https://github.com/acme/platform",
+        ]) {
             assert.throws(() => parseRepository(bad), /owner\/name/, bad);
         }
     });
@@ -58,13 +68,18 @@ describe("GitHub webhook in the stack", () => {
         const r = staging.recorder;
         const token = reveal<any>(r.get(PASSWORD, "github-receiver-token").state).result;
         const receiver = r.kubeObject("Receiver", "github");
-        const digest = createHash("sha256").update(token + receiver.metadata.name + receiver.metadata.namespace).digest("hex");
+        const digest = createHash("sha256")
+            .update(token + receiver.metadata.name + receiver.metadata.namespace)
+            .digest("hex");
         const hook = r.get(WEBHOOK, "github-webhook-webhook");
         const cfg = reveal<any>(hook.inputs).configuration;
         assert.equal(cfg.url, `https://flux.example.com/hook/${digest}`);
         assert.equal(cfg.secret, token);
         // The receiver verifies X-Hub-Signature-256 with the same token.
-        assert.equal(reveal<any>(r.get("kubernetes:core/v1:Secret", "github-receiver-secret").inputs).stringData.token, token);
+        assert.equal(
+            reveal<any>(r.get("kubernetes:core/v1:Secret", "github-receiver-secret").inputs).stringData.token,
+            token,
+        );
         assert.ok(containsSecret((hook.inputs as any).configuration));
         const rendered = JSON.stringify(redact(hook.inputs));
         assert.ok(!rendered.includes(token) && !rendered.includes(digest));
@@ -75,15 +90,24 @@ describe("GitHub webhook in the stack", () => {
         const provider = run.recorder.get("pulumi:providers:github", "github");
         assert.equal(reveal<any>(provider.inputs).owner, "acme");
         assert.equal(reveal<any>(provider.inputs).token, undefined, "the provider reads GITHUB_TOKEN itself");
-        assert.match(run.recorder.get(WEBHOOK, "github-webhook-webhook").provider ?? "", /pulumi:providers:github::github::/);
+        assert.match(
+            run.recorder.get(WEBHOOK, "github-webhook-webhook").provider ?? "",
+            /pulumi:providers:github::github::/,
+        );
         assert.equal(reveal<any>(run.recorder.get(WEBHOOK, "github-webhook-webhook").inputs).repository, "platform");
     });
 
     it("skips TLS verification with Let's Encrypt staging only", async () => {
-        assert.equal(reveal<any>(staging.recorder.get(WEBHOOK, "github-webhook-webhook").inputs).configuration.insecureSsl, true);
+        assert.equal(
+            reveal<any>(staging.recorder.get(WEBHOOK, "github-webhook-webhook").inputs).configuration.insecureSsl,
+            true,
+        );
         const production = await runStack(withRepo("production"));
         assert.equal(production.error, undefined);
-        assert.equal(reveal<any>(production.recorder.get(WEBHOOK, "github-webhook-webhook").inputs).configuration.insecureSsl, false);
+        assert.equal(
+            reveal<any>(production.recorder.get(WEBHOOK, "github-webhook-webhook").inputs).configuration.insecureSsl,
+            false,
+        );
     });
 
     it("without github.repository: no webhook, no GitHub provider, the receiver still exists", async () => {

@@ -4,10 +4,10 @@
  * runtime's global state never leaks between files.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { main, ProgramOptions } from "../infrastructure/program";
-import { MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
+import { main, type ProgramOptions } from "../infrastructure/program";
+import { type MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
 
-export { MockRecorder, isSecretOutput, reveal, redact, containsSecret } from "../tools/mocks";
+export { containsSecret, isSecretOutput, MockRecorder, redact, reveal } from "../tools/mocks";
 
 export const PROJECT = "do-gitops-platform";
 export const STACK = "test";
@@ -66,6 +66,6 @@ export async function runComponent<T>(create: () => T): Promise<{ recorder: Mock
 }
 
 /** Resolves an Output (or plain value) to its value. */
-export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T> {
+export function inputValue<T>(o: pulumi.Input<T> | undefined): Promise<T> {
     return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 }

@@ -7,13 +7,13 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
-import { applyPatch, JsonPatchError, Operation } from "fast-json-patch";
+import { applyPatch, JsonPatchError, type Operation } from "fast-json-patch";
 import {
     ACME_DIRECTORIES,
     KCERT_CLUSTER_ROLE_TARGET,
     KCERT_DEPLOYMENT_TARGET,
     KCert,
-    KCertSettings,
+    type KCertSettings,
     kcertClusterRoleOps,
     kcertDeploymentOps,
 } from "../components/kcert";
@@ -59,7 +59,10 @@ describe("KCert Deployment patch", () => {
     });
 
     it("uses the production directory when asked", () => {
-        const out = apply(fixture("kcert-deployment.json"), kcertDeploymentOps(settings({ directoryUrl: ACME_DIRECTORIES.production })));
+        const out = apply(
+            fixture("kcert-deployment.json"),
+            kcertDeploymentOps(settings({ directoryUrl: ACME_DIRECTORIES.production })),
+        );
         assert.equal(envOf(out).ACME__DIRURL, "https://acme-v02.api.letsencrypt.org/directory");
     });
 
@@ -81,16 +84,22 @@ describe("KCert Deployment patch", () => {
     it("refuses to patch a Deployment whose first container is not KCert", () => {
         const other = fixture("kcert-deployment.json");
         other.spec.template.spec.containers.unshift({ name: "sidecar", image: "busybox" });
-        assert.throws(() => apply(other, kcertDeploymentOps(settings())), (e: unknown) => {
-            assert.ok(e instanceof JsonPatchError);
-            assert.equal(e.name, "TEST_OPERATION_FAILED");
-            return true;
-        });
+        assert.throws(
+            () => apply(other, kcertDeploymentOps(settings())),
+            (e: unknown) => {
+                assert.ok(e instanceof JsonPatchError);
+                assert.equal(e.name, "TEST_OPERATION_FAILED");
+                return true;
+            },
+        );
     });
 
     it("is an ordered list of valid RFC 6902 operations", () => {
         const ops = kcertDeploymentOps(settings());
-        assert.deepEqual(ops.map((o) => o.op), ["test", "replace", "add"]);
+        assert.deepEqual(
+            ops.map((o) => o.op),
+            ["test", "replace", "add"],
+        );
         for (const o of ops) assert.match(o.path, /^\/spec\/template\/spec\/containers\/0\//);
     });
 });
@@ -101,7 +110,11 @@ describe("KCert ClusterRole patch", () => {
         const out = apply(before, kcertClusterRoleOps());
         assert.equal(out.rules.length, before.rules.length + 1);
         assert.deepEqual(out.rules.slice(0, -1), before.rules);
-        assert.deepEqual(out.rules.at(-1), { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] });
+        assert.deepEqual(out.rules.at(-1), {
+            apiGroups: [""],
+            resources: ["configmaps"],
+            verbs: ["get", "list", "watch"],
+        });
     });
 });
 

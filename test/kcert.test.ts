@@ -5,14 +5,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import ignore from "ignore";
 import { KUSTOMIZE_API, SOURCE_API } from "../components/flux/api";
-import { KCert, KCertArgs } from "../components/kcert";
+import { KCert, type KCertArgs } from "../components/kcert";
 import { versions } from "../components/versions";
 import { runComponent } from "./harness";
 
 async function render(args: Partial<KCertArgs> = {}, withDependency = false) {
     return runComponent(() => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
-        const before = withDependency ? new pulumi.ComponentResource("test:index:Contour", "contour-stand-in") : undefined;
+        const before = withDependency
+            ? new pulumi.ComponentResource("test:index:Contour", "contour-stand-in")
+            : undefined;
         const kcert = new KCert(
             "kcert",
             { email: "ops@example.com", ...args, ...(before ? { dependsOn: [before] } : {}) },
@@ -44,7 +46,13 @@ describe("KCert source", () => {
         const { recorder } = await render();
         const rules = ignore().add(recorder.kubeObject("GitRepository", "kcert").spec.ignore);
         assert.equal(rules.ignores("deploy.yml"), false);
-        for (const excluded of ["charts/kcert/templates/deployment.yaml", "charts/kcert/Chart.yaml", "README.md", "src/Program.cs", "deploy.yaml"]) {
+        for (const excluded of [
+            "charts/kcert/templates/deployment.yaml",
+            "charts/kcert/Chart.yaml",
+            "README.md",
+            "src/Program.cs",
+            "deploy.yaml",
+        ]) {
             assert.equal(rules.ignores(excluded), true, excluded);
         }
     });
@@ -71,7 +79,10 @@ describe("KCert Kustomization", () => {
         assert.ok(!("ACME__TERMSACCEPTED" in declined));
 
         const accepted = envOf(
-            (await render({ acmeEnvironment: "production", termsAccepted: true })).recorder.kubeObject("Kustomization", "kcert"),
+            (await render({ acmeEnvironment: "production", termsAccepted: true })).recorder.kubeObject(
+                "Kustomization",
+                "kcert",
+            ),
         );
         assert.equal(accepted.ACME__DIRURL, "https://acme-v02.api.letsencrypt.org/directory");
         assert.equal(accepted.ACME__TERMSACCEPTED, "true");
@@ -86,14 +97,19 @@ describe("KCert Kustomization", () => {
 
     it("without ConfigMap requests: no ClusterRole patch and KCERT__WATCHCONFIGMAPS=false", async () => {
         const k = (await render({ watchConfigMaps: false })).recorder.kubeObject("Kustomization", "kcert");
-        assert.deepEqual(k.spec.patches.map((p: any) => p.target.kind), ["Deployment"]);
+        assert.deepEqual(
+            k.spec.patches.map((p: any) => p.target.kind),
+            ["Deployment"],
+        );
         assert.equal(envOf(k).KCERT__WATCHCONFIGMAPS, "false");
     });
 
     it("a different tag moves the source and the image together", async () => {
         const { recorder } = await render({ tag: "v9.9.9" });
         assert.deepEqual(recorder.kubeObject("GitRepository", "kcert").spec.ref, { tag: "v9.9.9" });
-        const patch = recorder.kubeObject("Kustomization", "kcert").spec.patches.find((p: any) => p.target.kind === "Deployment");
+        const patch = recorder
+            .kubeObject("Kustomization", "kcert")
+            .spec.patches.find((p: any) => p.target.kind === "Deployment");
         const image = JSON.parse(patch.patch).find((o: any) => o.path.endsWith("/image")).value;
         assert.equal(image, "nabsul/kcert:v9.9.9");
     });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LoadBalancerDns, relativeRecordName } from "../components/load-balancer-dns";
-import { reveal, runComponent, valueOf } from "./harness";
+import { inputValue, reveal, runComponent } from "./harness";
 
 const DNS = "digitalocean:index/dnsRecord:DnsRecord";
 
@@ -27,21 +27,31 @@ describe("LoadBalancerDns", () => {
         );
         const records = recorder.all(DNS);
         assert.equal(records.length, 1);
-        assert.deepEqual(reveal(records[0].inputs), { domain: "example.com", type: "A", name: "hooks.ci", value: "203.0.113.7", ttl: 300 });
+        assert.deepEqual(reveal(records[0].inputs), {
+            domain: "example.com",
+            type: "A",
+            name: "hooks.ci",
+            value: "203.0.113.7",
+            ttl: 300,
+        });
         assert.equal(records[0].parent, "gitops:dns:LoadBalancerDns::dns");
-        assert.equal(await valueOf(value.managed), true);
-        assert.equal(await valueOf(value.record), "hooks.ci.example.com A 203.0.113.7");
+        assert.equal(await inputValue(value.managed), true);
+        assert.equal(await inputValue(value.record), "hooks.ci.example.com A 203.0.113.7");
     });
 
     it("apex host: record name @", async () => {
-        const { recorder } = await runComponent(() => new LoadBalancerDns("dns", { host: "example.com", ip: "203.0.113.7", zone: "example.com" }));
+        const { recorder } = await runComponent(
+            () => new LoadBalancerDns("dns", { host: "example.com", ip: "203.0.113.7", zone: "example.com" }),
+        );
         assert.equal(reveal<any>(recorder.all(DNS)[0].inputs).name, "@");
     });
 
     it("without a zone: no record, only the description of the one to create", async () => {
-        const { recorder, value } = await runComponent(() => new LoadBalancerDns("dns", { host: "flux.example.net", ip: "198.51.100.4" }));
+        const { recorder, value } = await runComponent(
+            () => new LoadBalancerDns("dns", { host: "flux.example.net", ip: "198.51.100.4" }),
+        );
         assert.equal(recorder.all(DNS).length, 0);
-        assert.equal(await valueOf(value.managed), false);
-        assert.equal(await valueOf(value.record), "flux.example.net A 198.51.100.4");
+        assert.equal(await inputValue(value.managed), false);
+        assert.equal(await inputValue(value.record), "flux.example.net A 198.51.100.4");
     });
 });

@@ -1,7 +1,7 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { ConfigError } from "../infrastructure/config";
-import { MockRecorder, baseConfig, containsSecret, isSecretOutput, redact, reveal, runStack } from "./harness";
+import { baseConfig, containsSecret, isSecretOutput, type MockRecorder, redact, reveal, runStack } from "./harness";
 
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
 const PROVIDER = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider";
@@ -19,7 +19,10 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
 
 const single = once(() =>
     runStack(
-        { ...baseConfig(), notifications: [{ name: "ops", type: "generic", address: "https://hooks.example.com/flux" }] },
+        {
+            ...baseConfig(),
+            notifications: [{ name: "ops", type: "generic", address: "https://hooks.example.com/flux" }],
+        },
         { secretKeys: ["notifications"] },
     ),
 );
@@ -29,9 +32,10 @@ describe("stack defaults with one generic webhook", () => {
         const { recorder, error } = await single();
         assert.equal(error, undefined);
         const providers = objects(recorder, PROVIDER);
-        assert.deepEqual(providers.map((p) => [p.metadata.namespace, p.metadata.name, p.spec]), [
-            ["flux-system", "ops", { type: "generic", address: "https://hooks.example.com/flux" }],
-        ]);
+        assert.deepEqual(
+            providers.map((p) => [p.metadata.namespace, p.metadata.name, p.spec]),
+            [["flux-system", "ops", { type: "generic", address: "https://hooks.example.com/flux" }]],
+        );
         const alerts = byName(objects(recorder, ALERT));
         assert.deepEqual(Object.keys(alerts).sort(), ["ops-error", "ops-info"]);
         assert.equal(alerts["ops-info"].spec.eventSeverity, "info");
@@ -110,16 +114,39 @@ const FULL = [
         inclusionList: [".*"],
         exclusionList: ["waiting.*socket"],
     },
-    { name: "signed", type: "generic-hmac", address: "https://hooks.example.com/hmac", credential: CRED.hmac, proxy: "http://proxy.internal:3128" },
+    {
+        name: "signed",
+        type: "generic-hmac",
+        address: "https://hooks.example.com/hmac",
+        credential: CRED.hmac,
+        proxy: "http://proxy.internal:3128",
+    },
     { name: "chat", type: "slack", credential: CRED.slack, channel: "ops", username: "flux" },
-    { name: "bot", type: "slack", address: "https://slack.com/api/chat.postMessage", credential: CRED.slackBot, channel: "alerts" },
+    {
+        name: "bot",
+        type: "slack",
+        address: "https://slack.com/api/chat.postMessage",
+        credential: CRED.slackBot,
+        channel: "alerts",
+    },
     { name: "pager", type: "discord", credential: CRED.discord, severity: "error" },
     { name: "teams", type: "msteams", credential: CRED.teams, alerts: ["error"] },
-    { name: "status", type: "github", address: "https://github.com/acme/apps", credential: CRED.github, kustomizations: ["apps/podinfo", "infra"] },
+    {
+        name: "status",
+        type: "github",
+        address: "https://github.com/acme/apps",
+        credential: CRED.github,
+        kustomizations: ["apps/podinfo", "infra"],
+    },
     { name: "dispatch", type: "githubdispatch", address: "https://github.com/acme/ops", credential: CRED.dispatch },
 ];
 
-const full = once(() => runStack({ ...baseConfig(), flux: { namespace: "gitops" }, notifications: FULL }, { secretKeys: ["notifications"] }));
+const full = once(() =>
+    runStack(
+        { ...baseConfig(), flux: { namespace: "gitops" }, notifications: FULL },
+        { secretKeys: ["notifications"] },
+    ),
+);
 
 describe("stack defaults with every provider type", () => {
     test("the run succeeds and makes one Provider per target, in the Flux namespace", async () => {
@@ -138,7 +165,10 @@ describe("stack defaults with every provider type", () => {
         const { recorder } = await full();
         const alerts = objects(recorder, ALERT);
         const names = (provider: string) =>
-            alerts.filter((a) => a.spec.providerRef.name === provider).map((a) => `${a.metadata.name}:${a.spec.eventSeverity}`).sort();
+            alerts
+                .filter((a) => a.spec.providerRef.name === provider)
+                .map((a) => `${a.metadata.name}:${a.spec.eventSeverity}`)
+                .sort();
         assert.deepEqual(names("feed"), ["feed-error:error", "feed-info:info"]);
         assert.deepEqual(names("signed"), ["signed-error:error", "signed-info:info"]);
         assert.deepEqual(names("chat"), ["chat-info:info"]);
@@ -157,7 +187,10 @@ describe("stack defaults with every provider type", () => {
         const alerts = objects(recorder, ALERT);
         assert.equal(alerts.length, 10);
         for (const a of alerts) {
-            assert.ok(providers.has(`${a.metadata.namespace}/${a.spec.providerRef.name}`), `${a.metadata.name} points outside its namespace`);
+            assert.ok(
+                providers.has(`${a.metadata.namespace}/${a.spec.providerRef.name}`),
+                `${a.metadata.name} points outside its namespace`,
+            );
         }
     });
 
@@ -174,7 +207,10 @@ describe("stack defaults with every provider type", () => {
             { kind: "HelmRelease", name: "*", namespace: "podinfo" },
             { kind: "GitRepository", name: "kcert", namespace: "gitops" },
         ]);
-        assert.equal(alerts["chat-info"].spec.eventSources.some((s: any) => s.namespace === "podinfo"), false);
+        assert.equal(
+            alerts["chat-info"].spec.eventSources.some((s: any) => s.namespace === "podinfo"),
+            false,
+        );
     });
 
     test("the GitHub commit-status alert watches only the listed (Git-sourced) Kustomizations", async () => {
@@ -184,7 +220,10 @@ describe("stack defaults with every provider type", () => {
             { kind: "Kustomization", name: "podinfo", namespace: "apps" },
             { kind: "Kustomization", name: "infra", namespace: "gitops" },
         ]);
-        assert.equal(status.spec.eventSources.some((s: any) => s.kind === "Bucket" || s.name === "flux-system"), false);
+        assert.equal(
+            status.spec.eventSources.some((s: any) => s.kind === "Bucket" || s.name === "flux-system"),
+            false,
+        );
     });
 
     test("target options reach the Provider and the Alerts", async () => {
@@ -217,7 +256,9 @@ describe("stack defaults with every provider type", () => {
         const providers = byName(objects(recorder, PROVIDER));
         for (const [name, data] of Object.entries(expected)) {
             const secretName = providers[name].spec.secretRef.name;
-            const raw = recorder.all("kubernetes:core/v1:Secret").find((s) => reveal<any>(s.inputs).metadata.name === secretName)!;
+            const raw = recorder
+                .all("kubernetes:core/v1:Secret")
+                .find((s) => reveal<any>(s.inputs).metadata.name === secretName)!;
             assert.ok(raw, `Secret ${secretName}`);
             assert.ok(containsSecret(raw.inputs.stringData), `${secretName} data is secret`);
             assert.equal(reveal<any>(raw.inputs).metadata.namespace, "gitops");
@@ -239,7 +280,10 @@ describe("stack defaults with every provider type", () => {
             assert.equal(shown.includes(value), false, `${what} leaked into plain outputs`);
             assert.ok(revealed.includes(value), `sanity: ${what} is rendered somewhere`);
         }
-        assert.deepEqual(outputs!.notificationProviders, FULL.map((n) => n.name));
+        assert.deepEqual(
+            outputs!.notificationProviders,
+            FULL.map((n) => n.name),
+        );
     });
 });
 
@@ -248,32 +292,148 @@ describe("stack defaults with every provider type", () => {
 type Case = { title: string; targets: unknown[]; key: string; secret?: boolean; flux?: unknown };
 
 const BAD: Case[] = [
-    { title: "unknown provider type", targets: [{ name: "x", type: "pagerduty", address: "https://a.example" }], key: "notifications[0].type" },
-    { title: "a type that needs a secret without one", targets: [{ name: "x", type: "slack" }], key: "notifications[0].credential" },
-    { title: "an address that is not a URL", targets: [{ name: "x", type: "generic", address: "hooks.example.com/flux" }], key: "notifications[0].address" },
-    { title: "a severity other than info/error", targets: [{ name: "x", type: "generic", address: "https://a.example", severity: "warning" }], key: "notifications[0].severity" },
-    { title: "a credential not stored as a secret", targets: [{ name: "x", type: "msteams", credential: "https://t.example/SECRET" }], key: "notifications[0].credential", secret: false },
-    { title: "a timeout in hours (Flux rejects it)", targets: [{ name: "x", type: "generic", address: "https://a.example", timeout: "1h" }], key: "notifications[0].timeout" },
-    { title: "generic-hmac without an address", targets: [{ name: "x", type: "generic-hmac", credential: "k" }], key: "notifications[0].address" },
-    { title: "generic with both a plain and a secret URL", targets: [{ name: "x", type: "generic", address: "https://a.example", credential: "https://b.example/s" }], key: "notifications[0].credential" },
-    { title: "a discord webhook URL given as a plain address", targets: [{ name: "x", type: "discord", address: "https://discord.com/api/webhooks/1/t", credential: "https://d.example" }], key: "notifications[0].address" },
-    { title: "an option the type does not support", targets: [{ name: "x", type: "msteams", credential: "https://t.example", channel: "ops" }], key: "notifications[0].channel" },
-    { title: "a proxy for a GitHub type", targets: [{ name: "x", type: "githubdispatch", address: "https://github.com/a/b", credential: "t", proxy: "http://p.example" }], key: "notifications[0].proxy" },
-    { title: "a GitHub address that is not a repository", targets: [{ name: "x", type: "githubdispatch", address: "https://github.com/acme", credential: "t" }], key: "notifications[0].address" },
-    { title: "github without Kustomizations to report on", targets: [{ name: "x", type: "github", address: "https://github.com/a/b", credential: "t" }], key: "notifications[0].kustomizations" },
-    { title: "github on the bucket-sourced root sync", targets: [{ name: "x", type: "github", address: "https://github.com/a/b", credential: "t", kustomizations: ["flux-system"] }], key: "notifications[0].kustomizations[0]" },
-    { title: "the root sync in a custom Flux namespace", targets: [{ name: "x", type: "github", address: "https://github.com/a/b", credential: "t", kustomizations: ["gitops/flux-system"] }], key: "notifications[0].kustomizations[0]", flux: { namespace: "gitops" } },
-    { title: "an info alert on a target whose minimum is error", targets: [{ name: "x", type: "slack", credential: "https://s.example", severity: "error", alerts: ["info"] }], key: "notifications[0].alerts" },
-    { title: "Kustomizations on a non-github type", targets: [{ name: "x", type: "generic", address: "https://a.example", kustomizations: ["apps"] }], key: "notifications[0].kustomizations" },
-    { title: "an unknown key", targets: [{ name: "x", type: "generic", address: "https://a.example", chanel: "typo" }], key: "notifications[0].chanel" },
-    { title: "duplicate names", targets: [{ name: "x", type: "generic", address: "https://a.example" }, { name: "x", type: "generic", address: "https://b.example" }], key: "notifications[1].name" },
+    {
+        title: "unknown provider type",
+        targets: [{ name: "x", type: "pagerduty", address: "https://a.example" }],
+        key: "notifications[0].type",
+    },
+    {
+        title: "a type that needs a secret without one",
+        targets: [{ name: "x", type: "slack" }],
+        key: "notifications[0].credential",
+    },
+    {
+        title: "an address that is not a URL",
+        targets: [{ name: "x", type: "generic", address: "hooks.example.com/flux" }],
+        key: "notifications[0].address",
+    },
+    {
+        title: "a severity other than info/error",
+        targets: [{ name: "x", type: "generic", address: "https://a.example", severity: "warning" }],
+        key: "notifications[0].severity",
+    },
+    {
+        title: "a credential not stored as a secret",
+        targets: [{ name: "x", type: "msteams", credential: "https://t.example/SECRET" }],
+        key: "notifications[0].credential",
+        secret: false,
+    },
+    {
+        title: "a timeout in hours (Flux rejects it)",
+        targets: [{ name: "x", type: "generic", address: "https://a.example", timeout: "1h" }],
+        key: "notifications[0].timeout",
+    },
+    {
+        title: "generic-hmac without an address",
+        targets: [{ name: "x", type: "generic-hmac", credential: "k" }],
+        key: "notifications[0].address",
+    },
+    {
+        title: "generic with both a plain and a secret URL",
+        targets: [{ name: "x", type: "generic", address: "https://a.example", credential: "https://b.example/s" }],
+        key: "notifications[0].credential",
+    },
+    {
+        title: "a discord webhook URL given as a plain address",
+        targets: [
+            {
+                name: "x",
+                type: "discord",
+                address: "https://discord.com/api/webhooks/1/t",
+                credential: "https://d.example",
+            },
+        ],
+        key: "notifications[0].address",
+    },
+    {
+        title: "an option the type does not support",
+        targets: [{ name: "x", type: "msteams", credential: "https://t.example", channel: "ops" }],
+        key: "notifications[0].channel",
+    },
+    {
+        title: "a proxy for a GitHub type",
+        targets: [
+            {
+                name: "x",
+                type: "githubdispatch",
+                address: "https://github.com/a/b",
+                credential: "t",
+                proxy: "http://p.example",
+            },
+        ],
+        key: "notifications[0].proxy",
+    },
+    {
+        title: "a GitHub address that is not a repository",
+        targets: [{ name: "x", type: "githubdispatch", address: "https://github.com/acme", credential: "t" }],
+        key: "notifications[0].address",
+    },
+    {
+        title: "github without Kustomizations to report on",
+        targets: [{ name: "x", type: "github", address: "https://github.com/a/b", credential: "t" }],
+        key: "notifications[0].kustomizations",
+    },
+    {
+        title: "github on the bucket-sourced root sync",
+        targets: [
+            {
+                name: "x",
+                type: "github",
+                address: "https://github.com/a/b",
+                credential: "t",
+                kustomizations: ["flux-system"],
+            },
+        ],
+        key: "notifications[0].kustomizations[0]",
+    },
+    {
+        title: "the root sync in a custom Flux namespace",
+        targets: [
+            {
+                name: "x",
+                type: "github",
+                address: "https://github.com/a/b",
+                credential: "t",
+                kustomizations: ["gitops/flux-system"],
+            },
+        ],
+        key: "notifications[0].kustomizations[0]",
+        flux: { namespace: "gitops" },
+    },
+    {
+        title: "an info alert on a target whose minimum is error",
+        targets: [{ name: "x", type: "slack", credential: "https://s.example", severity: "error", alerts: ["info"] }],
+        key: "notifications[0].alerts",
+    },
+    {
+        title: "Kustomizations on a non-github type",
+        targets: [{ name: "x", type: "generic", address: "https://a.example", kustomizations: ["apps"] }],
+        key: "notifications[0].kustomizations",
+    },
+    {
+        title: "an unknown key",
+        targets: [{ name: "x", type: "generic", address: "https://a.example", chanel: "typo" }],
+        key: "notifications[0].chanel",
+    },
+    {
+        title: "duplicate names",
+        targets: [
+            { name: "x", type: "generic", address: "https://a.example" },
+            { name: "x", type: "generic", address: "https://b.example" },
+        ],
+        key: "notifications[1].name",
+    },
 ];
 
 async function expectConfigError(values: Record<string, unknown>, secretKeys: string[]) {
     const { recorder, error } = await runStack(values, { secretKeys });
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
     const registered = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
-    assert.deepEqual(registered.map((r) => r.name), [], "no resource may be registered on bad config");
+    assert.deepEqual(
+        registered.map((r) => r.name),
+        [],
+        "no resource may be registered on bad config",
+    );
     return error;
 }
 
@@ -296,7 +456,13 @@ describe("bad notification config", () => {
                 notifications: [
                     { name: "a", type: "generic", address: "https://a.example", severity: "error", timeout: "45s" },
                     { name: "b", type: "msteams", credential: "https://t.example" },
-                    { name: "c", type: "github", address: "https://github.com/a/b", credential: "t", kustomizations: ["apps"] },
+                    {
+                        name: "c",
+                        type: "github",
+                        address: "https://github.com/a/b",
+                        credential: "t",
+                        kustomizations: ["apps"],
+                    },
                     { name: "d", type: "slack", credential: "https://s.example", severity: "error", alerts: ["error"] },
                     { name: "e", type: "generic-hmac", address: "https://h.example", credential: "k" },
                 ],
@@ -322,8 +488,18 @@ describe("bad notification config", () => {
             },
             ["notifications"],
         );
-        for (const key of ["cluster.region", "notifications[0].type", "notifications[1].credential", "notifications[2].address", "notifications[3].severity", "notifications[4].address"]) {
-            assert.ok(error.problems.some((p) => p.startsWith(`${key}:`)), `missing ${key} in:\n${error.problems.join("\n")}`);
+        for (const key of [
+            "cluster.region",
+            "notifications[0].type",
+            "notifications[1].credential",
+            "notifications[2].address",
+            "notifications[3].severity",
+            "notifications[4].address",
+        ]) {
+            assert.ok(
+                error.problems.some((p) => p.startsWith(`${key}:`)),
+                `missing ${key} in:\n${error.problems.join("\n")}`,
+            );
         }
         assert.equal(error.message.includes("ECHO-SECRET"), false, "a credential was echoed in the error");
     });

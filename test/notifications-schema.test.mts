@@ -4,8 +4,9 @@
  * objects, kubernetes-models for Secrets, plus the Flux duration patterns the model package
  * leaves out (tools/validate/validate.ts), e.g. the Provider timeout's "no hours".
  */
-import { describe, test } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { Alert, Provider } from "@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3";
 import { Secret } from "kubernetes-models/v1";
 import { baseConfig, reveal, runStack } from "./harness.js";
@@ -15,15 +16,57 @@ const PROVIDER = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider";
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
 
 const notifications = [
-    { name: "feed", type: "generic", credential: "https://hooks.example.com/s", namespaces: ["podinfo"], timeout: "30s", suspend: true, summary: "dev", eventMetadata: { env: "dev" }, inclusionList: [".*"], exclusionList: ["x"] },
-    { name: "plain", type: "generic", address: "https://hooks.example.com/p", proxy: "http://proxy.internal:3128", severity: "error" },
+    {
+        name: "feed",
+        type: "generic",
+        credential: "https://hooks.example.com/s",
+        namespaces: ["podinfo"],
+        timeout: "30s",
+        suspend: true,
+        summary: "dev",
+        eventMetadata: { env: "dev" },
+        inclusionList: [".*"],
+        exclusionList: ["x"],
+    },
+    {
+        name: "plain",
+        type: "generic",
+        address: "https://hooks.example.com/p",
+        proxy: "http://proxy.internal:3128",
+        severity: "error",
+    },
     { name: "signed", type: "generic-hmac", address: "https://hooks.example.com/h", credential: "key" },
-    { name: "chat", type: "slack", credential: "https://hooks.slack.com/services/T/B/X", channel: "ops", username: "flux", timeout: "1m30s" },
+    {
+        name: "chat",
+        type: "slack",
+        credential: "https://hooks.slack.com/services/T/B/X",
+        channel: "ops",
+        username: "flux",
+        timeout: "1m30s",
+    },
     { name: "bot", type: "slack", address: "https://slack.com/api/chat.postMessage", credential: "xoxb-1" },
-    { name: "pager", type: "discord", credential: "https://discord.com/api/webhooks/1/t", username: "flux", severity: "error" },
+    {
+        name: "pager",
+        type: "discord",
+        credential: "https://discord.com/api/webhooks/1/t",
+        username: "flux",
+        severity: "error",
+    },
     { name: "teams", type: "msteams", credential: "https://t.webhook.office.com/x", proxy: "https://proxy.internal" },
-    { name: "status", type: "github", address: "https://github.com/acme/apps", credential: "ghp_x", kustomizations: ["apps/web", "infra"] },
-    { name: "dispatch", type: "githubdispatch", address: "https://github.com/acme/ops.git", credential: "ghp_y", alerts: ["info", "error"] },
+    {
+        name: "status",
+        type: "github",
+        address: "https://github.com/acme/apps",
+        credential: "ghp_x",
+        kustomizations: ["apps/web", "infra"],
+    },
+    {
+        name: "dispatch",
+        type: "githubdispatch",
+        address: "https://github.com/acme/ops.git",
+        credential: "ghp_y",
+        alerts: ["info", "error"],
+    },
 ];
 
 const run = await runStack({ ...baseConfig(), notifications }, { secretKeys: ["notifications"] });
@@ -80,7 +123,10 @@ describe("rendered notification objects pass the Flux and Kubernetes schemas", (
         const a = structuredClone(alerts[0]);
         a.spec.eventSources = [{ kind: "Deployment", name: "web" }];
         assert.ok(modelProblems(a).length > 0);
-        assert.ok(modelProblems({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { token: 1 } }).length > 0);
+        assert.ok(
+            modelProblems({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { token: 1 } })
+                .length > 0,
+        );
     });
 
     test("the project validator enforces the Provider timeout pattern (no hours)", async () => {

@@ -1,6 +1,6 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MockRecorder, baseConfig, isSecretOutput, redact, reveal, runStack, valueOf } from "./harness";
+import { describe, test } from "node:test";
+import { baseConfig, inputValue, isSecretOutput, MockRecorder, redact, reveal, runStack } from "./harness";
 
 const KEY = "digitalocean:index/spacesKey:SpacesKey";
 
@@ -9,7 +9,9 @@ describe("the whole program", () => {
         const run = await runStack(baseConfig());
         assert.equal(run.error, undefined, String(run.error));
         const r = run.recorder;
-        const cluster = reveal<any>(r.get("digitalocean:index/kubernetesCluster:KubernetesCluster", "doks-cluster").inputs);
+        const cluster = reveal<any>(
+            r.get("digitalocean:index/kubernetesCluster:KubernetesCluster", "doks-cluster").inputs,
+        );
         assert.equal(cluster.version, "1.34.5-do.1", "prefix 1.34 resolves to the newest 1.34 slug the API offers");
         assert.equal(cluster.name, "do-gitops-platform-test");
         assert.ok(r.get("digitalocean:index/spacesBucket:SpacesBucket", "gitops-bucket"));
@@ -20,7 +22,9 @@ describe("the whole program", () => {
 
     test("'latest' resolves to the newest version", async () => {
         const run = await runStack({ ...baseConfig(), cluster: { version: "latest" } });
-        const cluster = reveal<any>(run.recorder.get("digitalocean:index/kubernetesCluster:KubernetesCluster", "doks-cluster").inputs);
+        const cluster = reveal<any>(
+            run.recorder.get("digitalocean:index/kubernetesCluster:KubernetesCluster", "doks-cluster").inputs,
+        );
         assert.equal(cluster.version, "1.36.1-do.0");
     });
 
@@ -28,8 +32,14 @@ describe("the whole program", () => {
         const { recorder } = await runStack(baseConfig());
         const provider = recorder.get("pulumi:providers:kubernetes", "doks");
         assert.match(String(reveal(provider.inputs.kubeconfig)), /re-read on every run/);
-        assert.equal(JSON.stringify(provider.inputs.kubeconfig).includes("1b47061264138c4ac30d75fd1eb44270"), true, "kubeconfig input is secret");
-        const kube = recorder.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && x.type !== "pulumi:providers:kubernetes");
+        assert.equal(
+            JSON.stringify(provider.inputs.kubeconfig).includes("1b47061264138c4ac30d75fd1eb44270"),
+            true,
+            "kubeconfig input is secret",
+        );
+        const kube = recorder.resources.filter(
+            (x) => x.custom && x.type.startsWith("kubernetes:") && x.type !== "pulumi:providers:kubernetes",
+        );
         assert.ok(kube.length >= 4);
         for (const x of kube) {
             assert.match(x.provider ?? "", /::doks::/, `${x.type} ${x.name} must use the DOKS provider`);
@@ -42,13 +52,20 @@ describe("the whole program", () => {
         const upload = recorder.get(KEY, "gitops-upload").state as { accessKey: string; secretKey: string };
         const secret = recorder.kubeObject("Secret", "bucket-credentials");
         assert.deepEqual(secret.stringData, { accesskey: read.accessKey, secretkey: read.secretKey });
-        assert.equal(await valueOf(rawOutputs!.uploadAccessKeyId as any), upload.accessKey);
-        assert.equal(await valueOf(rawOutputs!.uploadSecretAccessKey as any), upload.secretKey);
+        assert.equal(await inputValue(rawOutputs!.uploadAccessKeyId as any), upload.accessKey);
+        assert.equal(await inputValue(rawOutputs!.uploadSecretAccessKey as any), upload.secretKey);
     });
 
     test("outputs: what the upload tool and users need; credentials are secret", async () => {
         const { rawOutputs, outputs } = await runStack(baseConfig());
-        for (const key of ["bucketName", "bucketRegion", "bucketEndpoint", "clusterName", "kubernetesVersion", "fluxNamespace"]) {
+        for (const key of [
+            "bucketName",
+            "bucketRegion",
+            "bucketEndpoint",
+            "clusterName",
+            "kubernetesVersion",
+            "fluxNamespace",
+        ]) {
             assert.ok(outputs?.[key], `output ${key}`);
             assert.equal(await isSecretOutput(rawOutputs![key]), false, `${key} need not be secret`);
         }

@@ -1,12 +1,13 @@
 /** The README stays true: every config key is documented, every pinned version is listed. */
-import { describe, test } from "node:test";
+
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { z } from "zod";
-import { configSchema } from "../infrastructure/config";
 import { versions } from "../components/versions";
+import { configSchema } from "../infrastructure/config";
 
 const ROOT = join(__dirname, "..");
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -23,7 +24,9 @@ function unwrap(s: z.ZodType): z.ZodType {
 function leafPaths(s: z.ZodType, prefix = ""): string[] {
     const inner: any = unwrap(s);
     if (inner instanceof z.ZodObject) {
-        return Object.entries(inner.shape).flatMap(([k, v]) => leafPaths(v as z.ZodType, prefix ? `${prefix}.${k}` : k));
+        return Object.entries(inner.shape).flatMap(([k, v]) =>
+            leafPaths(v as z.ZodType, prefix ? `${prefix}.${k}` : k),
+        );
     }
     if (inner instanceof z.ZodArray) {
         const el: any = unwrap(inner.element as z.ZodType);
@@ -53,13 +56,21 @@ describe("README", () => {
     }
 
     test("every notification field is documented in docs/notifications.md", () => {
-        const fields = paths.filter((p) => p.startsWith("notifications[].")).map((p) => p.slice("notifications[].".length));
+        const fields = paths
+            .filter((p) => p.startsWith("notifications[]."))
+            .map((p) => p.slice("notifications[].".length));
         assert.ok(fields.length >= 5);
-        for (const f of fields) assert.ok(notificationsDoc.includes(`\`${f}\``), `notifications field ${f} undocumented`);
+        for (const f of fields)
+            assert.ok(notificationsDoc.includes(`\`${f}\``), `notifications field ${f} undocumented`);
     });
 
     test("every pinned version is listed", () => {
-        for (const v of [versions.flux, versions.fluxOperatorChart.version, versions.contourChart.version, versions.kcert.tag]) {
+        for (const v of [
+            versions.flux,
+            versions.fluxOperatorChart.version,
+            versions.contourChart.version,
+            versions.kcert.tag,
+        ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }
         const release = parse(readFileSync(join(ROOT, "deploy/apps/podinfo/release.yaml"), "utf8"));

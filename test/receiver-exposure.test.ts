@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { CONTOUR_API } from "../components/contour/api";
-import { ReceiverExposure, ReceiverExposureArgs } from "../components/receiver-exposure";
-import { baseConfig, runComponent, runStack, valueOf } from "./harness";
+import { ReceiverExposure, type ReceiverExposureArgs } from "../components/receiver-exposure";
+import { baseConfig, inputValue, runComponent, runStack } from "./harness";
 
 async function render(args: Partial<ReceiverExposureArgs> = {}) {
     return runComponent(() => {
@@ -45,15 +45,25 @@ describe("httpproxy exposure (default)", () => {
     it("rate-limits the route locally: 30/minute, burst 10, 429 by default", async () => {
         const { recorder, value } = await render();
         const [route] = recorder.kubeObject("HTTPProxy", "webhook-receiver").spec.routes;
-        assert.deepEqual(route.rateLimitPolicy, { local: { requests: 30, unit: "minute", burst: 10, responseStatusCode: 429 } });
-        assert.equal(await valueOf(value.rateLimited), true);
+        assert.deepEqual(route.rateLimitPolicy, {
+            local: { requests: 30, unit: "minute", burst: 10, responseStatusCode: 429 },
+        });
+        assert.equal(await inputValue(value.rateLimited), true);
         assert.equal(recorder.kube("Ingress").length, 0);
     });
 
     it("takes the limit from Args", async () => {
-        const { recorder } = await render({ rateLimit: { requests: 5, unit: "second", burst: 2 }, tlsSecretName: "hook-tls" });
+        const { recorder } = await render({
+            rateLimit: { requests: 5, unit: "second", burst: 2 },
+            tlsSecretName: "hook-tls",
+        });
         const proxy = recorder.kubeObject("HTTPProxy", "webhook-receiver");
-        assert.deepEqual(proxy.spec.routes[0].rateLimitPolicy.local, { requests: 5, unit: "second", burst: 2, responseStatusCode: 429 });
+        assert.deepEqual(proxy.spec.routes[0].rateLimitPolicy.local, {
+            requests: 5,
+            unit: "second",
+            burst: 2,
+            responseStatusCode: 429,
+        });
         assert.equal(proxy.spec.virtualhost.tls.secretName, "hook-tls");
         assert.equal(recorder.kubeObject("ConfigMap", "hook-tls").data.hosts, "flux.example.org");
     });
@@ -81,13 +91,17 @@ describe("ingress exposure", () => {
                 host: "flux.example.org",
                 http: {
                     paths: [
-                        { path: "/hook/", pathType: "Prefix", backend: { service: { name: "webhook-receiver", port: { number: 80 } } } },
+                        {
+                            path: "/hook/",
+                            pathType: "Prefix",
+                            backend: { service: { name: "webhook-receiver", port: { number: 80 } } },
+                        },
                     ],
                 },
             },
         ]);
         // Contour cannot rate-limit a plain Ingress: nothing claims otherwise.
-        assert.equal(await valueOf(value.rateLimited), false);
+        assert.equal(await inputValue(value.rateLimited), false);
         assert.equal(recorder.kube("HTTPProxy").length, 0);
         assert.equal(recorder.kube("ConfigMap").length, 0);
     });
@@ -100,6 +114,9 @@ describe("ingress exposure", () => {
         assert.equal(run.recorder.kubeObject("Ingress", "webhook-receiver").spec.rules[0].host, "flux.example.com");
         assert.equal(run.recorder.kube("HTTPProxy").length, 0);
         const patches = run.recorder.kubeObject("Kustomization", "kcert").spec.patches;
-        assert.deepEqual(patches.map((p: any) => p.target.kind), ["Deployment"]);
+        assert.deepEqual(
+            patches.map((p: any) => p.target.kind),
+            ["Deployment"],
+        );
     });
 });

@@ -1,8 +1,8 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { ConfigError } from "../infrastructure/config";
 import { render } from "../tools/render/render";
@@ -27,7 +27,9 @@ describe("npm run render", () => {
 
         const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as any[];
         assert.equal(resources.length, recorder.resources.length);
-        const key = resources.find((r) => r.type === "digitalocean:index/spacesKey:SpacesKey" && r.name === "gitops-read");
+        const key = resources.find(
+            (r) => r.type === "digitalocean:index/spacesKey:SpacesKey" && r.name === "gitops-read",
+        );
         assert.equal(key.parent, "gitops:storage:GitOpsBucket::gitops");
 
         const fi = parse(readFileSync(join(out, "kubernetes/flux-system/FluxInstance-flux.yaml"), "utf8"));
@@ -41,9 +43,12 @@ describe("npm run render", () => {
         assert.match(outputs.bucketName, /unknown until deployed/, "cloud-only values are clear placeholders");
 
         // No generated secret anywhere in the render.
-        const text = walk(out).map((f) => readFileSync(f, "utf8")).join("\n");
+        const text = walk(out)
+            .map((f) => readFileSync(f, "utf8"))
+            .join("\n");
         assert.ok(recorder.generatedSecrets.length > 0);
-        for (const s of recorder.generatedSecrets) assert.equal(text.includes(s), false, "secret leaked into the render");
+        for (const s of recorder.generatedSecrets)
+            assert.equal(text.includes(s), false, "secret leaked into the render");
     });
 
     test("encrypted config values become redacted secrets; the rest is passed as Pulumi would", () => {
@@ -68,7 +73,9 @@ describe("npm run render", () => {
         const cfg = readStackConfig(root, "x");
         assert.equal(cfg.project, "do-gitops-platform");
         assert.deepEqual(cfg.secretKeys.sort(), ["digitalocean:token", "do-gitops-platform:notifications"]);
-        assert.deepEqual(JSON.parse(cfg.config["do-gitops-platform:notifications"]), [{ name: "chat", type: "slack", credential: "[secret]" }]);
+        assert.deepEqual(JSON.parse(cfg.config["do-gitops-platform:notifications"]), [
+            { name: "chat", type: "slack", credential: "[secret]" },
+        ]);
         assert.deepEqual(JSON.parse(cfg.config["do-gitops-platform:cluster"]), { region: "ams3" });
         assert.equal(JSON.stringify(cfg).includes("AAAB"), false, "ciphertext is not passed on");
     });

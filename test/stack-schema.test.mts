@@ -1,11 +1,11 @@
-import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { isKubernetesObject, manifestOf, render } from "../tools/render/render.js";
 import { reveal } from "../tools/mocks.js";
+import { isKubernetesObject, manifestOf, render } from "../tools/render/render.js";
 import { validateObject } from "./validator.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -13,9 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 describe("every Kubernetes object the dev stack renders passes its schema", async () => {
     const out = mkdtempSync(join(tmpdir(), "schema-"));
     const { recorder } = await render({ root, stack: "dev", out });
-    const objects = recorder.resources
-        .filter(isKubernetesObject)
-        .map((r) => reveal<any>(manifestOf(r)));
+    const objects = recorder.resources.filter(isKubernetesObject).map((r) => reveal<any>(manifestOf(r)));
 
     test("there is something to validate", () => {
         assert.ok(objects.length >= 3);
@@ -36,10 +34,25 @@ describe("every Kubernetes object the dev stack renders passes its schema", asyn
         const problems = (await validateObject(broken)).join("\n");
         assert.match(problems, /\/spec\/sync\/kind must be equal to one of the allowed values/);
         assert.match(problems, /\/spec\/distribution: unknown field versoin/);
-        assert.deepEqual(await validateObject({ apiVersion: "example.com/v1", kind: "Thing", metadata: { name: "x" } }), [
-            "unknown kind Thing in example.com/v1: no schema in kubernetes-models, @kubernetes-models/flux-cd or tools/validate/schemas",
-        ]);
-        assert.ok((await validateObject({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "k" }, spec: { interval: "10 minutes", prune: true, sourceRef: { kind: "Bucket", name: "b" } } })).length > 0);
-        assert.ok((await validateObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { a: 1 } })).length > 0);
+        assert.deepEqual(
+            await validateObject({ apiVersion: "example.com/v1", kind: "Thing", metadata: { name: "x" } }),
+            [
+                "unknown kind Thing in example.com/v1: no schema in kubernetes-models, @kubernetes-models/flux-cd or tools/validate/schemas",
+            ],
+        );
+        assert.ok(
+            (
+                await validateObject({
+                    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                    kind: "Kustomization",
+                    metadata: { name: "k" },
+                    spec: { interval: "10 minutes", prune: true, sourceRef: { kind: "Bucket", name: "b" } },
+                })
+            ).length > 0,
+        );
+        assert.ok(
+            (await validateObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { a: 1 } }))
+                .length > 0,
+        );
     });
 });

@@ -1,169 +1,189 @@
 // `make validate`: the real deploy/ tree passes; a broken tree fails, naming file, object and error.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { formatProblem, validateDeploy, validateObject, type ValidationReport } from "../tools/validate/validate";
+import { formatProblem, type ValidationReport, validateDeploy, validateObject } from "../tools/validate/validate";
 import { makeTree } from "./helpers-s3";
 
 const REPO = path.resolve(__dirname, "..");
 
 function runValidateCli(dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "tools/validate/main.ts", dir], { cwd: REPO });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "tools/validate/main.ts", dir], { cwd: REPO });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
 }
 
 const BROKEN = {
-  "kustomization.yaml": "resources:\n  - app\n  - missing\n",
-  "app/kustomization.yaml": "resources:\n  - release.yaml\n  - old.yaml\n  - widget.yaml\n  - ingress.yaml\n  - ok.yaml\n",
-  // HelmRelease without spec.interval and without chart.spec.sourceRef
-  "app/release.yaml": [
-    "apiVersion: helm.toolkit.fluxcd.io/v2",
-    "kind: HelmRelease",
-    "metadata:",
-    "  name: broken-release",
-    "  namespace: demo",
-    "spec:",
-    "  chart:",
-    "    spec:",
-    "      chart: podinfo",
-    "",
-  ].join("\n"),
-  // a superseded Flux API version
-  "app/old.yaml": [
-    "apiVersion: source.toolkit.fluxcd.io/v1beta2",
-    "kind: HelmRepository",
-    "metadata:",
-    "  name: old-repo",
-    "  namespace: demo",
-    "spec:",
-    "  interval: 1h",
-    "  url: https://example.com/charts",
-    "",
-  ].join("\n"),
-  // a kind nobody has a schema for
-  "app/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gizmo\n",
-  // wrong type: port number as a string
-  "app/ingress.yaml": [
-    "apiVersion: networking.k8s.io/v1",
-    "kind: Ingress",
-    "metadata:",
-    "  name: bad-ingress",
-    "  namespace: demo",
-    "spec:",
-    "  rules:",
-    "    - host: demo.example.com",
-    "      http:",
-    "        paths:",
-    "          - path: /",
-    "            pathType: Prefix",
-    "            backend:",
-    "              service:",
-    "                name: demo",
-    "                port:",
-    "                  number: http",
-    "",
-  ].join("\n"),
-  "app/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n  namespace: demo\n",
-  // "missing" is listed above but does not exist
+    "kustomization.yaml": "resources:\n  - app\n  - missing\n",
+    "app/kustomization.yaml":
+        "resources:\n  - release.yaml\n  - old.yaml\n  - widget.yaml\n  - ingress.yaml\n  - ok.yaml\n",
+    // HelmRelease without spec.interval and without chart.spec.sourceRef
+    "app/release.yaml": [
+        "apiVersion: helm.toolkit.fluxcd.io/v2",
+        "kind: HelmRelease",
+        "metadata:",
+        "  name: broken-release",
+        "  namespace: demo",
+        "spec:",
+        "  chart:",
+        "    spec:",
+        "      chart: podinfo",
+        "",
+    ].join("\n"),
+    // a superseded Flux API version
+    "app/old.yaml": [
+        "apiVersion: source.toolkit.fluxcd.io/v1beta2",
+        "kind: HelmRepository",
+        "metadata:",
+        "  name: old-repo",
+        "  namespace: demo",
+        "spec:",
+        "  interval: 1h",
+        "  url: https://example.com/charts",
+        "",
+    ].join("\n"),
+    // a kind nobody has a schema for
+    "app/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gizmo\n",
+    // wrong type: port number as a string
+    "app/ingress.yaml": [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: Ingress",
+        "metadata:",
+        "  name: bad-ingress",
+        "  namespace: demo",
+        "spec:",
+        "  rules:",
+        "    - host: demo.example.com",
+        "      http:",
+        "        paths:",
+        "          - path: /",
+        "            pathType: Prefix",
+        "            backend:",
+        "              service:",
+        "                name: demo",
+        "                port:",
+        "                  number: http",
+        "",
+    ].join("\n"),
+    "app/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n  namespace: demo\n",
+    // "missing" is listed above but does not exist
 };
 
 describe("validate: deploy/", () => {
-  let report: ValidationReport;
-  before(async () => {
-    report = await validateDeploy(path.join(REPO, "deploy"), { relativeTo: REPO });
-  });
+    let report: ValidationReport;
+    before(async () => {
+        report = await validateDeploy(path.join(REPO, "deploy"), { relativeTo: REPO });
+    });
 
-  test("every kustomization in the repository's deploy/ builds and validates", () => {
-    assert.deepEqual(report.problems.map(formatProblem), []);
-    const dirs = report.kustomizations.map((k) => k.dir);
-    for (const d of ["deploy", "deploy/apps", "deploy/apps/podinfo"]) assert.ok(dirs.includes(d), `${d} was not built`);
-    assert.equal(report.kustomizations.find((k) => k.dir === "deploy/apps/podinfo")?.objects, 4);
-  });
+    test("every kustomization in the repository's deploy/ builds and validates", () => {
+        assert.deepEqual(report.problems.map(formatProblem), []);
+        const dirs = report.kustomizations.map((k) => k.dir);
+        for (const d of ["deploy", "deploy/apps", "deploy/apps/podinfo"])
+            assert.ok(dirs.includes(d), `${d} was not built`);
+        assert.equal(report.kustomizations.find((k) => k.dir === "deploy/apps/podinfo")?.objects, 4);
+    });
 
-  test("the demo uses current Flux APIs, a pinned chart and a KCert-managed Contour Ingress", async () => {
-    const dir = path.join(REPO, "deploy/apps/podinfo");
-    const objects: any[] = [];
-    for (const f of await readdir(dir)) {
-      if (f !== "kustomization.yaml") objects.push(...parseAllDocuments(await readFile(path.join(dir, f), "utf8")).map((d) => d.toJS()));
-    }
-    const byKind = (k: string) => objects.filter((o) => o.kind === k);
-    const [release] = byKind("HelmRelease");
-    assert.equal(release.apiVersion, "helm.toolkit.fluxcd.io/v2");
-    assert.match(release.spec.chart.spec.version, /^\d+\.\d+\.\d+$/, "the chart version is an exact pin");
-    assert.equal(byKind("HelmRepository")[0].apiVersion, "source.toolkit.fluxcd.io/v1");
-    const [ingress] = byKind("Ingress");
-    assert.equal(ingress.spec.ingressClassName, "contour");
-    assert.equal(ingress.metadata.labels["kcert.dev/ingress"], "managed");
-    assert.ok(ingress.spec.tls[0].secretName);
-    assert.deepEqual(ingress.spec.tls[0].hosts, [ingress.spec.rules[0].host]);
-    // the Ingress points at the Service the chart creates for release "podinfo"
-    assert.equal(release.spec.releaseName, ingress.spec.rules[0].http.paths[0].backend.service.name);
-  });
+    test("the demo uses current Flux APIs, a pinned chart and a KCert-managed Contour Ingress", async () => {
+        const dir = path.join(REPO, "deploy/apps/podinfo");
+        const objects: any[] = [];
+        for (const f of await readdir(dir)) {
+            if (f !== "kustomization.yaml")
+                objects.push(...parseAllDocuments(await readFile(path.join(dir, f), "utf8")).map((d) => d.toJS()));
+        }
+        const byKind = (k: string) => objects.filter((o) => o.kind === k);
+        const [release] = byKind("HelmRelease");
+        assert.equal(release.apiVersion, "helm.toolkit.fluxcd.io/v2");
+        assert.match(release.spec.chart.spec.version, /^\d+\.\d+\.\d+$/, "the chart version is an exact pin");
+        assert.equal(byKind("HelmRepository")[0].apiVersion, "source.toolkit.fluxcd.io/v1");
+        const [ingress] = byKind("Ingress");
+        assert.equal(ingress.spec.ingressClassName, "contour");
+        assert.equal(ingress.metadata.labels["kcert.dev/ingress"], "managed");
+        assert.ok(ingress.spec.tls[0].secretName);
+        assert.deepEqual(ingress.spec.tls[0].hosts, [ingress.spec.rules[0].host]);
+        // the Ingress points at the Service the chart creates for release "podinfo"
+        assert.equal(release.spec.releaseName, ingress.spec.rules[0].http.paths[0].backend.service.name);
+    });
 });
 
 describe("validate: a broken tree fails", () => {
-  let dir: string;
-  let report: ValidationReport;
-  before(async () => {
-    dir = await makeTree(BROKEN, await mkdtemp(path.join(os.tmpdir(), "validate-broken-")));
-    report = await validateDeploy(dir, { relativeTo: dir });
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const find = (object: string) => report.problems.filter((p) => p.object === object).map(formatProblem).join("\n");
-
-  test("schema errors name the file, the object and the error", () => {
-    assert.match(find("HelmRelease demo/broken-release"), /^app\/release\.yaml: HelmRelease demo\/broken-release: .*interval/m);
-    assert.match(find("HelmRelease demo/broken-release"), /sourceRef/);
-    assert.match(find("Ingress demo/bad-ingress"), /^app\/ingress\.yaml: .*\/spec\/rules\/0\/http\/paths\/0\/backend\/service\/port\/number must be integer/m);
-  });
-
-  test("unknown kinds and superseded Flux APIs are errors", () => {
-    assert.match(find("Widget gizmo"), /app\/widget\.yaml: Widget gizmo: unknown kind Widget in example\.com\/v1/);
-    assert.match(find("HelmRepository demo/old-repo"), /source\.toolkit\.fluxcd\.io\/v1beta2 is superseded: use apiVersion source\.toolkit\.fluxcd\.io\/v1/);
-  });
-
-  test("a kustomization that does not build is an error; valid objects are not reported", () => {
-    const buildErrors = report.problems.filter((p) => p.message.startsWith("kustomize build failed"));
-    assert.equal(buildErrors.length, 1);
-    assert.equal(buildErrors[0]!.kustomization, ".");
-    assert.equal(find("ConfigMap demo/fine"), "");
-    // each problem is reported once even though app/ is also reachable from the root
-    const ids = report.problems.map((p) => `${p.object}|${p.message}`);
-    assert.equal(new Set(ids).size, ids.length);
-  });
-
-  test("validateObject rejects objects without a name", async () => {
-    assert.deepEqual(await validateObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }), []);
-    assert.ok((await validateObject({ apiVersion: "v1", kind: "ConfigMap", metadata: {} })).includes("metadata.name is missing"));
-  });
-
-  test("the make validate entry point exits 1 on the broken tree and 0 on a valid one", async () => {
-    const goodDir = await makeTree({
-      "kustomization.yaml": "resources:\n  - cm.yaml\n",
-      "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
+    let dir: string;
+    let report: ValidationReport;
+    before(async () => {
+        dir = await makeTree(BROKEN, await mkdtemp(path.join(os.tmpdir(), "validate-broken-")));
+        report = await validateDeploy(dir, { relativeTo: dir });
     });
-    try {
-      const [broken, good] = await Promise.all([runValidateCli(dir), runValidateCli(goodDir)]);
-      assert.equal(broken.code, 1, broken.stdout + broken.stderr);
-      assert.match(broken.stderr, /^error: app\/release\.yaml: HelmRelease demo\/broken-release: /m);
-      assert.match(broken.stdout, /5 problem\(s\)\n$/);
-      assert.equal(good.code, 0, good.stdout + good.stderr);
-      assert.match(good.stdout, /validated 1 distinct objects from 1 kustomizations: no problems\n$/);
-    } finally {
-      await rm(goodDir, { recursive: true, force: true });
-    }
-  });
+    after(async () => {
+        await rm(dir, { recursive: true, force: true });
+    });
+
+    const find = (object: string) =>
+        report.problems
+            .filter((p) => p.object === object)
+            .map(formatProblem)
+            .join("\n");
+
+    test("schema errors name the file, the object and the error", () => {
+        assert.match(
+            find("HelmRelease demo/broken-release"),
+            /^app\/release\.yaml: HelmRelease demo\/broken-release: .*interval/m,
+        );
+        assert.match(find("HelmRelease demo/broken-release"), /sourceRef/);
+        assert.match(
+            find("Ingress demo/bad-ingress"),
+            /^app\/ingress\.yaml: .*\/spec\/rules\/0\/http\/paths\/0\/backend\/service\/port\/number must be integer/m,
+        );
+    });
+
+    test("unknown kinds and superseded Flux APIs are errors", () => {
+        assert.match(find("Widget gizmo"), /app\/widget\.yaml: Widget gizmo: unknown kind Widget in example\.com\/v1/);
+        assert.match(
+            find("HelmRepository demo/old-repo"),
+            /source\.toolkit\.fluxcd\.io\/v1beta2 is superseded: use apiVersion source\.toolkit\.fluxcd\.io\/v1/,
+        );
+    });
+
+    test("a kustomization that does not build is an error; valid objects are not reported", () => {
+        const buildErrors = report.problems.filter((p) => p.message.startsWith("kustomize build failed"));
+        assert.equal(buildErrors.length, 1);
+        assert.equal(buildErrors[0]!.kustomization, ".");
+        assert.equal(find("ConfigMap demo/fine"), "");
+        // each problem is reported once even though app/ is also reachable from the root
+        const ids = report.problems.map((p) => `${p.object}|${p.message}`);
+        assert.equal(new Set(ids).size, ids.length);
+    });
+
+    test("validateObject rejects objects without a name", async () => {
+        assert.deepEqual(await validateObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }), []);
+        assert.ok(
+            (await validateObject({ apiVersion: "v1", kind: "ConfigMap", metadata: {} })).includes(
+                "metadata.name is missing",
+            ),
+        );
+    });
+
+    test("the make validate entry point exits 1 on the broken tree and 0 on a valid one", async () => {
+        const goodDir = await makeTree({
+            "kustomization.yaml": "resources:\n  - cm.yaml\n",
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
+        });
+        try {
+            const [broken, good] = await Promise.all([runValidateCli(dir), runValidateCli(goodDir)]);
+            assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+            assert.match(broken.stderr, /^error: app\/release\.yaml: HelmRelease demo\/broken-release: /m);
+            assert.match(broken.stdout, /5 problem\(s\)\n$/);
+            assert.equal(good.code, 0, good.stdout + good.stderr);
+            assert.match(good.stdout, /validated 1 distinct objects from 1 kustomizations: no problems\n$/);
+        } finally {
+            await rm(goodDir, { recursive: true, force: true });
+        }
+    });
 });

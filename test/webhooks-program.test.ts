@@ -6,16 +6,19 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { ConfigError } from "../infrastructure/config";
-import { baseConfig, isSecretOutput, redact, reveal, runStack, StackRun } from "./harness";
+import { baseConfig, isSecretOutput, redact, reveal, runStack, type StackRun } from "./harness";
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 const DNS = "digitalocean:index/dnsRecord:DnsRecord";
 const SERVICE = "kubernetes:core/v1:Service";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
-const tokenOf = (run: StackRun, component: string): string => reveal<any>(run.recorder.get(PASSWORD, `${component}-token`).state).result;
+const tokenOf = (run: StackRun, component: string): string =>
+    reveal<any>(run.recorder.get(PASSWORD, `${component}-token`).state).result;
 const hookOf = (token: string, name: string, namespace: string) =>
-    createHash("sha256").update(token + name + namespace).digest("hex");
+    createHash("sha256")
+        .update(token + name + namespace)
+        .digest("hex");
 const envoyIp = (run: StackRun): string =>
     (run.recorder.get(SERVICE, "contour-envoy-service").state as any).status.loadBalancer.ingress[0].ip;
 
@@ -45,10 +48,15 @@ describe("webhook outputs", () => {
     it("bucketReceiverUrl/Token are the generic-hmac receiver's, which reconciles the bucket source", async () => {
         const token = tokenOf(run, "bucket-receiver");
         assert.equal(run.outputs?.bucketReceiverToken, token);
-        assert.equal(run.outputs?.bucketReceiverUrl, `https://flux.example.com/hook/${hookOf(token, "bucket", "flux-system")}`);
+        assert.equal(
+            run.outputs?.bucketReceiverUrl,
+            `https://flux.example.com/hook/${hookOf(token, "bucket", "flux-system")}`,
+        );
         const receiver = run.recorder.kubeObject("Receiver", "bucket");
         assert.equal(receiver.spec.type, "generic-hmac");
-        assert.deepEqual(receiver.spec.resources, [{ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "Bucket", name: "flux-system" }]);
+        assert.deepEqual(receiver.spec.resources, [
+            { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "Bucket", name: "flux-system" },
+        ]);
         // The Bucket the FluxInstance generates has that name, in that namespace.
         const instance = run.recorder.kubeObject("FluxInstance", "flux");
         assert.equal(instance.spec.sync.kind, "Bucket");
@@ -96,7 +104,13 @@ describe("DNS", () => {
     it("with a DigitalOcean zone: an A record for the host, pointing at Envoy's IP", async () => {
         const run = await sharedRun();
         const [record] = run.recorder.all(DNS);
-        assert.deepEqual(reveal(record.inputs), { domain: "example.com", type: "A", name: "flux", value: envoyIp(run), ttl: 300 });
+        assert.deepEqual(reveal(record.inputs), {
+            domain: "example.com",
+            type: "A",
+            name: "flux",
+            value: envoyIp(run),
+            ttl: 300,
+        });
         assert.equal(run.outputs?.dnsRecord, `flux.example.com A ${envoyIp(run)}`);
         assert.equal(run.outputs?.dnsRecordToCreate, undefined);
     });
@@ -120,28 +134,37 @@ describe("destroy ordering", () => {
         // so Pulumi deletes the record first.
         const recordDeps = recorder.dependsOn(DNS, "webhook-dns-record");
         assert.ok(recordDeps.includes(`${RELEASE}::contour-release`), recordDeps.join(", "));
-        assert.deepEqual(await recorder.outputDependencies(recorder.construction(DNS, "webhook-dns-record").props.value), [
-            `${SERVICE}::contour-envoy-service`,
-        ]);
+        assert.deepEqual(
+            await recorder.outputDependencies(recorder.construction(DNS, "webhook-dns-record").props.value),
+            [`${SERVICE}::contour-envoy-service`],
+        );
         assert.deepEqual(recorder.dependsOn(SERVICE, "contour-envoy-service"), [`${RELEASE}::contour-release`]);
         // The release (and everything in the cluster) goes through the provider built from the
         // cluster's kubeconfig, so it is deleted before the provider, and that before the cluster.
         for (const r of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
             assert.match(r.provider ?? "", /pulumi:providers:kubernetes::doks::/, r.name);
         }
-        const kubeconfigDeps = await recorder.outputDependencies(recorder.construction("pulumi:providers:kubernetes", "doks").props.kubeconfig);
+        const kubeconfigDeps = await recorder.outputDependencies(
+            recorder.construction("pulumi:providers:kubernetes", "doks").props.kubeconfig,
+        );
         assert.deepEqual(kubeconfigDeps, ["digitalocean:index/kubernetesCluster:KubernetesCluster::doks-cluster"]);
     });
 
     it("KCert and the exposure wait for Contour and Flux; receivers wait for Flux", async () => {
         const { recorder } = await sharedRun();
         const instance = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance::flux-instance";
-        const kcert = recorder.dependsOn("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "kcert-kustomization");
+        const kcert = recorder.dependsOn(
+            "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",
+            "kcert-kustomization",
+        );
         assert.ok(kcert.includes(`${RELEASE}::contour-release`) && kcert.includes(instance), kcert.join(", "));
         const proxy = recorder.dependsOn("kubernetes:projectcontour.io/v1:HTTPProxy", "webhook-httpproxy");
         assert.ok(proxy.includes(`${RELEASE}::contour-release`), proxy.join(", "));
         for (const name of ["github-receiver-receiver", "bucket-receiver-receiver"]) {
-            assert.ok(recorder.dependsOn("kubernetes:notification.toolkit.fluxcd.io/v1:Receiver", name).includes(instance), name);
+            assert.ok(
+                recorder.dependsOn("kubernetes:notification.toolkit.fluxcd.io/v1:Receiver", name).includes(instance),
+                name,
+            );
         }
     });
 });
@@ -156,7 +179,11 @@ describe("bad input", () => {
             "acme.termsAccepted",
         ],
         ["repository not owner/name", (c) => (c.github = { repository: "platform" }), "github.repository"],
-        ["host outside the DNS zone", (c) => (c.webhook = { host: "flux.example.org", dnsZone: "example.com" }), "webhook.host"],
+        [
+            "host outside the DNS zone",
+            (c) => (c.webhook = { host: "flux.example.org", dnsZone: "example.com" }),
+            "webhook.host",
+        ],
     ];
     for (const [title, mutate, key] of cases) {
         it(`${title}: a ConfigError naming ${key}, nothing registered`, async () => {

@@ -14,13 +14,14 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { ReceiverExposure } from "../components/receiver-exposure.js";
-import { validateObject } from "./validator.mjs";
 import { baseConfig, reveal, runComponent, runStack, type StackRun } from "./harness.js";
+import { validateObject } from "./validator.mjs";
 
 type Obj = Record<string, any>;
 
 /** Objects of a kind, revealed (secret markers removed) as the cluster would receive them. */
-const objects = (run: Pick<StackRun, "recorder">, kind: string): Obj[] => run.recorder.kube(kind).map((r) => reveal<Obj>(r.inputs));
+const objects = (run: Pick<StackRun, "recorder">, kind: string): Obj[] =>
+    run.recorder.kube(kind).map((r) => reveal<Obj>(r.inputs));
 
 // ------------------------------------------------------------------ the rendered stack
 
@@ -32,7 +33,9 @@ describe("webhook objects validate against their schemas", () => {
         cfg.github = { repository: "acme/platform" };
         run = await runStack(cfg);
         assert.equal(run.error, undefined);
-        ingressRun = await runComponent(() => new ReceiverExposure("webhook", { host: "flux.example.com", mode: "ingress" }));
+        ingressRun = await runComponent(
+            () => new ReceiverExposure("webhook", { host: "flux.example.com", mode: "ingress" }),
+        );
     });
 
     it("KCert's GitRepository and Kustomization (Flux source/kustomize v1)", () => {
@@ -68,9 +71,13 @@ describe("webhook objects validate against their schemas", () => {
 
     it("the validators do reject a broken object (so the checks above can fail)", () => {
         const [receiver] = objects(run, "Receiver");
-        assert.throws(() => new Receiver({ ...receiver, spec: { ...receiver.spec, type: "smoke-signal" } } as any).validate());
+        assert.throws(() =>
+            new Receiver({ ...receiver, spec: { ...receiver.spec, type: "smoke-signal" } } as any).validate(),
+        );
         const [kustomization] = objects(run, "Kustomization");
-        assert.throws(() => new Kustomization({ ...kustomization, spec: { ...kustomization.spec, prune: "yes" } } as any).validate());
+        assert.throws(() =>
+            new Kustomization({ ...kustomization, spec: { ...kustomization.spec, prune: "yes" } } as any).validate(),
+        );
     });
 
     it("the HTTPProxy matches the CRD's fields, enums and bounds", async () => {
@@ -88,7 +95,10 @@ describe("webhook objects validate against their schemas", () => {
         };
         assert.match((await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.requests = 0))).join(), /requests/);
         assert.match((await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.unit = "day"))).join(), /unit/);
-        assert.match((await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.responseStatusCode = 200))).join(), /responseStatusCode/);
+        assert.match(
+            (await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.responseStatusCode = 200))).join(),
+            /responseStatusCode/,
+        );
         assert.match((await broken((p) => (p.spec.routes[0].conditions[0].prefix = "hook/"))).join(), /prefix/);
         assert.match((await broken((p) => (p.spec.virtualhost.fqdn = "Flux_Example"))).join(), /fqdn/);
         assert.match((await broken((p) => (p.spec.routes[0].rateLimit = {}))).join(), /unknown field/);

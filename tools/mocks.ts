@@ -162,7 +162,8 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     /** The options and input properties a resource was constructed with. */
     construction(type: string, name: string): ConstructedResource {
         const found = this.constructed.get(`${type}::${name}`);
-        if (!found) throw new Error(`no ${type}::${name} constructed; have: ${[...this.constructed.keys()].join(", ")}`);
+        if (!found)
+            throw new Error(`no ${type}::${name} constructed; have: ${[...this.constructed.keys()].join(", ")}`);
         return found;
     }
 
@@ -170,7 +171,9 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     dependsOn(type: string, name: string): string[] {
         const d = this.constructed.get(`${type}::${name}`)?.opts.dependsOn;
         const list = (d === undefined ? [] : Array.isArray(d) ? d : [d]) as unknown[];
-        return list.filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r)).map((r) => this.keys.get(r) ?? "<unknown>");
+        return list
+            .filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r))
+            .map((r) => this.keys.get(r) ?? "<unknown>");
     }
 
     /** Every resource an input Output (transitively) depends on, as `type::name` keys. */
@@ -180,7 +183,12 @@ export class MockRecorder implements pulumi.runtime.Mocks {
         return [...all].map((r) => this.keys.get(r) ?? "?");
     }
 
-    private stateFor(type: string, name: string, inputs: Record<string, unknown>, id?: string): Record<string, unknown> {
+    private stateFor(
+        type: string,
+        name: string,
+        inputs: Record<string, unknown>,
+        id?: string,
+    ): Record<string, unknown> {
         switch (type) {
             case "kubernetes:core/v1:Service": {
                 // A read (`Service.get`) of a Service a Helm release created, e.g. Contour's Envoy:
@@ -193,7 +201,11 @@ export class MockRecorder implements pulumi.runtime.Mocks {
                     kind: "Service",
                     metadata: { name: serviceName, namespace },
                     spec: { type: "LoadBalancer" },
-                    status: { loadBalancer: { ingress: [{ ip: placeholder(`load balancer IP of ${namespace}/${serviceName}`) }] } },
+                    status: {
+                        loadBalancer: {
+                            ingress: [{ ip: placeholder(`load balancer IP of ${namespace}/${serviceName}`) }],
+                        },
+                    },
                 };
             }
             case "kubernetes:helm.sh/v3:Release":
@@ -272,10 +284,12 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     }
 
     /** The Kubernetes object of a kind with metadata.name `name`. */
+    // biome-ignore lint/suspicious/noExplicitAny: recorded inputs are arbitrary Kubernetes objects, read freely by tests
     kubeObject(kind: string, name: string): Record<string, any> {
-        const found = this.kube(kind).find((r) => reveal<any>(r.inputs).metadata?.name === name);
+        const nameOf = (r: { inputs: unknown }) => reveal<{ metadata?: { name?: string } }>(r.inputs).metadata?.name;
+        const found = this.kube(kind).find((r) => nameOf(r) === name);
         if (!found) {
-            const names = this.kube(kind).map((r) => reveal<any>(r.inputs).metadata?.name);
+            const names = this.kube(kind).map(nameOf);
             throw new Error(`no ${kind} named ${name}; have: ${names.join(", ") || "none"}`);
         }
         return reveal(found.inputs);
@@ -332,7 +346,6 @@ export async function runOffline<T>(
 
 /** Waits for the runtime's outstanding RPCs (registrations, invokes) to drain. */
 async function waitForRegistrations(): Promise<void> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
     if (settings.waitForRPCs) await settings.waitForRPCs();
 }

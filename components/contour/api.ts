@@ -5,7 +5,7 @@
  * `projectcontour.io/v1` CRD that Contour 1.33 (chart `versions.contourChart`) installs.
  */
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 
 export const CONTOUR_API = "projectcontour.io/v1";
 

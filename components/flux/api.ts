@@ -6,7 +6,7 @@
  * Flux Operator; the older v1beta1/v1beta2 APIs are gone and must not be used.
  */
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 
 export const SOURCE_API = "source.toolkit.fluxcd.io/v1";
 export const KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1";

@@ -2,8 +2,8 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError, parseFlags } from "../lib/args";
-import { Step, backendUrl, destroyPlan, summary, upPlan } from "./plan";
+import { parseFlags, UsageError } from "../lib/args";
+import { backendUrl, destroyPlan, type Step, summary, upPlan } from "./plan";
 
 function execute(step: Step, env: NodeJS.ProcessEnv): string {
     console.log(`==> ${step.describe}`);
@@ -46,7 +46,9 @@ function main(): number {
         if (action === "destroy") {
             for (const step of destroyPlan(options)) execute(step, env);
             rmSync(kubeconfigPath, { force: true });
-            console.log(`\nStack ${stack} destroyed. The stack's state remains; remove it with: pulumi stack rm ${stack}`);
+            console.log(
+                `\nStack ${stack} destroyed. The stack's state remains; remove it with: pulumi stack rm ${stack}`,
+            );
             return 0;
         }
         const [login, select, up, kubeconfigStep, outputsStep] = upPlan(options);

@@ -49,7 +49,12 @@ export function destroyPlan(options: PlanOptions): Step[] {
     const s = ["--stack", options.stack, "--non-interactive"];
     return [
         { describe: `log in to ${backendUrl(options)}`, command: "pulumi", args: ["login", backendUrl(options)] },
-        { describe: "refresh the state", command: "pulumi", args: ["refresh", "--yes", "--skip-preview", ...s], optional: true },
+        {
+            describe: "refresh the state",
+            command: "pulumi",
+            args: ["refresh", "--yes", "--skip-preview", ...s],
+            optional: true,
+        },
         { describe: "destroy (pulumi destroy)", command: "pulumi", args: ["destroy", "--yes", "--skip-preview", ...s] },
     ];
 }
@@ -70,7 +75,8 @@ export function summary(outputs: Record<string, unknown>, kubeconfigPath: string
     ];
     if (outputs.loadBalancerIp) lines.push(`  load balancer:  ${outputs.loadBalancerIp}`);
     if (outputs.dnsRecord) lines.push(`  DNS record:     ${outputs.dnsRecord}`);
-    if (outputs.dnsRecordToCreate) lines.push(`  CREATE THIS DNS RECORD at your DNS provider: ${outputs.dnsRecordToCreate}`);
+    if (outputs.dnsRecordToCreate)
+        lines.push(`  CREATE THIS DNS RECORD at your DNS provider: ${outputs.dnsRecordToCreate}`);
     lines.push(
         `  kubeconfig:     ${kubeconfigPath} (mode 0600)`,
         "",

@@ -1,7 +1,7 @@
 // npm run render -- --stack dev --out render/dev
 import { resolve } from "node:path";
 import { ConfigError } from "../../infrastructure/config";
-import { UsageError, parseFlags } from "../lib/args";
+import { parseFlags, UsageError } from "../lib/args";
 import { render } from "./render";
 
 async function run(): Promise<number> {
@@ -20,7 +20,9 @@ async function run(): Promise<number> {
     try {
         const { recorder, files } = await render({ root: process.cwd(), stack, out });
         const kube = files.filter((f) => f.startsWith("kubernetes/")).length;
-        console.log(`rendered stack ${stack}: ${recorder.resources.length} Pulumi resources, ${kube} Kubernetes objects → ${out}`);
+        console.log(
+            `rendered stack ${stack}: ${recorder.resources.length} Pulumi resources, ${kube} Kubernetes objects → ${out}`,
+        );
         return 0;
     } catch (e) {
         if (e instanceof ConfigError || (e instanceof Error && e.message.startsWith("cannot read"))) {

@@ -8,7 +8,15 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { main } from "../../infrastructure/program";
-import { MockRecorder, RecordedResource, isSecretOutput, isSecretValue, redact, reveal, runOffline } from "../mocks";
+import {
+    isSecretOutput,
+    isSecretValue,
+    type MockRecorder,
+    type RecordedResource,
+    redact,
+    reveal,
+    runOffline,
+} from "../mocks";
 import { readStackConfig } from "./stack-config";
 
 export interface RenderOptions {
@@ -49,7 +57,12 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
 export async function render(options: RenderOptions): Promise<RenderResult> {
     const stackConfig = readStackConfig(options.root, options.stack);
     const run = await runOffline(
-        { project: stackConfig.project, stack: options.stack, config: stackConfig.config, secretKeys: stackConfig.secretKeys },
+        {
+            project: stackConfig.project,
+            stack: options.stack,
+            config: stackConfig.config,
+            secretKeys: stackConfig.secretKeys,
+        },
         () => main({ requireCredentials: false }),
     );
     if (run.error) throw run.error;
@@ -72,7 +85,7 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
         read: r.read,
         inputs: redact(r.inputs),
     }));
-    write("resources.json", JSON.stringify(resources, null, 2) + "\n");
+    write("resources.json", `${JSON.stringify(resources, null, 2)}\n`);
 
     for (const r of run.recorder.resources) {
         if (isKubernetesObject(r)) {
@@ -82,7 +95,14 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
             write(join("kubernetes", dir, `${safe(String(m.kind))}-${safe(meta.name ?? r.name)}.yaml`), stringify(m));
         } else if (r.type === "kubernetes:helm.sh/v3:Release") {
             const i = redact(r.inputs) as Record<string, unknown>;
-            const release = { name: i.name, namespace: i.namespace, chart: i.chart, version: i.version, repositoryOpts: i.repositoryOpts, values: i.values };
+            const release = {
+                name: i.name,
+                namespace: i.namespace,
+                chart: i.chart,
+                version: i.version,
+                repositoryOpts: i.repositoryOpts,
+                values: i.values,
+            };
             write(join("helm", `${safe(String(i.name ?? r.name))}.yaml`), stringify(release));
         }
     }
@@ -91,6 +111,6 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     for (const [k, v] of Object.entries((run.rawOutputs ?? {}) as Record<string, unknown>)) {
         outputs[k] = (await isSecretOutput(v)) ? "[secret]" : redact(run.outputs?.[k]);
     }
-    write("outputs.json", JSON.stringify(outputs, null, 2) + "\n");
+    write("outputs.json", `${JSON.stringify(outputs, null, 2)}\n`);
     return { recorder: run.recorder, files };
 }

@@ -18,29 +18,31 @@ const BIN = path.join(ROOT, "bin");
 const BUNDLE = path.join(BIN, "upload.cjs");
 const HEADER = /^\/\/ code cache: (upload-[0-9a-f]{16}\.cache)\n/;
 /** Besides tools/upload/*: what else changes the bundle's content. */
-const EXTRA_INPUTS = ["package-lock.json", "node_modules/.package-lock.json", "tsconfig.json"].map((f) => path.join(ROOT, f));
+const EXTRA_INPUTS = ["package-lock.json", "node_modules/.package-lock.json", "tsconfig.json"].map((f) =>
+    path.join(ROOT, f),
+);
 
 function mtime(file) {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
+    try {
+        return fs.statSync(file).mtimeMs;
+    } catch {
+        return undefined;
+    }
 }
 
 /** True when bin/upload.cjs exists and is newer than every input (as make would decide). */
 function isFresh() {
-  const built = mtime(BUNDLE);
-  if (built === undefined) return false;
-  for (const name of fs.readdirSync(SRC_DIR)) {
-    const t = mtime(path.join(SRC_DIR, name));
-    if (t !== undefined && t > built) return false;
-  }
-  for (const file of EXTRA_INPUTS) {
-    const t = mtime(file);
-    if (t !== undefined && t > built) return false;
-  }
-  return true;
+    const built = mtime(BUNDLE);
+    if (built === undefined) return false;
+    for (const name of fs.readdirSync(SRC_DIR)) {
+        const t = mtime(path.join(SRC_DIR, name));
+        if (t !== undefined && t > built) return false;
+    }
+    for (const file of EXTRA_INPUTS) {
+        const t = mtime(file);
+        if (t !== undefined && t > built) return false;
+    }
+    return true;
 }
 
 /**
@@ -53,85 +55,87 @@ function isFresh() {
 const V8_FLAGS = "--max-opt=1";
 
 function applyV8Flags() {
-  require("node:v8").setFlagsFromString(V8_FLAGS);
+    require("node:v8").setFlagsFromString(V8_FLAGS);
 }
 
 function writeAtomic(file, data) {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
 }
 
 function build() {
-  const esbuild = require("esbuild");
-  const result = esbuild.buildSync({
-    entryPoints: [path.join(SRC_DIR, "entry.ts")],
-    outfile: BUNDLE,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    // the SDK's ES module builds (dist-es) rather than dist-cjs: esbuild can
-    // then leave out the ~100 S3 commands and helpers the tool never uses
-    // (1.16 MB instead of 1.54 MB; about 20 ms less start-up)
-    mainFields: ["module", "main"],
-    conditions: ["module"],
-    // those builds load node:http and a few others with import(); as require()
-    // they need no ES module loader (the bundle is run through vm.Script)
-    supported: { "dynamic-import": false },
-    write: false,
-    logLevel: "warning",
-    legalComments: "none",
-    absWorkingDir: ROOT,
-  });
-  const body = result.outputFiles[0].text;
-  const name = `upload-${require("node:crypto").createHash("sha256").update(body).digest("hex").slice(0, 16)}.cache`;
-  const code = `// code cache: ${name}\n${body}`;
-  fs.mkdirSync(BIN, { recursive: true });
-  // caches of earlier builds; the same build (a concurrent run) keeps its own
-  for (const old of fs.readdirSync(BIN)) {
-    if (old !== name && /^upload-[0-9a-f]{16}\.cache$/.test(old)) fs.rmSync(path.join(BIN, old), { force: true });
-  }
-  writeAtomic(BUNDLE, code);
+    const esbuild = require("esbuild");
+    const result = esbuild.buildSync({
+        entryPoints: [path.join(SRC_DIR, "entry.ts")],
+        outfile: BUNDLE,
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        format: "cjs",
+        // the SDK's ES module builds (dist-es) rather than dist-cjs: esbuild can
+        // then leave out the ~100 S3 commands and helpers the tool never uses
+        // (1.16 MB instead of 1.54 MB; about 20 ms less start-up)
+        mainFields: ["module", "main"],
+        conditions: ["module"],
+        // those builds load node:http and a few others with import(); as require()
+        // they need no ES module loader (the bundle is run through vm.Script)
+        supported: { "dynamic-import": false },
+        write: false,
+        logLevel: "warning",
+        legalComments: "none",
+        absWorkingDir: ROOT,
+    });
+    const body = result.outputFiles[0].text;
+    const name = `upload-${require("node:crypto").createHash("sha256").update(body).digest("hex").slice(0, 16)}.cache`;
+    const code = `// code cache: ${name}\n${body}`;
+    fs.mkdirSync(BIN, { recursive: true });
+    // caches of earlier builds; the same build (a concurrent run) keeps its own
+    for (const old of fs.readdirSync(BIN)) {
+        if (old !== name && /^upload-[0-9a-f]{16}\.cache$/.test(old)) fs.rmSync(path.join(BIN, old), { force: true });
+    }
+    writeAtomic(BUNDLE, code);
 
-  // The cache holds what was compiled when it is made: the module
-  // initialisation of the whole bundle (the SDK's hundreds of modules), made
-  // here by loading it; that exports main() and runs nothing else.
-  applyV8Flags();
-  const script = compile(code);
-  load(script);
-  writeAtomic(path.join(BIN, name), script.createCachedData());
+    // The cache holds what was compiled when it is made: the module
+    // initialisation of the whole bundle (the SDK's hundreds of modules), made
+    // here by loading it; that exports main() and runs nothing else.
+    applyV8Flags();
+    const script = compile(code);
+    load(script);
+    writeAtomic(path.join(BIN, name), script.createCachedData());
 }
 
 /** The code cache file named in the bundle's first line. */
 function cacheFile(code) {
-  const m = HEADER.exec(code);
-  return m ? path.join(BIN, m[1]) : undefined;
+    const m = HEADER.exec(code);
+    return m ? path.join(BIN, m[1]) : undefined;
 }
 
 /** Compiles the bundle (with the code cache when one is given). */
 function compile(code, cachedData) {
-  const vm = require("node:vm");
-  return new vm.Script(require("node:module").wrap(code), { filename: BUNDLE, cachedData });
+    const vm = require("node:vm");
+    return new vm.Script(require("node:module").wrap(code), { filename: BUNDLE, cachedData });
 }
 
 /** Runs a compiled bundle as a CommonJS module and returns its exports. */
 function load(script) {
-  const Module = require("node:module");
-  const mod = new Module(BUNDLE, module);
-  mod.filename = BUNDLE;
-  mod.paths = Module._nodeModulePaths(path.dirname(BUNDLE));
-  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(BUNDLE), mod, BUNDLE, path.dirname(BUNDLE));
-  return mod.exports;
+    const Module = require("node:module");
+    const mod = new Module(BUNDLE, module);
+    mod.filename = BUNDLE;
+    mod.paths = Module._nodeModulePaths(path.dirname(BUNDLE));
+    script
+        .runInThisContext()
+        .call(mod.exports, mod.exports, Module.createRequire(BUNDLE), mod, BUNDLE, path.dirname(BUNDLE));
+    return mod.exports;
 }
 
 module.exports = { BUNDLE, V8_FLAGS, applyV8Flags, isFresh, build, cacheFile, compile, load, writeAtomic };
 
 if (require.main === module) {
-  try {
-    build();
-  } catch (err) {
-    process.stderr.write(`build:upload failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  }
+    try {
+        build();
+    } catch (err) {
+        process.stderr.write(`build:upload failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+    }
 }

@@ -2,10 +2,10 @@
 // Precedence: flags, then environment, then the stack's outputs.
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { normalisePrefix } from "./sync";
-import type { Credentials } from "./s3";
 import type { ReceiverConfig } from "./receiver";
+import type { Credentials } from "./s3";
 import { parseStackOutputs, type StackOutputReader } from "./stack";
+import { normalisePrefix } from "./sync";
 
 export const DEFAULT_CONCURRENCY = 32;
 export const MAX_CONCURRENCY = 256;
@@ -38,238 +38,255 @@ export class UsageError extends Error {}
 export class ConfigError extends Error {}
 
 export interface CliFlags {
-  stack: string;
-  source: string;
-  bucket?: string;
-  endpoint?: string;
-  region?: string;
-  prefix?: string;
-  delete: boolean;
-  dryRun: boolean;
-  concurrency?: string;
-  receiverUrl?: string;
-  receiverToken?: string;
-  trigger: boolean;
-  ignoreFile?: string;
-  help: boolean;
+    stack: string;
+    source: string;
+    bucket?: string;
+    endpoint?: string;
+    region?: string;
+    prefix?: string;
+    delete: boolean;
+    dryRun: boolean;
+    concurrency?: string;
+    receiverUrl?: string;
+    receiverToken?: string;
+    trigger: boolean;
+    ignoreFile?: string;
+    help: boolean;
 }
 
+const FLAG_OPTIONS = {
+    stack: { type: "string" },
+    source: { type: "string" },
+    bucket: { type: "string" },
+    endpoint: { type: "string" },
+    region: { type: "string" },
+    prefix: { type: "string" },
+    delete: { type: "boolean" },
+    "dry-run": { type: "boolean" },
+    concurrency: { type: "string" },
+    "receiver-url": { type: "string" },
+    "receiver-token": { type: "string" },
+    "no-trigger": { type: "boolean" },
+    "ignore-file": { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
 export function parseFlags(argv: readonly string[]): CliFlags {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        stack: { type: "string" },
-        source: { type: "string" },
-        bucket: { type: "string" },
-        endpoint: { type: "string" },
-        region: { type: "string" },
-        prefix: { type: "string" },
-        delete: { type: "boolean" },
-        "dry-run": { type: "boolean" },
-        concurrency: { type: "string" },
-        "receiver-url": { type: "string" },
-        "receiver-token": { type: "string" },
-        "no-trigger": { type: "boolean" },
-        "ignore-file": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
-  return {
-    stack: v.stack ?? "dev",
-    source: v.source ?? "deploy",
-    bucket: v.bucket,
-    endpoint: v.endpoint,
-    region: v.region,
-    prefix: v.prefix,
-    delete: v.delete ?? false,
-    dryRun: v["dry-run"] ?? false,
-    concurrency: v.concurrency,
-    receiverUrl: v["receiver-url"],
-    receiverToken: v["receiver-token"],
-    trigger: !(v["no-trigger"] ?? false),
-    ignoreFile: v["ignore-file"],
-    help: v.help ?? false,
-  };
+    let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAG_OPTIONS; strict: true; allowPositionals: false }>>;
+    try {
+        parsed = parseArgs({
+            args: [...argv],
+            strict: true,
+            allowPositionals: false,
+            options: FLAG_OPTIONS,
+        });
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    const v = parsed.values;
+    return {
+        stack: v.stack ?? "dev",
+        source: v.source ?? "deploy",
+        bucket: v.bucket,
+        endpoint: v.endpoint,
+        region: v.region,
+        prefix: v.prefix,
+        delete: v.delete ?? false,
+        dryRun: v["dry-run"] ?? false,
+        concurrency: v.concurrency,
+        receiverUrl: v["receiver-url"],
+        receiverToken: v["receiver-token"],
+        trigger: !(v["no-trigger"] ?? false),
+        ignoreFile: v["ignore-file"],
+        help: v.help ?? false,
+    };
 }
 
 export interface ResolvedConfig {
-  stack: string;
-  source: string;
-  ignoreFile?: string;
-  bucket: string;
-  endpoint: string;
-  region: string;
-  prefix: string;
-  credentials: Credentials;
-  credentialsFrom: "environment" | "stack";
-  deleteRemote: boolean;
-  dryRun: boolean;
-  concurrency: number;
-  /** undefined: do not trigger (see receiverNote) */
-  receiver?: ReceiverConfig;
-  receiverNote?: string;
-  /** whether the stack outputs were read */
-  usedStack: boolean;
-  warnings: string[];
+    stack: string;
+    source: string;
+    ignoreFile?: string;
+    bucket: string;
+    endpoint: string;
+    region: string;
+    prefix: string;
+    credentials: Credentials;
+    credentialsFrom: "environment" | "stack";
+    deleteRemote: boolean;
+    dryRun: boolean;
+    concurrency: number;
+    /** undefined: do not trigger (see receiverNote) */
+    receiver?: ReceiverConfig;
+    receiverNote?: string;
+    /** whether the stack outputs were read */
+    usedStack: boolean;
+    warnings: string[];
 }
 
-const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s.trim() === "" ? undefined : s.trim());
+const nonEmpty = (s: string | undefined): string | undefined =>
+    s === undefined || s.trim() === "" ? undefined : s.trim();
 
 function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "");
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+    const h = host.replace(/^\[|\]$/g, "");
+    return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** Region from a Spaces endpoint (https://fra1.digitaloceanspaces.com → fra1); loopback → us-east-1. */
 export function regionFromEndpoint(endpoint: string | undefined): string | undefined {
-  if (!endpoint) return undefined;
-  try {
-    const url = new URL(endpoint);
-    const m = /^([a-z0-9-]+)\.digitaloceanspaces\.com$/.exec(url.hostname);
-    if (m) return m[1];
-    if (isLoopback(url.hostname)) return "us-east-1";
-  } catch {
-    /* reported by validation */
-  }
-  return undefined;
+    if (!endpoint) return undefined;
+    try {
+        const url = new URL(endpoint);
+        const m = /^([a-z0-9-]+)\.digitaloceanspaces\.com$/.exec(url.hostname);
+        if (m) return m[1];
+        if (isLoopback(url.hostname)) return "us-east-1";
+    } catch {
+        /* reported by validation */
+    }
+    return undefined;
 }
 
 function normaliseEndpoint(raw: string): string {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new ConfigError(`endpoint ${JSON.stringify(raw)} is not a URL`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(`endpoint must be http(s), got ${url.protocol}`);
-  if (url.pathname !== "/" && url.pathname !== "") throw new ConfigError(`endpoint ${url.origin}${url.pathname} must not have a path`);
-  return url.origin;
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
+    let url: URL;
+    try {
+        url = new URL(withScheme);
+    } catch {
+        throw new ConfigError(`endpoint ${JSON.stringify(raw)} is not a URL`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+        throw new ConfigError(`endpoint must be http(s), got ${url.protocol}`);
+    if (url.pathname !== "/" && url.pathname !== "")
+        throw new ConfigError(`endpoint ${url.origin}${url.pathname} must not have a path`);
+    return url.origin;
 }
 
 export interface ResolveDeps {
-  env: NodeJS.ProcessEnv;
-  readStackOutputs: StackOutputReader;
-  cwd: string;
+    env: NodeJS.ProcessEnv;
+    readStackOutputs: StackOutputReader;
+    cwd: string;
 }
 
 export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise<ResolvedConfig> {
-  const env = deps.env;
-  const warnings: string[] = [];
-  let concurrency = DEFAULT_CONCURRENCY;
-  if (flags.concurrency !== undefined) {
-    concurrency = Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-      throw new UsageError(`--concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(flags.concurrency)}`);
+    const env = deps.env;
+    const warnings: string[] = [];
+    let concurrency = DEFAULT_CONCURRENCY;
+    if (flags.concurrency !== undefined) {
+        concurrency = Number(flags.concurrency);
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+            throw new UsageError(
+                `--concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(flags.concurrency)}`,
+            );
+        }
     }
-  }
 
-  let bucket = nonEmpty(flags.bucket) ?? nonEmpty(env.UPLOAD_BUCKET);
-  let endpoint = nonEmpty(flags.endpoint) ?? nonEmpty(env.UPLOAD_ENDPOINT);
-  let region = nonEmpty(flags.region) ?? nonEmpty(env.UPLOAD_REGION);
-  const prefix = normalisePrefix(flags.prefix ?? env.UPLOAD_PREFIX);
-  let credentials: Credentials | undefined;
-  let credentialsFrom: ResolvedConfig["credentialsFrom"] = "environment";
-  const envKey = nonEmpty(env.AWS_ACCESS_KEY_ID);
-  const envSecret = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
-  if (envKey && envSecret) {
-    credentials = { accessKeyId: envKey, secretAccessKey: envSecret, sessionToken: nonEmpty(env.AWS_SESSION_TOKEN) };
-  } else if (envKey || envSecret) {
-    warnings.push("only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; ignoring both and using the stack's upload key");
-  }
-  let receiverUrl = nonEmpty(flags.receiverUrl) ?? nonEmpty(env.FLUX_RECEIVER_URL);
-  let receiverToken = nonEmpty(flags.receiverToken) ?? nonEmpty(env.FLUX_RECEIVER_TOKEN);
-
-  const wantReceiver = flags.trigger && !flags.dryRun;
-  const coreMissing = () => !bucket || !endpoint || !credentials || (!region && !regionFromEndpoint(endpoint));
-  const receiverMissing = () => wantReceiver && (!receiverUrl || !receiverToken);
-
-  let usedStack = false;
-  let stackError: string | undefined;
-  if (coreMissing() || receiverMissing()) {
-    try {
-      const out = parseStackOutputs(await deps.readStackOutputs(flags.stack));
-      usedStack = true;
-      bucket ??= out.bucketName;
-      endpoint ??= out.bucketEndpoint;
-      region ??= out.bucketRegion;
-      if (!credentials && out.uploadAccessKeyId && out.uploadSecretAccessKey) {
-        credentials = { accessKeyId: out.uploadAccessKeyId, secretAccessKey: out.uploadSecretAccessKey };
-        credentialsFrom = "stack";
-      }
-      receiverUrl ??= out.bucketReceiverUrl;
-      receiverToken ??= out.bucketReceiverToken;
-    } catch (err) {
-      stackError = (err as Error).message;
+    let bucket = nonEmpty(flags.bucket) ?? nonEmpty(env.UPLOAD_BUCKET);
+    let endpoint = nonEmpty(flags.endpoint) ?? nonEmpty(env.UPLOAD_ENDPOINT);
+    let region = nonEmpty(flags.region) ?? nonEmpty(env.UPLOAD_REGION);
+    const prefix = normalisePrefix(flags.prefix ?? env.UPLOAD_PREFIX);
+    let credentials: Credentials | undefined;
+    let credentialsFrom: ResolvedConfig["credentialsFrom"] = "environment";
+    const envKey = nonEmpty(env.AWS_ACCESS_KEY_ID);
+    const envSecret = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+    if (envKey && envSecret) {
+        credentials = {
+            accessKeyId: envKey,
+            secretAccessKey: envSecret,
+            sessionToken: nonEmpty(env.AWS_SESSION_TOKEN),
+        };
+    } else if (envKey || envSecret) {
+        warnings.push(
+            "only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; ignoring both and using the stack's upload key",
+        );
     }
-  }
+    let receiverUrl = nonEmpty(flags.receiverUrl) ?? nonEmpty(env.FLUX_RECEIVER_URL);
+    let receiverToken = nonEmpty(flags.receiverToken) ?? nonEmpty(env.FLUX_RECEIVER_TOKEN);
 
-  region ??= regionFromEndpoint(endpoint);
-  const missing: string[] = [];
-  if (!bucket) missing.push("bucket (--bucket, UPLOAD_BUCKET or stack output bucketName)");
-  if (!endpoint) missing.push("endpoint (--endpoint, UPLOAD_ENDPOINT or stack output bucketEndpoint)");
-  if (!region) missing.push("region (--region, UPLOAD_REGION or stack output bucketRegion)");
-  if (!credentials) {
-    missing.push("credentials (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY or stack outputs uploadAccessKeyId + uploadSecretAccessKey)");
-  }
-  if (missing.length > 0) {
-    const why = stackError ?? (usedStack ? `stack "${flags.stack}" does not have these outputs` : "");
-    throw new ConfigError(`missing ${missing.join("; ")}${why ? `. ${why}` : ""}`);
-  }
+    const wantReceiver = flags.trigger && !flags.dryRun;
+    const coreMissing = () => !bucket || !endpoint || !credentials || (!region && !regionFromEndpoint(endpoint));
+    const receiverMissing = () => wantReceiver && (!receiverUrl || !receiverToken);
 
-  const normalisedEndpoint = normaliseEndpoint(endpoint!);
-  const host = new URL(normalisedEndpoint).hostname;
-  if (normalisedEndpoint.startsWith("http:") && !isLoopback(host)) {
-    warnings.push(`endpoint ${normalisedEndpoint} is plain http: manifests travel unencrypted`);
-  }
-
-  let receiver: ReceiverConfig | undefined;
-  let receiverNote: string | undefined;
-  if (!flags.trigger) receiverNote = "not triggered (--no-trigger)";
-  else if (flags.dryRun) receiverNote = "not triggered (dry run)";
-  else if (receiverUrl && receiverToken) {
-    let url: URL;
-    try {
-      url = new URL(receiverUrl);
-    } catch {
-      throw new ConfigError("the receiver URL is not a valid URL");
+    let usedStack = false;
+    let stackError: string | undefined;
+    if (coreMissing() || receiverMissing()) {
+        try {
+            const out = parseStackOutputs(await deps.readStackOutputs(flags.stack));
+            usedStack = true;
+            bucket ??= out.bucketName;
+            endpoint ??= out.bucketEndpoint;
+            region ??= out.bucketRegion;
+            if (!credentials && out.uploadAccessKeyId && out.uploadSecretAccessKey) {
+                credentials = { accessKeyId: out.uploadAccessKeyId, secretAccessKey: out.uploadSecretAccessKey };
+                credentialsFrom = "stack";
+            }
+            receiverUrl ??= out.bucketReceiverUrl;
+            receiverToken ??= out.bucketReceiverToken;
+        } catch (err) {
+            stackError = (err as Error).message;
+        }
     }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
-      throw new ConfigError("the receiver URL must be https (plain http is accepted for 127.0.0.1/localhost only)");
-    }
-    receiver = { url: url.toString(), token: receiverToken };
-  } else {
-    const what = !receiverUrl && !receiverToken ? "URL and token" : !receiverUrl ? "URL" : "token";
-    receiverNote =
-      `not triggered: no receiver ${what} (--receiver-url/FLUX_RECEIVER_URL, --receiver-token/FLUX_RECEIVER_TOKEN` +
-      `${usedStack ? `; stack "${flags.stack}" has no bucketReceiverUrl/bucketReceiverToken output` : ""}` +
-      `${stackError ? `; ${stackError}` : ""}); Flux picks the change up at its next interval`;
-  }
 
-  return {
-    stack: flags.stack,
-    source: path.resolve(deps.cwd, flags.source),
-    ignoreFile: flags.ignoreFile ? path.resolve(deps.cwd, flags.ignoreFile) : undefined,
-    bucket: bucket!,
-    endpoint: normalisedEndpoint,
-    region: region!,
-    prefix,
-    credentials: credentials!,
-    credentialsFrom,
-    deleteRemote: flags.delete,
-    dryRun: flags.dryRun,
-    concurrency,
-    receiver,
-    receiverNote,
-    usedStack,
-    warnings,
-  };
+    region ??= regionFromEndpoint(endpoint);
+    const missing: string[] = [];
+    if (!bucket) missing.push("bucket (--bucket, UPLOAD_BUCKET or stack output bucketName)");
+    if (!endpoint) missing.push("endpoint (--endpoint, UPLOAD_ENDPOINT or stack output bucketEndpoint)");
+    if (!region) missing.push("region (--region, UPLOAD_REGION or stack output bucketRegion)");
+    if (!credentials) {
+        missing.push(
+            "credentials (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY or stack outputs uploadAccessKeyId + uploadSecretAccessKey)",
+        );
+    }
+    if (missing.length > 0) {
+        const why = stackError ?? (usedStack ? `stack "${flags.stack}" does not have these outputs` : "");
+        throw new ConfigError(`missing ${missing.join("; ")}${why ? `. ${why}` : ""}`);
+    }
+
+    const normalisedEndpoint = normaliseEndpoint(endpoint!);
+    const host = new URL(normalisedEndpoint).hostname;
+    if (normalisedEndpoint.startsWith("http:") && !isLoopback(host)) {
+        warnings.push(`endpoint ${normalisedEndpoint} is plain http: manifests travel unencrypted`);
+    }
+
+    let receiver: ReceiverConfig | undefined;
+    let receiverNote: string | undefined;
+    if (!flags.trigger) receiverNote = "not triggered (--no-trigger)";
+    else if (flags.dryRun) receiverNote = "not triggered (dry run)";
+    else if (receiverUrl && receiverToken) {
+        let url: URL;
+        try {
+            url = new URL(receiverUrl);
+        } catch {
+            throw new ConfigError("the receiver URL is not a valid URL");
+        }
+        if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+            throw new ConfigError(
+                "the receiver URL must be https (plain http is accepted for 127.0.0.1/localhost only)",
+            );
+        }
+        receiver = { url: url.toString(), token: receiverToken };
+    } else {
+        const what = !receiverUrl && !receiverToken ? "URL and token" : !receiverUrl ? "URL" : "token";
+        receiverNote =
+            `not triggered: no receiver ${what} (--receiver-url/FLUX_RECEIVER_URL, --receiver-token/FLUX_RECEIVER_TOKEN` +
+            `${usedStack ? `; stack "${flags.stack}" has no bucketReceiverUrl/bucketReceiverToken output` : ""}` +
+            `${stackError ? `; ${stackError}` : ""}); Flux picks the change up at its next interval`;
+    }
+
+    return {
+        stack: flags.stack,
+        source: path.resolve(deps.cwd, flags.source),
+        ignoreFile: flags.ignoreFile ? path.resolve(deps.cwd, flags.ignoreFile) : undefined,
+        bucket: bucket!,
+        endpoint: normalisedEndpoint,
+        region: region!,
+        prefix,
+        credentials: credentials!,
+        credentialsFrom,
+        deleteRemote: flags.delete,
+        dryRun: flags.dryRun,
+        concurrency,
+        receiver,
+        receiverNote,
+        usedStack,
+        warnings,
+    };
 }

@@ -18,106 +18,111 @@ type Ignore = ignore.Ignore;
 export const SOURCEIGNORE = ".sourceignore";
 
 export const DEFAULT_IGNORE: readonly string[] = [
-  "*",
-  "!*/",
-  "!*.yaml",
-  "!*.yml",
-  "!*.json",
-  "!Kustomization",
-  ".*",
-  `!/${SOURCEIGNORE}`,
+    "*",
+    "!*/",
+    "!*.yaml",
+    "!*.yml",
+    "!*.json",
+    "!Kustomization",
+    ".*",
+    `!/${SOURCEIGNORE}`,
 ];
 
 /** Refuse to walk absurdly large trees (a wrong --source such as /). */
 export const MAX_FILES = 100_000;
 
 export interface LocalFile {
-  /** path relative to the source root, with forward slashes */
-  rel: string;
-  abs: string;
-  size: number;
+    /** path relative to the source root, with forward slashes */
+    rel: string;
+    abs: string;
+    size: number;
 }
 
 export interface ScanResult {
-  files: LocalFile[];
-  ignored: number;
-  warnings: string[];
-  /** the matcher, so remote keys can be tested against the same rules */
-  matcher: Ignore;
-  ignoreFile?: string;
+    files: LocalFile[];
+    ignored: number;
+    warnings: string[];
+    /** the matcher, so remote keys can be tested against the same rules */
+    matcher: Ignore;
+    ignoreFile?: string;
 }
 
 export class SourceError extends Error {}
 
 export async function loadMatcher(root: string, ignoreFile?: string): Promise<{ matcher: Ignore; used?: string }> {
-  const matcher = ignore().add([...DEFAULT_IGNORE]);
-  const file = ignoreFile ?? path.join(root, SOURCEIGNORE);
-  try {
-    matcher.add(await readFile(file, "utf8"));
-    return { matcher, used: file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" && ignoreFile === undefined) return { matcher };
-    throw new SourceError(`cannot read ignore file ${file}: ${(err as Error).message}`);
-  }
+    const matcher = ignore().add([...DEFAULT_IGNORE]);
+    const file = ignoreFile ?? path.join(root, SOURCEIGNORE);
+    try {
+        matcher.add(await readFile(file, "utf8"));
+        return { matcher, used: file };
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT" && ignoreFile === undefined) return { matcher };
+        throw new SourceError(`cannot read ignore file ${file}: ${(err as Error).message}`);
+    }
 }
 
 export async function scanSource(root: string, ignoreFile?: string): Promise<ScanResult> {
-  let st;
-  try {
-    st = await stat(root);
-  } catch {
-    throw new SourceError(`source folder ${root} does not exist`);
-  }
-  if (!st.isDirectory()) throw new SourceError(`source ${root} is not a folder`);
-
-  const { matcher, used } = await loadMatcher(root, ignoreFile);
-  const files: LocalFile[] = [];
-  const warnings: string[] = [];
-  let ignored = 0;
-  const pending: string[] = [""]; // relative directory paths still to read
-  while (pending.length > 0) {
-    const dir = pending.pop()!;
-    // synchronous: far cheaper than fs/promises for thousands of small entries
-    const entries = readdirSync(path.join(root, dir), { withFileTypes: true });
-    for (const entry of entries) {
-      const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
-      const abs = path.join(root, rel);
-      let isDir = entry.isDirectory();
-      let isFile = entry.isFile();
-      if (entry.isSymbolicLink()) {
-        let target;
-        try {
-          target = statSync(abs);
-        } catch {
-          target = undefined;
-        }
-        if (target?.isDirectory()) {
-          warnings.push(`skipping symlinked folder ${rel} (links to folders are not followed)`);
-          continue;
-        }
-        isFile = target?.isFile() ?? false;
-        isDir = false;
-      }
-      if (isDir) {
-        if (matcher.ignores(`${rel}/`)) ignored++;
-        else pending.push(rel);
-      } else if (isFile) {
-        if (matcher.ignores(rel)) {
-          ignored++;
-          continue;
-        }
-        if (/[\\\u0000-\u001f\u007f]/.test(rel)) {
-          warnings.push(`skipping ${JSON.stringify(rel)}: control characters or backslashes do not make portable object keys`);
-          continue;
-        }
-        const size = statSync(abs).size;
-        files.push({ rel, abs, size });
-        if (files.length > MAX_FILES) {
-          throw new SourceError(`source ${root} has more than ${MAX_FILES} files to sync; is --source right?`);
-        }
-      }
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+        st = await stat(root);
+    } catch {
+        throw new SourceError(`source folder ${root} does not exist`);
     }
-  }
-  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { files, ignored, warnings, matcher, ignoreFile: used };
+    if (!st.isDirectory()) throw new SourceError(`source ${root} is not a folder`);
+
+    const { matcher, used } = await loadMatcher(root, ignoreFile);
+    const files: LocalFile[] = [];
+    const warnings: string[] = [];
+    let ignored = 0;
+    const pending: string[] = [""]; // relative directory paths still to read
+    while (pending.length > 0) {
+        const dir = pending.pop()!;
+        // synchronous: far cheaper than fs/promises for thousands of small entries
+        const entries = readdirSync(path.join(root, dir), { withFileTypes: true });
+        for (const entry of entries) {
+            const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
+            const abs = path.join(root, rel);
+            let isDir = entry.isDirectory();
+            let isFile = entry.isFile();
+            if (entry.isSymbolicLink()) {
+                let target: ReturnType<typeof statSync> | undefined;
+                try {
+                    target = statSync(abs);
+                } catch {
+                    target = undefined;
+                }
+                if (target?.isDirectory()) {
+                    warnings.push(`skipping symlinked folder ${rel} (links to folders are not followed)`);
+                    continue;
+                }
+                isFile = target?.isFile() ?? false;
+                isDir = false;
+            }
+            if (isDir) {
+                if (matcher.ignores(`${rel}/`)) ignored++;
+                else pending.push(rel);
+            } else if (isFile) {
+                if (matcher.ignores(rel)) {
+                    ignored++;
+                    continue;
+                }
+                // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+                if (/[\\\u0000-\u001f\u007f]/.test(rel)) {
+                    warnings.push(
+                        `skipping ${JSON.stringify(rel)}: control characters or backslashes do not make portable object keys`,
+                    );
+                    continue;
+                }
+                const size = statSync(abs).size;
+                files.push({ rel, abs, size });
+                if (files.length > MAX_FILES) {
+                    throw new SourceError(
+                        `source ${root} has more than ${MAX_FILES} files to sync; is --source right?`,
+                    );
+                }
+            }
+        }
+    }
+    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    return { files, ignored, warnings, matcher, ignoreFile: used };
 }

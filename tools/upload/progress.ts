@@ -3,75 +3,76 @@ import type cliProgress from "cli-progress";
 import type { Reporter, SyncPlan, UploadItem } from "./sync";
 
 export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  /** a terminal: draw a progress bar (on stderr) */
-  isTTY: boolean;
+    out(line: string): void;
+    err(line: string): void;
+    /** a terminal: draw a progress bar (on stderr) */
+    isTTY: boolean;
 }
 
 export const processIo: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  isTTY: Boolean(process.stderr.isTTY && process.stdout.isTTY),
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    isTTY: Boolean(process.stderr.isTTY && process.stdout.isTTY),
 };
 
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+    if (n < 1024) return `${n} B`;
+    const units = ["KiB", "MiB", "GiB", "TiB"];
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
 export function createReporter(io: Io): Reporter {
-  if (!io.isTTY) {
+    if (!io.isTTY) {
+        return {
+            start: () => undefined,
+            uploaded: (item: UploadItem) =>
+                io.out(`upload ${item.key} (${item.reason}, ${formatBytes(item.file.size)})`),
+            deleted: (key: string) => io.out(`delete ${key}`),
+            failed: (key: string, message: string) => io.err(`failed ${key}: ${message}`),
+            stop: () => undefined,
+        };
+    }
+    const failures: string[] = [];
+    let bar: cliProgress.SingleBar | undefined;
+    let bytes = 0;
     return {
-      start: () => undefined,
-      uploaded: (item: UploadItem) => io.out(`upload ${item.key} (${item.reason}, ${formatBytes(item.file.size)})`),
-      deleted: (key: string) => io.out(`delete ${key}`),
-      failed: (key: string, message: string) => io.err(`failed ${key}: ${message}`),
-      stop: () => undefined,
-    };
-  }
-  const failures: string[] = [];
-  let bar: cliProgress.SingleBar | undefined;
-  let bytes = 0;
-  return {
-    start(plan: SyncPlan) {
-      const total = plan.uploads.length + plan.deletes.length;
-      if (total === 0) return;
-      // loaded only when a bar is drawn: runs in pipes, CI and the benchmark never pay for it
-      const { SingleBar, Presets } = require("cli-progress") as typeof cliProgress;
-      bar = new SingleBar(
-        {
-          stream: process.stderr,
-          format: "syncing [{bar}] {value}/{total} objects | {sent} sent | {eta_formatted} left",
-          hideCursor: true,
-          clearOnComplete: true,
-          etaBuffer: 50,
+        start(plan: SyncPlan) {
+            const total = plan.uploads.length + plan.deletes.length;
+            if (total === 0) return;
+            // loaded only when a bar is drawn: runs in pipes, CI and the benchmark never pay for it
+            const { SingleBar, Presets } = require("cli-progress") as typeof cliProgress;
+            bar = new SingleBar(
+                {
+                    stream: process.stderr,
+                    format: "syncing [{bar}] {value}/{total} objects | {sent} sent | {eta_formatted} left",
+                    hideCursor: true,
+                    clearOnComplete: true,
+                    etaBuffer: 50,
+                },
+                Presets.shades_classic,
+            );
+            bar.start(total, 0, { sent: formatBytes(0) });
         },
-        Presets.shades_classic,
-      );
-      bar.start(total, 0, { sent: formatBytes(0) });
-    },
-    uploaded(item: UploadItem) {
-      bytes += item.file.size;
-      bar?.increment(1, { sent: formatBytes(bytes) });
-    },
-    deleted() {
-      bar?.increment(1);
-    },
-    failed(key: string, message: string) {
-      failures.push(`failed ${key}: ${message}`);
-      bar?.increment(1);
-    },
-    stop() {
-      bar?.stop();
-      for (const f of failures) io.err(f);
-    },
-  };
+        uploaded(item: UploadItem) {
+            bytes += item.file.size;
+            bar?.increment(1, { sent: formatBytes(bytes) });
+        },
+        deleted() {
+            bar?.increment(1);
+        },
+        failed(key: string, message: string) {
+            failures.push(`failed ${key}: ${message}`);
+            bar?.increment(1);
+        },
+        stop() {
+            bar?.stop();
+            for (const f of failures) io.err(f);
+        },
+    };
 }

@@ -10,20 +10,20 @@
 import { createHmac } from "node:crypto";
 
 export interface ReceiverConfig {
-  url: string;
-  token: string;
+    url: string;
+    token: string;
 }
 
 export interface TriggerResult {
-  ok: boolean;
-  status?: number;
-  statusText?: string;
-  attempts: number;
-  error?: string;
+    ok: boolean;
+    status?: number;
+    statusText?: string;
+    attempts: number;
+    error?: string;
 }
 
 export function signature(body: string | Uint8Array, token: string): string {
-  return `sha256=${createHmac("sha256", token).update(body).digest("hex")}`;
+    return `sha256=${createHmac("sha256", token).update(body).digest("hex")}`;
 }
 
 /**
@@ -33,57 +33,62 @@ export function signature(body: string | Uint8Array, token: string): string {
  * segments are dropped too.
  */
 export function redactUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return "<invalid URL>";
-  }
-  const segments = url.pathname.split("/").map((seg, i, all) =>
-    all[i - 1] === "hook" || /^[0-9a-fA-F]{16,}$/.test(seg) || /^[A-Za-z0-9_-]{24,}$/.test(seg) ? "<redacted>" : seg,
-  );
-  return `${url.protocol}//${url.host}${segments.join("/")}${url.search ? "?<redacted>" : ""}`;
+    let url: URL;
+    try {
+        url = new URL(raw);
+    } catch {
+        return "<invalid URL>";
+    }
+    const segments = url.pathname
+        .split("/")
+        .map((seg, i, all) =>
+            all[i - 1] === "hook" || /^[0-9a-fA-F]{16,}$/.test(seg) || /^[A-Za-z0-9_-]{24,}$/.test(seg)
+                ? "<redacted>"
+                : seg,
+        );
+    return `${url.protocol}//${url.host}${segments.join("/")}${url.search ? "?<redacted>" : ""}`;
 }
 
 export async function triggerReceiver(
-  cfg: ReceiverConfig,
-  payload: Record<string, unknown>,
-  opts: { attempts?: number; timeoutMs?: number; backoffMs?: number } = {},
+    cfg: ReceiverConfig,
+    payload: Record<string, unknown>,
+    opts: { attempts?: number; timeoutMs?: number; backoffMs?: number } = {},
 ): Promise<TriggerResult> {
-  const body = JSON.stringify(payload);
-  const maxAttempts = opts.attempts ?? 3;
-  let last: TriggerResult = { ok: false, attempts: 0 };
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    try {
-      const res = await fetch(cfg.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "upload-do",
-          "x-signature": signature(body, cfg.token),
-        },
-        body,
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
-        redirect: "error",
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      last = { ok: res.ok, status: res.status, statusText: res.statusText, attempts: attempt };
-      // 503 = receiver not ready yet, 5xx = transient; 4xx will not get better
-      if (res.ok || res.status < 500) return last;
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      last = { ok: false, attempts: attempt, error: e.cause?.code ?? e.name ?? "error" };
+    const body = JSON.stringify(payload);
+    const maxAttempts = opts.attempts ?? 3;
+    let last: TriggerResult = { ok: false, attempts: 0 };
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        try {
+            const res = await fetch(cfg.url, {
+                method: "POST",
+                headers: {
+                    "content-type": "application/json",
+                    "user-agent": "upload-do",
+                    "x-signature": signature(body, cfg.token),
+                },
+                body,
+                signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+                redirect: "error",
+            });
+            await res.arrayBuffer().catch(() => undefined);
+            last = { ok: res.ok, status: res.status, statusText: res.statusText, attempts: attempt };
+            // 503 = receiver not ready yet, 5xx = transient; 4xx will not get better
+            if (res.ok || res.status < 500) return last;
+        } catch (err) {
+            const e = err as Error & { cause?: { code?: string } };
+            last = { ok: false, attempts: attempt, error: e.cause?.code ?? e.name ?? "error" };
+        }
+        if (attempt < maxAttempts)
+            await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (attempt - 1)));
     }
-    if (attempt < maxAttempts) await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (attempt - 1)));
-  }
-  return last;
+    return last;
 }
 
 /** Why a receiver reply failed, in words an operator can act on. */
 export function explainStatus(status: number): string {
-  if (status === 400) return "the signature was rejected: the token does not match the Receiver's secret";
-  if (status === 404) return "no Receiver has this hook path: check bucketReceiverUrl / FLUX_RECEIVER_URL";
-  if (status === 503) return "the Receiver is suspended or not ready";
-  if (status >= 500) return "notification-controller failed to request the reconciliation";
-  return "unexpected reply";
+    if (status === 400) return "the signature was rejected: the token does not match the Receiver's secret";
+    if (status === 404) return "no Receiver has this hook path: check bucketReceiverUrl / FLUX_RECEIVER_URL";
+    if (status === 503) return "the Receiver is suspended or not ready";
+    if (status >= 500) return "notification-controller failed to request the reconciliation";
+    return "unexpected reply";
 }

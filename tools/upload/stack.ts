@@ -9,13 +9,13 @@ export type StackOutputReader = (stack: string) => Promise<Record<string, unknow
 export class StackOutputError extends Error {}
 
 const OUTPUT_NAMES = [
-  "bucketName",
-  "bucketRegion",
-  "bucketEndpoint",
-  "uploadAccessKeyId",
-  "uploadSecretAccessKey",
-  "bucketReceiverUrl",
-  "bucketReceiverToken",
+    "bucketName",
+    "bucketRegion",
+    "bucketEndpoint",
+    "uploadAccessKeyId",
+    "uploadSecretAccessKey",
+    "bucketReceiverUrl",
+    "bucketReceiverToken",
 ] as const;
 export type StackOutputs = Partial<Record<(typeof OUTPUT_NAMES)[number], string>>;
 
@@ -25,17 +25,19 @@ export type StackOutputs = Partial<Record<(typeof OUTPUT_NAMES)[number], string>
  * costs ~60 ms of start-up, a tenth of a no-op sync.)
  */
 export function parseStackOutputs(raw: unknown): StackOutputs {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new StackOutputError("stack outputs are not a JSON object");
-  const out: StackOutputs = {};
-  const bad: string[] = [];
-  for (const name of OUTPUT_NAMES) {
-    const v = (raw as Record<string, unknown>)[name];
-    if (v === undefined || v === null || v === "") continue;
-    if (typeof v === "string") out[name] = v;
-    else bad.push(name);
-  }
-  if (bad.length) throw new StackOutputError(`stack outputs have unexpected types (expected strings): ${bad.join(", ")}`);
-  return out;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+        throw new StackOutputError("stack outputs are not a JSON object");
+    const out: StackOutputs = {};
+    const bad: string[] = [];
+    for (const name of OUTPUT_NAMES) {
+        const v = (raw as Record<string, unknown>)[name];
+        if (v === undefined || v === null || v === "") continue;
+        if (typeof v === "string") out[name] = v;
+        else bad.push(name);
+    }
+    if (bad.length)
+        throw new StackOutputError(`stack outputs have unexpected types (expected strings): ${bad.join(", ")}`);
+    return out;
 }
 
 /**
@@ -43,63 +45,65 @@ export function parseStackOutputs(raw: unknown): StackOutputs {
  * this file: tools/upload/ when run from source, bin/ when run as the bundle.
  */
 function projectRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.resolve(__dirname, "..", "..");
+    let dir = __dirname;
+    for (let i = 0; i < 8; i++) {
+        if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        const up = path.dirname(dir);
+        if (up === dir) break;
+        dir = up;
+    }
+    return path.resolve(__dirname, "..", "..");
 }
 const TIMEOUT_MS = 120_000;
 
 export const AVOID_PULUMI_HINT =
-  "supply every value instead: --bucket/UPLOAD_BUCKET, --endpoint/UPLOAD_ENDPOINT, --region/UPLOAD_REGION, " +
-  "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, and --receiver-url/FLUX_RECEIVER_URL + --receiver-token/FLUX_RECEIVER_TOKEN (or --no-trigger)";
+    "supply every value instead: --bucket/UPLOAD_BUCKET, --endpoint/UPLOAD_ENDPOINT, --region/UPLOAD_REGION, " +
+    "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, and --receiver-url/FLUX_RECEIVER_URL + --receiver-token/FLUX_RECEIVER_TOKEN (or --no-trigger)";
 
-export function pulumiStackOutputs(opts: { command?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): StackOutputReader {
-  const command = opts.command ?? "pulumi";
-  return (stack) =>
-    new Promise((resolve, reject) => {
-      const args = ["stack", "output", "--json", "--show-secrets", "--non-interactive", "--stack", stack];
-      const child = spawn(command, args, {
-        cwd: opts.cwd ?? projectRoot(),
-        env: opts.env ?? process.env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const out: Buffer[] = [];
-      const errOut: Buffer[] = [];
-      const timer = setTimeout(() => child.kill("SIGTERM"), TIMEOUT_MS);
-      child.stdout.on("data", (d: Buffer) => out.push(d));
-      child.stderr.on("data", (d: Buffer) => errOut.push(d));
-      child.on("error", (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(
-          new StackOutputError(
-            err.code === "ENOENT"
-              ? `the pulumi CLI is not installed (or not on PATH), so the stack's outputs cannot be read; ${AVOID_PULUMI_HINT}`
-              : `could not run pulumi: ${err.message}`,
-          ),
-        );
-      });
-      child.on("close", (code, sig) => {
-        clearTimeout(timer);
-        if (code !== 0) {
-          // pulumi's stderr explains (not logged in, no such stack); it carries no secret values
-          const why = Buffer.concat(errOut).toString("utf8").trim().split("\n").slice(-3).join(" ");
-          reject(
-            new StackOutputError(
-              `\`pulumi stack output --stack ${stack}\` failed (${sig ?? `exit ${code}`})${why ? `: ${why}` : ""}; ${AVOID_PULUMI_HINT}`,
-            ),
-          );
-          return;
-        }
-        try {
-          resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as Record<string, unknown>);
-        } catch {
-          reject(new StackOutputError(`\`pulumi stack output --json --stack ${stack}\` did not print JSON`));
-        }
-      });
-    });
+export function pulumiStackOutputs(
+    opts: { command?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): StackOutputReader {
+    const command = opts.command ?? "pulumi";
+    return (stack) =>
+        new Promise((resolve, reject) => {
+            const args = ["stack", "output", "--json", "--show-secrets", "--non-interactive", "--stack", stack];
+            const child = spawn(command, args, {
+                cwd: opts.cwd ?? projectRoot(),
+                env: opts.env ?? process.env,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            const out: Buffer[] = [];
+            const errOut: Buffer[] = [];
+            const timer = setTimeout(() => child.kill("SIGTERM"), TIMEOUT_MS);
+            child.stdout.on("data", (d: Buffer) => out.push(d));
+            child.stderr.on("data", (d: Buffer) => errOut.push(d));
+            child.on("error", (err: NodeJS.ErrnoException) => {
+                clearTimeout(timer);
+                reject(
+                    new StackOutputError(
+                        err.code === "ENOENT"
+                            ? `the pulumi CLI is not installed (or not on PATH), so the stack's outputs cannot be read; ${AVOID_PULUMI_HINT}`
+                            : `could not run pulumi: ${err.message}`,
+                    ),
+                );
+            });
+            child.on("close", (code, sig) => {
+                clearTimeout(timer);
+                if (code !== 0) {
+                    // pulumi's stderr explains (not logged in, no such stack); it carries no secret values
+                    const why = Buffer.concat(errOut).toString("utf8").trim().split("\n").slice(-3).join(" ");
+                    reject(
+                        new StackOutputError(
+                            `\`pulumi stack output --stack ${stack}\` failed (${sig ?? `exit ${code}`})${why ? `: ${why}` : ""}; ${AVOID_PULUMI_HINT}`,
+                        ),
+                    );
+                    return;
+                }
+                try {
+                    resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as Record<string, unknown>);
+                } catch {
+                    reject(new StackOutputError(`\`pulumi stack output --json --stack ${stack}\` did not print JSON`));
+                }
+            });
+        });
 }

@@ -4,30 +4,32 @@ import path from "node:path";
 import { formatProblem, validateDeploy } from "./validate";
 
 async function main(): Promise<number> {
-  const arg = process.argv[2];
-  if (arg === "-h" || arg === "--help") {
-    process.stdout.write("usage: npm run validate -- [DIR]   builds every kustomization under DIR (default: deploy) and validates the objects\n");
-    return 0;
-  }
-  const root = path.resolve(arg ?? "deploy");
-  // paths in messages: relative to the working directory (deploy/apps/...), or to DIR when it is elsewhere
-  const inCwd = !path.relative(process.cwd(), root).startsWith("..");
-  const report = await validateDeploy(root, { relativeTo: inCwd ? process.cwd() : root });
-  for (const k of report.kustomizations) process.stdout.write(`built ${k.dir} (${k.objects} objects)\n`);
-  for (const p of report.problems) process.stderr.write(`error: ${formatProblem(p)}\n`);
-  const summary =
-    `validated ${report.objects} distinct objects from ${report.kustomizations.length} kustomizations: ` +
-    `${report.problems.length === 0 ? "no problems" : `${report.problems.length} problem(s)`}`;
-  process.stdout.write(`${summary}\n`);
-  return report.problems.length === 0 ? 0 : 1;
+    const arg = process.argv[2];
+    if (arg === "-h" || arg === "--help") {
+        process.stdout.write(
+            "usage: npm run validate -- [DIR]   builds every kustomization under DIR (default: deploy) and validates the objects\n",
+        );
+        return 0;
+    }
+    const root = path.resolve(arg ?? "deploy");
+    // paths in messages: relative to the working directory (deploy/apps/...), or to DIR when it is elsewhere
+    const inCwd = !path.relative(process.cwd(), root).startsWith("..");
+    const report = await validateDeploy(root, { relativeTo: inCwd ? process.cwd() : root });
+    for (const k of report.kustomizations) process.stdout.write(`built ${k.dir} (${k.objects} objects)\n`);
+    for (const p of report.problems) process.stderr.write(`error: ${formatProblem(p)}\n`);
+    const summary =
+        `validated ${report.objects} distinct objects from ${report.kustomizations.length} kustomizations: ` +
+        `${report.problems.length === 0 ? "no problems" : `${report.problems.length} problem(s)`}`;
+    process.stdout.write(`${summary}\n`);
+    return report.problems.length === 0 ? 0 : 1;
 }
 
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: unknown) => {
+        process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+    },
 );
