@@ -2,6 +2,7 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../../infrastructure/config";
 import { parseFlags, UsageError } from "../lib/args";
+import { OutputDirError } from "./output";
 import { render } from "./render";
 
 async function run(): Promise<number> {
@@ -25,7 +26,11 @@ async function run(): Promise<number> {
         );
         return 0;
     } catch (e) {
-        if (e instanceof ConfigError || (e instanceof Error && e.message.startsWith("cannot read"))) {
+        if (
+            e instanceof ConfigError ||
+            e instanceof OutputDirError ||
+            (e instanceof Error && e.message.startsWith("cannot read"))
+        ) {
             console.error(e.message);
             return 1;
         }

@@ -4,7 +4,6 @@
  * name, parent, inputs) to resources.json, and the stack outputs — with every secret value
  * replaced by "[secret]".
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { main } from "../../infrastructure/program";
@@ -17,14 +16,20 @@ import {
     reveal,
     runOffline,
 } from "../mocks";
+import { checkOutputDir, writeOutputDir } from "./output";
 import { readStackConfig } from "./stack-config";
 
 export interface RenderOptions {
     /** Project root holding Pulumi.yaml and Pulumi.<stack>.yaml. */
     readonly root: string;
     readonly stack: string;
-    /** Output directory; replaced on every render. */
+    /**
+     * Output directory. Created when missing; replaced only when it is empty or a previous
+     * render's output (see output.ts); anything else is refused with an `OutputDirError`.
+     */
     readonly out: string;
+    /** The caller's working directory, never used as the output. Default: `process.cwd()`. */
+    readonly cwd?: string;
 }
 
 export interface RenderResult {
@@ -55,6 +60,8 @@ export function manifestOf(r: RecordedResource): Record<string, unknown> {
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
 
 export async function render(options: RenderOptions): Promise<RenderResult> {
+    // Refuse an unusable output directory before the (slow) program run.
+    checkOutputDir(options.out, options);
     const stackConfig = readStackConfig(options.root, options.stack);
     const run = await runOffline(
         {
@@ -67,50 +74,45 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     );
     if (run.error) throw run.error;
 
-    rmSync(options.out, { recursive: true, force: true });
-    mkdirSync(options.out, { recursive: true });
-    const files: string[] = [];
-    const write = (rel: string, text: string) => {
-        const path = join(options.out, rel);
-        mkdirSync(join(path, ".."), { recursive: true });
-        writeFileSync(path, text);
-        files.push(rel);
-    };
+    const files = await writeOutputDir(options.out, options, async (write) => {
+        const resources = run.recorder.resources.map((r) => ({
+            type: r.type,
+            name: r.name,
+            parent: r.parent ?? null,
+            custom: r.custom,
+            read: r.read,
+            inputs: redact(r.inputs),
+        }));
+        write("resources.json", `${JSON.stringify(resources, null, 2)}\n`);
 
-    const resources = run.recorder.resources.map((r) => ({
-        type: r.type,
-        name: r.name,
-        parent: r.parent ?? null,
-        custom: r.custom,
-        read: r.read,
-        inputs: redact(r.inputs),
-    }));
-    write("resources.json", `${JSON.stringify(resources, null, 2)}\n`);
-
-    for (const r of run.recorder.resources) {
-        if (isKubernetesObject(r)) {
-            const m = manifestOf(r);
-            const meta = (reveal(m.metadata) ?? {}) as { name?: string; namespace?: string };
-            const dir = meta.namespace ? safe(meta.namespace) : "_cluster";
-            write(join("kubernetes", dir, `${safe(String(m.kind))}-${safe(meta.name ?? r.name)}.yaml`), stringify(m));
-        } else if (r.type === "kubernetes:helm.sh/v3:Release") {
-            const i = redact(r.inputs) as Record<string, unknown>;
-            const release = {
-                name: i.name,
-                namespace: i.namespace,
-                chart: i.chart,
-                version: i.version,
-                repositoryOpts: i.repositoryOpts,
-                values: i.values,
-            };
-            write(join("helm", `${safe(String(i.name ?? r.name))}.yaml`), stringify(release));
+        for (const r of run.recorder.resources) {
+            if (isKubernetesObject(r)) {
+                const m = manifestOf(r);
+                const meta = (reveal(m.metadata) ?? {}) as { name?: string; namespace?: string };
+                const dir = meta.namespace ? safe(meta.namespace) : "_cluster";
+                write(
+                    join("kubernetes", dir, `${safe(String(m.kind))}-${safe(meta.name ?? r.name)}.yaml`),
+                    stringify(m),
+                );
+            } else if (r.type === "kubernetes:helm.sh/v3:Release") {
+                const i = redact(r.inputs) as Record<string, unknown>;
+                const release = {
+                    name: i.name,
+                    namespace: i.namespace,
+                    chart: i.chart,
+                    version: i.version,
+                    repositoryOpts: i.repositoryOpts,
+                    values: i.values,
+                };
+                write(join("helm", `${safe(String(i.name ?? r.name))}.yaml`), stringify(release));
+            }
         }
-    }
 
-    const outputs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries((run.rawOutputs ?? {}) as Record<string, unknown>)) {
-        outputs[k] = (await isSecretOutput(v)) ? "[secret]" : redact(run.outputs?.[k]);
-    }
-    write("outputs.json", `${JSON.stringify(outputs, null, 2)}\n`);
+        const outputs: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries((run.rawOutputs ?? {}) as Record<string, unknown>)) {
+            outputs[k] = (await isSecretOutput(v)) ? "[secret]" : redact(run.outputs?.[k]);
+        }
+        write("outputs.json", `${JSON.stringify(outputs, null, 2)}\n`);
+    });
     return { recorder: run.recorder, files };
 }
