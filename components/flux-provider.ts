@@ -67,6 +67,8 @@ export interface SlackWebhook {
     readonly token?: undefined;
     /** Not allowed together with `webhookUrl`. Default: unset. */
     readonly address?: undefined;
+    /** Not allowed: an incoming webhook is bound to one channel. Default: unset. */
+    readonly channel?: undefined;
 }
 
 /** Slack through a bot token posting to an API address. */
@@ -77,14 +79,17 @@ export interface SlackBot {
     readonly token: In<string>;
     /** API address the bot posts to. Default: `https://slack.com/api/chat.postMessage`. */
     readonly address?: In<string>;
+    /**
+     * Channel to post to (ID or name). Required: notification-controller always sends the
+     * `channel` field, and chat.postMessage rejects an empty one.
+     */
+    readonly channel: In<string>;
 }
 
 /** `slack`: a Slack message per event. */
 export type SlackTarget = {
     /** Provider type. Required. */
     readonly type: "slack";
-    /** Channel to post to (bot tokens; incoming webhooks are bound to one). Default: the webhook's or app's channel. */
-    readonly channel?: In<string>;
     /** Name the messages are posted under. Default: the reporting Flux controller. */
     readonly username?: In<string>;
     /** HTTP/S proxy URL, kept in a proxy Secret (`spec.proxySecretRef`). Default: no proxy. */
@@ -206,6 +211,17 @@ function checkTarget(name: string, target: FluxProviderTarget): void {
     if (target.type === "slack") both("webhookUrl", "token");
     if (target.type === "slack" && t.webhookUrl !== undefined && t.address !== undefined) {
         throw new Error(`FluxProvider ${name}: address applies to a Slack bot token, not to a webhookUrl`);
+    }
+    // notification-controller sends `"channel": ""` when none is set (SlackPayload.Channel has no omitempty).
+    if (target.type === "slack" && t.token !== undefined && (t.channel === undefined || t.channel === "")) {
+        throw new Error(
+            `FluxProvider ${name}: a Slack bot token needs a channel (chat.postMessage rejects an empty one)`,
+        );
+    }
+    if (target.type === "slack" && t.webhookUrl !== undefined && t.channel !== undefined) {
+        throw new Error(
+            `FluxProvider ${name}: channel applies to a bot token; an incoming webhook posts to its own channel`,
+        );
     }
 }
 

@@ -5,7 +5,10 @@
  * registered. `ConfigError` extends `pulumi.RunError`, so the Pulumi CLI prints the message
  * without a stack trace.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
 
@@ -275,6 +278,22 @@ export interface ParseOptions {
     readonly requireCredentials?: boolean;
     /** Config keys (within the project) whose values are stored as secrets. */
     readonly secretKeys?: ReadonlySet<string>;
+    /**
+     * What the stack file itself says (see `readStackFileSecrets`): the keys it defines and the
+     * config paths of its `secure:` values. The engine marks a whole key secret as soon as one
+     * value inside it is, so credentials are checked leaf by leaf against these markers; a key
+     * the stack file does not define (e.g. from a Pulumi ESC environment) falls back to
+     * `secretKeys`. Default: unknown, so `secretKeys` decides.
+     */
+    readonly stackFileSecrets?: StackFileSecrets;
+}
+
+/** The `secure:` markers of a stack file (`Pulumi.<stack>.yaml`) for this project's keys. */
+export interface StackFileSecrets {
+    /** Keys (within the project) the stack file defines. */
+    readonly keys: ReadonlySet<string>;
+    /** Config paths of encrypted values, e.g. `notifications[1].credential` or a whole key. */
+    readonly paths: ReadonlySet<string>;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -343,7 +362,17 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     const fluxNamespace = result.success
         ? result.data.flux.namespace
         : String((raw.flux as { namespace?: unknown } | undefined)?.namespace ?? "flux-system");
-    problems.push(...notificationProblems(raw.notifications, secretKeys, fluxNamespace));
+    const isSecret = (key: string, at: string): boolean => {
+        const file = options.stackFileSecrets;
+        if (!file?.keys.has(key)) return secretKeys.has(key);
+        // the value itself, or an enclosing object or list, is encrypted in the stack file
+        for (let p = at; p; p = p.replace(/(\.[^.[\]]+|\[\d+\])$/, "")) {
+            if (file.paths.has(p)) return true;
+            if (!/[.[]/.test(p)) break;
+        }
+        return false;
+    };
+    problems.push(...notificationProblems(raw.notifications, (at) => isSecret("notifications", at), fluxNamespace));
 
     if (options.requireCredentials ?? true) {
         const needsGitHub = result.success ? result.data.github !== undefined : raw.github !== undefined;
@@ -368,7 +397,7 @@ export function kustomizationRef(ref: string, fluxNamespace: string): [namespace
  * Messages never include a credential's value, and nothing here inspects it: an offline render
  * sees only a placeholder for it.
  */
-function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, fluxNamespace: string): string[] {
+function notificationProblems(raw: unknown, isSecret: (path: string) => boolean, fluxNamespace: string): string[] {
     if (!Array.isArray(raw)) return [];
     const problems: string[] = [];
     const seen = new Set<string>();
@@ -385,7 +414,7 @@ function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, flu
         if (needs === "required" && !n.credential) {
             problems.push(`${at}.credential: type ${n.type} needs a credential; set it with ${setSecret}`);
         }
-        if (n.credential && !secretKeys.has("notifications")) {
+        if (n.credential && !isSecret(`${at}.credential`)) {
             problems.push(`${at}.credential: must be stored as a secret (${setSecret})`);
         }
         if (n.address && new URL(n.address).username) {
@@ -410,6 +439,20 @@ function notificationProblems(raw: unknown, secretKeys: ReadonlySet<string>, flu
                     problems.push(
                         `${at}.address: type generic-hmac needs the webhook URL (the credential is the HMAC key)`,
                     );
+                break;
+            case "slack":
+                // notification-controller posts `"channel": ""` when none is set (SlackPayload has no
+                // omitempty): chat.postMessage rejects that, and an incoming webhook has its own channel.
+                if (n.address && !n.channel) {
+                    problems.push(
+                        `${at}.channel: a Slack bot token (address set, chat.postMessage) needs the channel to post to`,
+                    );
+                } else if (!n.address && n.channel) {
+                    problems.push(
+                        `${at}.channel: a Slack incoming webhook posts to its own channel; remove channel, or set ` +
+                            `address to https://slack.com/api/chat.postMessage and use a bot token as the credential`,
+                    );
+                }
                 break;
             case "discord":
             case "msteams":
@@ -494,6 +537,56 @@ export function decodeConfigValue(value: string): unknown {
 
 // `isConfigSecret` is exported by the SDK's runtime but missing from its type declarations.
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+
+/** Config paths (`key`, `key.field`, `key[0].field`) of the `secure:` values inside one stack-file value. */
+export function securePaths(value: unknown, at: string): string[] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => securePaths(v, `${at}[${i}]`));
+    if (!value || typeof value !== "object") return [];
+    const o = value as Record<string, unknown>;
+    if (Object.keys(o).length === 1 && typeof o.secure === "string") return [at];
+    return Object.entries(o).flatMap(([k, v]) => securePaths(v, `${at}.${k}`));
+}
+
+/**
+ * The `secure:` markers of this project's keys in a stack file, or undefined when the file
+ * cannot be read. Keys are written `project:key` (or bare `key`, which Pulumi reads as the
+ * project's).
+ */
+export function readStackFileSecrets(file: string, project: string): StackFileSecrets | undefined {
+    let doc: { config?: Record<string, unknown> } | null;
+    try {
+        doc = parseYaml(readFileSync(file, "utf8")) as typeof doc;
+    } catch {
+        return undefined;
+    }
+    const keys = new Set<string>();
+    const paths = new Set<string>();
+    for (const [fullKey, value] of Object.entries(doc?.config ?? {})) {
+        const [ns, ...rest] = fullKey.includes(":") ? fullKey.split(":") : [project, fullKey];
+        if (ns !== project) continue;
+        const key = rest.join(":");
+        keys.add(key);
+        for (const p of securePaths(value, key)) paths.add(p);
+    }
+    return { keys, paths };
+}
+
+/**
+ * The stack file of the running stack: `Pulumi.<stack>.yaml` in the project's root (or its
+ * `stackConfigDir`), or undefined when the runtime does not know the root (offline runs).
+ */
+export function stackFilePath(stack: string): string | undefined {
+    const root = pulumi.runtime.getRootDirectory();
+    if (!root) return undefined;
+    let dir = root;
+    try {
+        const project = parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: unknown };
+        if (typeof project?.stackConfigDir === "string") dir = join(root, project.stackConfigDir);
+    } catch {
+        /* no project file: the root itself */
+    }
+    return join(dir, `Pulumi.${stack}.yaml`);
+}
 
 /**
  * Reads this project's raw configuration from the Pulumi runtime: every key under the

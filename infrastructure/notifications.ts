@@ -76,14 +76,13 @@ function providerTarget(n: NotificationTarget): FluxProviderTarget {
                       type: "slack",
                       token: need(credential, "credential"),
                       address: n.address,
-                      channel: n.channel,
+                      channel: need(n.channel, "channel"),
                       username: n.username,
                       proxy: n.proxy,
                   }
                 : {
                       type: "slack",
                       webhookUrl: need(credential, "credential"),
-                      channel: n.channel,
                       username: n.username,
                       proxy: n.proxy,
                   };

@@ -4,7 +4,14 @@
  */
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, type PlatformConfig, parseConfig, readRawConfig } from "./config";
+import {
+    ConfigError,
+    type PlatformConfig,
+    parseConfig,
+    readRawConfig,
+    readStackFileSecrets,
+    stackFilePath,
+} from "./config";
 import { createPlatform, platformOutputs } from "./platform";
 
 export interface ProgramOptions {
@@ -12,6 +19,11 @@ export interface ProgramOptions {
     readonly env?: NodeJS.ProcessEnv;
     /** Check credentials environment variables. Default: true. */
     readonly requireCredentials?: boolean;
+    /**
+     * The stack file whose `secure:` markers say which credentials are secrets. Default:
+     * `Pulumi.<stack>.yaml` in the project root the Pulumi CLI reports (none under mocks).
+     */
+    readonly stackFile?: string;
 }
 
 /**
@@ -41,6 +53,8 @@ export async function main(options: ProgramOptions = {}) {
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
     const { raw, secretKeys } = readRawConfig(project);
+    const stackFile = options.stackFile ?? stackFilePath(stack);
+    const stackFileSecrets = stackFile === undefined ? undefined : readStackFileSecrets(stackFile, project);
 
     let cfg: PlatformConfig | undefined;
     const problems: string[] = [];
@@ -49,6 +63,7 @@ export async function main(options: ProgramOptions = {}) {
             env: options.env ?? process.env,
             requireCredentials: options.requireCredentials,
             secretKeys,
+            stackFileSecrets,
         });
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;

@@ -35,12 +35,17 @@ const CASES: Record<string, FluxProviderArgs> = {
     },
     "slack-webhook": {
         namespace: "flux-system",
-        target: { type: "slack", webhookUrl: CRED.slackWebhook, channel: "ops", username: "flux-dev" },
+        target: { type: "slack", webhookUrl: CRED.slackWebhook, username: "flux-dev" },
     },
     "slack-bot": { namespace: "flux-system", target: { type: "slack", token: CRED.slackBot, channel: "alerts" } },
     "slack-bot-custom": {
         namespace: "flux-system",
-        target: { type: "slack", token: CRED.slackBot, address: "https://slack.example.com/api/chat.postMessage" },
+        target: {
+            type: "slack",
+            token: CRED.slackBot,
+            channel: "alerts",
+            address: "https://slack.example.com/api/chat.postMessage",
+        },
     },
     discord: { namespace: "flux-system", target: { type: "discord", webhookUrl: CRED.discord, username: "flux" } },
     teams: { namespace: "flux-system", target: { type: "msteams", webhookUrl: CRED.teams } },
@@ -119,11 +124,10 @@ describe("FluxProvider", () => {
         assert.deepEqual(secret.stringData, { token: CRED.hmacKey });
     });
 
-    test("slack incoming webhook: URL in the Secret under address; channel and username in the spec", async () => {
+    test("slack incoming webhook: URL in the Secret under address; username in the spec, no channel", async () => {
         const { spec, secret } = await rendered("slack-webhook");
         assert.deepEqual(spec, {
             type: "slack",
-            channel: "ops",
             username: "flux-dev",
             secretRef: { name: "slack-webhook-provider-credentials" },
         });
@@ -244,6 +248,24 @@ describe("FluxProvider", () => {
         await assert.rejects(
             make({ type: "slack", webhookUrl: "https://hooks.slack.com/x", address: "https://slack.com/api" }),
             /address applies to a Slack bot token/,
+        );
+    });
+
+    // notification-controller v1.9.3 (internal/notifier/slack.go): SlackPayload.Channel is
+    // `json:"channel"` without omitempty, so a bot token without a channel posts "channel": ""
+    // to chat.postMessage, which Slack answers with channel_not_found; an incoming webhook is
+    // bound to its channel and ignores the field.
+    test("a Slack bot token needs a channel; an incoming webhook refuses one", async () => {
+        const make = (target: unknown) => () =>
+            runComponent(
+                () =>
+                    new FluxProvider("bad", { namespace: "flux-system", target: target as FluxProviderArgs["target"] }),
+            );
+        await assert.rejects(make({ type: "slack", token: "xoxb-1" }), /bot token needs a channel/);
+        await assert.rejects(make({ type: "slack", token: "xoxb-1", channel: "" }), /bot token needs a channel/);
+        await assert.rejects(
+            make({ type: "slack", webhookUrl: "https://hooks.slack.com/x", channel: "ops" }),
+            /incoming webhook posts to its own channel/,
         );
     });
 });

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError } from "../infrastructure/config";
+import { render } from "../tools/render/render";
 import { baseConfig, containsSecret, isSecretOutput, type MockRecorder, redact, reveal, runStack } from "./harness";
 
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
@@ -121,7 +125,7 @@ const FULL = [
         credential: CRED.hmac,
         proxy: "http://proxy.internal:3128",
     },
-    { name: "chat", type: "slack", credential: CRED.slack, channel: "ops", username: "flux" },
+    { name: "chat", type: "slack", credential: CRED.slack, username: "flux" },
     {
         name: "bot",
         type: "slack",
@@ -231,9 +235,10 @@ describe("stack defaults with every provider type", () => {
         const providers = byName(objects(recorder, PROVIDER));
         assert.equal(providers.feed.spec.timeout, "30s");
         assert.equal(providers.feed.spec.suspend, true);
-        assert.deepEqual(providers.chat.spec.channel, "ops");
+        assert.equal(providers.chat.spec.channel, undefined, "an incoming webhook posts to its own channel");
         assert.deepEqual(providers.chat.spec.username, "flux");
         assert.equal(providers.bot.spec.address, "https://slack.com/api/chat.postMessage");
+        assert.equal(providers.bot.spec.channel, "alerts");
         assert.deepEqual(providers.signed.spec.proxySecretRef, { name: "signed-provider-proxy" });
         const feed = byName(objects(recorder, ALERT))["feed-error"];
         assert.deepEqual(feed.spec.eventMetadata, { cluster: "dev", alert: "feed-error", summary: "dev cluster" });
@@ -317,6 +322,18 @@ const BAD: Case[] = [
         targets: [{ name: "x", type: "msteams", credential: "https://t.example/SECRET" }],
         key: "notifications[0].credential",
         secret: false,
+    },
+    {
+        title: 'a Slack bot token without a channel (Flux would post "channel": "", which Slack rejects)',
+        targets: [
+            { name: "x", type: "slack", address: "https://slack.com/api/chat.postMessage", credential: "xoxb-1" },
+        ],
+        key: "notifications[0].channel",
+    },
+    {
+        title: "a channel on a Slack incoming webhook (it posts to its own channel)",
+        targets: [{ name: "x", type: "slack", credential: "https://hooks.slack.com/services/T/B/X", channel: "ops" }],
+        key: "notifications[0].channel",
     },
     {
         title: "a timeout in hours (Flux rejects it)",
@@ -502,5 +519,89 @@ describe("bad notification config", () => {
             );
         }
         assert.equal(error.message.includes("ECHO-SECRET"), false, "a credential was echoed in the error");
+    });
+});
+
+// ------------------------------------------------------------------ credentials are secrets, leaf by leaf
+
+/**
+ * Pulumi marks a whole config key secret as soon as one value inside it is `secure:` (the
+ * engine's secret keys are top-level keys), so the check must read the stack file's own
+ * `secure:` markers. These runs go through `npm run render`, which reads a real stack file.
+ */
+describe("each notification credential must be a Pulumi secret", () => {
+    const stackFile = (targets: string[]) =>
+        [
+            "config:",
+            "  do-gitops-platform:webhook:",
+            "    host: flux.example.com",
+            "  do-gitops-platform:acme:",
+            "    email: ops@example.com",
+            "  do-gitops-platform:notifications:",
+            ...targets,
+            "",
+        ].join("\n");
+    const SECURE_SLACK = ["    - name: chat", "      type: slack", "      credential:", "        secure: AAABAHNsYWNr"];
+    async function renderStack(text: string) {
+        const root = mkdtempSync(join(tmpdir(), "leaf-"));
+        cpSync(join(__dirname, "..", "Pulumi.yaml"), join(root, "Pulumi.yaml"));
+        writeFileSync(join(root, "Pulumi.leaf.yaml"), text);
+        return render({ root, stack: "leaf", out: join(root, "out") });
+    }
+
+    test("a plaintext credential next to a secret one is refused, naming only that one", async () => {
+        const plaintext = "https://discord.com/api/webhooks/1/PLAINTEXT-SECRET";
+        const text = stackFile([
+            ...SECURE_SLACK,
+            "    - name: pager",
+            "      type: discord",
+            `      credential: ${plaintext}`,
+        ]);
+        await assert.rejects(renderStack(text), (e: unknown) => {
+            assert.ok(e instanceof ConfigError, String(e));
+            const about = e.problems.filter((p) => p.includes(".credential"));
+            assert.deepEqual(
+                about.map((p) => p.split(":")[0]),
+                ["notifications[1].credential"],
+                e.problems.join("\n"),
+            );
+            assert.match(about[0]!, /must be stored as a secret/);
+            assert.equal(e.message.includes(plaintext), false, "the plaintext credential is not echoed");
+            return true;
+        });
+    });
+
+    test("every credential secret (leaf by leaf, or the whole list) renders", async () => {
+        await renderStack(
+            stackFile([
+                ...SECURE_SLACK,
+                "    - name: pager",
+                "      type: discord",
+                "      credential:",
+                "        secure: AAABAGRpc2NvcmQ=",
+            ]),
+        );
+        // `pulumi config set --secret notifications '[...]'` encrypts the whole list at once.
+        await renderStack(
+            [
+                "config:",
+                "  do-gitops-platform:webhook:",
+                "    host: flux.example.com",
+                "  do-gitops-platform:acme:",
+                "    email: ops@example.com",
+                "  do-gitops-platform:notifications:",
+                "    secure: AAABAHdob2xl",
+                "",
+            ].join("\n"),
+        ).catch((e: unknown) => {
+            // the placeholder "[secret]" is not a list, so the schema refuses it; what matters is
+            // that no credential is reported as plaintext
+            assert.ok(e instanceof ConfigError, String(e));
+            assert.equal(
+                e.problems.some((p) => /must be stored as a secret/.test(p)),
+                false,
+                e.problems.join("\n"),
+            );
+        });
     });
 });

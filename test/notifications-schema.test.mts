@@ -40,11 +40,16 @@ const notifications = [
         name: "chat",
         type: "slack",
         credential: "https://hooks.slack.com/services/T/B/X",
-        channel: "ops",
         username: "flux",
         timeout: "1m30s",
     },
-    { name: "bot", type: "slack", address: "https://slack.com/api/chat.postMessage", credential: "xoxb-1" },
+    {
+        name: "bot",
+        type: "slack",
+        address: "https://slack.com/api/chat.postMessage",
+        credential: "xoxb-1",
+        channel: "ops",
+    },
     {
         name: "pager",
         type: "discord",

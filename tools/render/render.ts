@@ -70,7 +70,7 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
             config: stackConfig.config,
             secretKeys: stackConfig.secretKeys,
         },
-        () => main({ requireCredentials: false }),
+        () => main({ requireCredentials: false, stackFile: join(options.root, `Pulumi.${options.stack}.yaml`) }),
     );
     if (run.error) throw run.error;
 
