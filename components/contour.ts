@@ -28,6 +28,12 @@ export interface ContourArgs {
      * Envoy pod. Default: `Local`.
      */
     readonly externalTrafficPolicy?: pulumi.Input<"Local" | "Cluster">;
+    /**
+     * The cloud the Envoy load balancer runs on: `digitalocean` names it through
+     * `service.beta.kubernetes.io/do-loadbalancer-name`; `generic` adds no cloud annotation (any
+     * cluster whose LoadBalancer Services get an address). Default: `digitalocean`.
+     */
+    readonly cloud?: "digitalocean" | "generic";
     /** Seconds Helm waits for the release, including the load balancer getting its IP. Default: `900`. */
     readonly timeout?: pulumi.Input<number>;
 }
@@ -91,7 +97,10 @@ export class Contour extends pulumi.ComponentResource {
                         service: {
                             type: "LoadBalancer",
                             externalTrafficPolicy: args.externalTrafficPolicy ?? "Local",
-                            annotations: { [DO_LB_NAME_ANNOTATION]: this.loadBalancerName },
+                            annotations:
+                                (args.cloud ?? "digitalocean") === "digitalocean"
+                                    ? { [DO_LB_NAME_ANNOTATION]: this.loadBalancerName }
+                                    : {},
                         },
                     },
                 },

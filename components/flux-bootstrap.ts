@@ -1,10 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type Duration, FluxInstance } from "./flux/api";
-import { jsonPatch } from "./flux/patches";
+import { FLUX_SYNC_NAME, SYNC_DEFAULTS, syncPatches } from "./flux/sync";
 import { versions } from "./versions";
 
-/** The Spaces bucket Flux syncs from, with the read-only key Flux uses. */
+export { FLUX_SYNC_NAME } from "./flux/sync";
+
+/** The bucket Flux syncs from (Spaces or any S3-compatible server), with the read-only key Flux uses. */
 export interface FluxBucketSource {
     /** Bucket name. */
     readonly bucketName: pulumi.Input<string>;
@@ -16,6 +18,8 @@ export interface FluxBucketSource {
     readonly accessKeyId: pulumi.Input<string>;
     /** Read-only secret access key. */
     readonly secretAccessKey: pulumi.Input<string>;
+    /** The endpoint is plain HTTP (an in-cluster server): sets the Bucket's `insecure`. Default: `false`. */
+    readonly insecure?: boolean;
 }
 
 export interface FluxBootstrapArgs {
@@ -45,8 +49,6 @@ export interface FluxBootstrapArgs {
     readonly size?: "small" | "medium" | "large";
 }
 
-/** Name of the sync objects (Bucket and root Kustomization) the Flux Operator generates. */
-export const FLUX_SYNC_NAME = "flux-system";
 /** Service of Flux's notification-controller that serves Receivers (port 80 → 9292). */
 export const FLUX_WEBHOOK_SERVICE = { name: "webhook-receiver", port: 80 } as const;
 
@@ -109,7 +111,6 @@ export class FluxBootstrap extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const target = (kind: "Kustomization" | "Bucket") => ({ kind, name: FLUX_SYNC_NAME, namespace: namespaceName });
         this.fluxVersion = pulumi.output(args.fluxVersion ?? versions.flux);
         this.instance = new FluxInstance(
             `${name}-instance`,
@@ -138,25 +139,14 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                         name: FLUX_SYNC_NAME,
                         url: args.source.endpointHost,
                         ref: args.source.bucketName,
-                        path: args.path ?? "./",
-                        interval: args.sourceInterval ?? "1m",
+                        path: args.path ?? SYNC_DEFAULTS.path,
+                        interval: args.sourceInterval ?? SYNC_DEFAULTS.sourceInterval,
                         pullSecret: this.bucketSecret.metadata.name,
                         provider: "generic",
                     },
-                    kustomize: {
-                        patches: [
-                            jsonPatch(target("Bucket"), [
-                                { op: "add", path: "/spec/region", value: args.source.region },
-                            ]),
-                            jsonPatch(target("Kustomization"), [
-                                { op: "add", path: "/spec/interval", value: args.interval ?? "10m" },
-                                { op: "add", path: "/spec/retryInterval", value: args.retryInterval ?? "2m" },
-                                { op: "add", path: "/spec/timeout", value: args.timeout ?? "5m" },
-                                { op: "add", path: "/spec/wait", value: args.wait ?? true },
-                                { op: "add", path: "/spec/prune", value: true },
-                            ]),
-                        ],
-                    },
+                    // The operator generates the Bucket and root Kustomization; these patches add
+                    // the settings it does not set (components/flux/sync.ts, shared with FluxSync).
+                    kustomize: { patches: syncPatches(namespaceName, args.source, args) },
                     wait: true,
                 },
             },

@@ -20,8 +20,13 @@ export function receiverHookPath(token: string, name: string, namespace: string)
 }
 
 export interface FluxReceiverArgs {
-    /** Public host name the receiver is reachable at (used for `url`). Required. */
-    readonly host: pulumi.Input<string>;
+    /** Public host name the receiver is reachable at: `url` is `https://<host>/hook/…`. Required unless `baseUrl` is set. */
+    readonly host?: pulumi.Input<string>;
+    /**
+     * Base URL instead of `https://<host>`, e.g. the in-cluster `http://webhook-receiver.flux-system.svc.cluster.local`
+     * when there is no public host. Default: `https://<host>`.
+     */
+    readonly baseUrl?: pulumi.Input<string>;
     /** Receiver type. Default: `github`. */
     readonly type?: ReceiverType;
     /**
@@ -65,11 +70,14 @@ export class FluxReceiver extends pulumi.ComponentResource {
     public readonly token: pulumi.Output<string>;
     /** `/hook/<sha256>` (secret: whoever knows it can trigger reconciliations). */
     public readonly webhookPath: pulumi.Output<string>;
-    /** `https://<host>/hook/<sha256>` (secret). */
+    /** `https://<host>/hook/<sha256>` or `<baseUrl>/hook/<sha256>` (secret). */
     public readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: FluxReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
         // Checked before anything is registered.
+        if (args.host === undefined && args.baseUrl === undefined) {
+            throw new Error(`FluxReceiver ${name}: set host or baseUrl`);
+        }
         const tokenLength = args.tokenLength ?? 48;
         if (!Number.isInteger(tokenLength) || tokenLength < MIN_TOKEN_LENGTH) {
             throw new Error(
@@ -128,7 +136,9 @@ export class FluxReceiver extends pulumi.ComponentResource {
         this.receiverName = pulumi.output(receiverName);
         this.namespace = pulumi.output(namespace);
         this.webhookPath = pulumi.secret(this.token.apply((token) => receiverHookPath(token, receiverName, namespace)));
-        this.url = pulumi.secret(pulumi.interpolate`https://${args.host}${this.webhookPath}`);
+        const base =
+            args.baseUrl !== undefined ? pulumi.output(args.baseUrl) : pulumi.interpolate`https://${args.host}`;
+        this.url = pulumi.secret(pulumi.interpolate`${base}${this.webhookPath}`);
 
         this.registerOutputs({
             password: this.password,

@@ -33,7 +33,19 @@ export const versions = {
         tag: "v1.2.0",
         image: "nabsul/kcert",
     },
+    /**
+     * SeaweedFS (Apache-2.0), the S3-compatible server the existing-cluster target installs when
+     * no bucket is configured: `weed mini` with `-bucket` (added in 4.30) and static identities.
+     * The image is published to Docker Hub and GHCR with the release tag.
+     */
+    seaweedfs: {
+        image: "chrislusf/seaweedfs",
+        tag: "4.44",
+    },
 } as const;
+
+/** The SeaweedFS image the in-cluster S3 server runs. */
+export const seaweedfsImage = `${versions.seaweedfs.image}:${versions.seaweedfs.tag}`;
 
 /** The KCert image reference matching the git tag the KCert source points at. */
 export const kcertImage = `${versions.kcert.image}:${versions.kcert.tag}`;

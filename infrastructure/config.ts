@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
+import { kubeconfigProblems, type Target, targetProblems, targetSections } from "./target-config";
 
 /** DOKS regions (DigitalOcean datacenter slugs). */
 export const DOKS_REGIONS = [
@@ -200,6 +201,9 @@ const schema = z
                 timeout: duration("5m"),
                 wait: z.boolean().default(true),
                 size: z.enum(["small", "medium", "large"]).optional(),
+                installation: z
+                    .enum(["operator", "existing"], { error: "must be operator or existing" })
+                    .default("operator"),
             })
             .strict()
             .prefault({}),
@@ -207,14 +211,17 @@ const schema = z
             .object({
                 namespace: k8sName.default("projectcontour"),
                 loadBalancerName: k8sName.optional(),
+                install: z.boolean().optional(),
             })
             .strict()
             .prefault({}),
         webhook: z
             .object({
                 host: z
-                    .string({ error: "is required (the public host name of the Flux webhook receiver)" })
-                    .regex(HOSTNAME, "must be a fully qualified host name such as flux.example.com"),
+                    .string()
+                    .regex(HOSTNAME, "must be a fully qualified host name such as flux.example.com")
+                    .optional(),
+                ingressClassName: k8sName.optional(),
                 dnsZone: z.string().regex(HOSTNAME, "must be a domain such as example.com").optional(),
                 exposure: z.enum(["httpproxy", "ingress"]).default("httpproxy"),
                 rateLimit: z
@@ -226,14 +233,16 @@ const schema = z
                     .strict()
                     .prefault({}),
             })
-            .strict(),
+            .strict()
+            .prefault({}),
         acme: z
             .object({
                 email: z.email({ error: "is required and must be an email address (Let's Encrypt account)" }),
                 environment: z.enum(["staging", "production"]).default("staging"),
                 termsAccepted: z.boolean().default(false),
             })
-            .strict(),
+            .strict()
+            .optional(),
         github: z
             .object({
                 repository: z.string().regex(GITHUB_REPO, "must be in owner/name form"),
@@ -241,14 +250,20 @@ const schema = z
             .strict()
             .optional(),
         notifications: z.array(notificationSchema).default([]),
+        // The target and the sections of the existing-cluster target (target-config.ts).
+        ...targetSections,
     })
     .strict();
 
 /** The configuration schema (exported for documentation checks). */
 export const configSchema = schema;
 
+type ParsedConfig = z.infer<typeof schema>;
+
 /** The validated configuration. */
-export type PlatformConfig = z.infer<typeof schema> & {
+export type PlatformConfig = Omit<ParsedConfig, "contour"> & {
+    /** Contour settings; `install` resolved (default: true on digitalocean, false on existing-cluster). */
+    readonly contour: ParsedConfig["contour"] & { readonly install: boolean };
     /** Names of credentials that are stored as Pulumi secrets (for notifications). */
     readonly secretKeys: ReadonlySet<string>;
 };
@@ -303,14 +318,23 @@ function formatPath(path: readonly PropertyKey[]): string {
     );
 }
 
-/** Names the credentials environment variables that are missing for this configuration. */
-export function missingCredentials(env: NodeJS.ProcessEnv, needsGitHub: boolean): string[] {
+/**
+ * Names the credentials environment variables that are missing for this configuration. The
+ * existing-cluster target needs no DigitalOcean or Spaces credentials.
+ */
+export function missingCredentials(
+    env: NodeJS.ProcessEnv,
+    needsGitHub: boolean,
+    target: Target = "digitalocean",
+): string[] {
     const missing: string[] = [];
-    if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
-        missing.push(`DIGITALOCEAN_TOKEN: ${CREDENTIAL_ENV.DIGITALOCEAN_TOKEN}`);
-    }
-    for (const key of ["SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"]) {
-        if (!env[key]) missing.push(`${key}: ${CREDENTIAL_ENV[key]}`);
+    if (target === "digitalocean") {
+        if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
+            missing.push(`DIGITALOCEAN_TOKEN: ${CREDENTIAL_ENV.DIGITALOCEAN_TOKEN}`);
+        }
+        for (const key of ["SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"]) {
+            if (!env[key]) missing.push(`${key}: ${CREDENTIAL_ENV[key]}`);
+        }
     }
     if (needsGitHub && !env.GITHUB_TOKEN) {
         missing.push("GITHUB_TOKEN: GitHub token with admin:repo_hook on github.repository (creates the webhook)");
@@ -342,17 +366,18 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
 
     if (result.success) {
         const cfg = result.data;
+        problems.push(...targetProblems(cfg, raw, secretKeys));
         const bucketRegion = cfg.bucket.region ?? cfg.cluster.region;
-        if (!(SPACES_REGIONS as readonly string[]).includes(bucketRegion)) {
+        if (cfg.target === "digitalocean" && !(SPACES_REGIONS as readonly string[]).includes(bucketRegion)) {
             problems.push(
                 `bucket.region: Spaces is not offered in ${bucketRegion}; set bucket.region to one of ${SPACES_REGIONS.join(", ")}`,
             );
         }
         const { host, dnsZone } = cfg.webhook;
-        if (dnsZone && host !== dnsZone && !host.endsWith(`.${dnsZone}`)) {
+        if (host && dnsZone && host !== dnsZone && !host.endsWith(`.${dnsZone}`)) {
             problems.push(`webhook.host: ${host} is outside the DNS zone ${dnsZone} (webhook.dnsZone)`);
         }
-        if (cfg.acme.environment === "production" && !cfg.acme.termsAccepted) {
+        if (cfg.acme && cfg.acme.environment === "production" && !cfg.acme.termsAccepted) {
             problems.push(
                 "acme.termsAccepted: must be true to use the Let's Encrypt production environment (read https://letsencrypt.org/repository/)",
             );
@@ -376,13 +401,29 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
 
     if (options.requireCredentials ?? true) {
         const needsGitHub = result.success ? result.data.github !== undefined : raw.github !== undefined;
-        for (const m of missingCredentials(options.env, needsGitHub)) problems.push(`environment ${m} is not set`);
+        const target = result.success
+            ? result.data.target
+            : raw.target === "existing-cluster"
+              ? raw.target
+              : "digitalocean";
+        for (const m of missingCredentials(options.env, needsGitHub, target)) {
+            problems.push(`environment ${m} is not set`);
+        }
+        // The existing-cluster target's credential is its kubeconfig.
+        if (result.success && target === "existing-cluster") {
+            problems.push(...kubeconfigProblems(result.data.existingCluster, options.env));
+        }
     }
 
     if (problems.length > 0 || !result.success) {
         throw new ConfigError(problems);
     }
-    return { ...result.data, secretKeys };
+    const cfg = result.data;
+    return {
+        ...cfg,
+        contour: { ...cfg.contour, install: cfg.contour.install ?? cfg.target === "digitalocean" },
+        secretKeys,
+    };
 }
 
 /** A `namespace/name` or bare `name` (in the Flux namespace) Kustomization reference, split. */

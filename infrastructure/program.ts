@@ -69,19 +69,24 @@ export async function main(options: ProgramOptions = {}) {
         if (!(e instanceof ConfigError)) throw e;
         problems.push(...e.problems);
     }
-    // The version check asks the DigitalOcean API, so it runs only when a token is there;
-    // its problem is reported together with every other one.
-    const rawVersion = (raw.cluster as { version?: unknown } | undefined)?.version;
-    const versionSpec = cfg?.cluster.version ?? (typeof rawVersion === "string" ? rawVersion : "latest");
-    const checkable = !problems.some((p) => p.includes("DIGITALOCEAN_TOKEN") || p.startsWith("cluster.version"));
-    const version = checkable ? await resolveKubernetesVersion(versionSpec) : undefined;
-    if (version && "problem" in version) problems.push(version.problem);
-    if (problems.length > 0 || !cfg || !version || "problem" in version) {
+    // The version check asks the DigitalOcean API, so it runs only on the digitalocean target and
+    // when a token is there; its problem is reported together with every other one.
+    const onDigitalOcean = cfg ? cfg.target === "digitalocean" : raw.target !== "existing-cluster";
+    let kubernetesVersion: string | undefined;
+    if (onDigitalOcean) {
+        const rawVersion = (raw.cluster as { version?: unknown } | undefined)?.version;
+        const versionSpec = cfg?.cluster.version ?? (typeof rawVersion === "string" ? rawVersion : "latest");
+        const checkable = !problems.some((p) => p.includes("DIGITALOCEAN_TOKEN") || p.startsWith("cluster.version"));
+        const version = checkable ? await resolveKubernetesVersion(versionSpec) : undefined;
+        if (version && "problem" in version) problems.push(version.problem);
+        else if (version) kubernetesVersion = version.version;
+    }
+    if (problems.length > 0 || !cfg || (onDigitalOcean && !kubernetesVersion)) {
         throw new ConfigError(problems);
     }
 
     const platform = createPlatform(cfg, {
-        kubernetesVersion: version.version,
+        kubernetesVersion,
         baseName: `${project}-${stack}`,
     });
     return platformOutputs(platform);

@@ -2,6 +2,10 @@
  * The webhook path into the cluster: Contour (Envoy behind a DigitalOcean load balancer), KCert
  * for Let's Encrypt certificates, two Flux receivers (GitHub pushes; bucket uploads), their HTTPS
  * exposure with a rate limit, the DNS record and the GitHub webhook.
+ *
+ * On the existing-cluster target Contour is optional (an existing ingress class can be named),
+ * there is no DNS record, and without `webhook.host` only the bucket receiver exists, reached
+ * in the cluster (`make upload-do` port-forwards to it): no certificate, no GitHub webhook.
  * Configuration arrives already validated (see config.ts).
  */
 import * as github from "@pulumi/github";
@@ -9,6 +13,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Contour } from "../components/contour";
 import { SOURCE_API } from "../components/flux/api";
+import { FLUX_WEBHOOK_SERVICE } from "../components/flux-bootstrap";
 import { FluxReceiver } from "../components/flux-receiver";
 import { GitHubWebhook, parseRepository } from "../components/github-webhook";
 import { KCert } from "../components/kcert";
@@ -24,55 +29,110 @@ export interface WebhooksContext {
     readonly fluxNamespace: string;
     /** Name of the Bucket source the Flux Operator generates (`FLUX_SYNC_NAME`). */
     readonly bucketSyncName: string;
-    /** The FluxInstance: Flux's CRDs and controllers exist once it is ready. */
+    /**
+     * What makes Flux's CRDs and controllers exist: the FluxInstance, or with an existing Flux
+     * installation the root sync's Bucket (the receiver's target).
+     */
     readonly fluxInstance: pulumi.Resource;
     /** Cluster name; the default load balancer name derives from it. */
     readonly clusterName: string;
 }
 
 export interface Webhooks {
-    readonly contour: Contour;
-    readonly kcert: KCert;
-    /** Receiver of GitHub pushes. */
-    readonly githubReceiver: FluxReceiver;
+    /** Contour, unless an existing ingress controller serves the host (or there is no public host). */
+    readonly contour?: Contour;
+    /** KCert, when there is a public host. */
+    readonly kcert?: KCert;
+    /** Receiver of GitHub pushes, when there is a public host. */
+    readonly githubReceiver?: FluxReceiver;
     /** Receiver the upload tool calls after a bucket sync (generic-hmac). */
     readonly bucketReceiver: FluxReceiver;
-    readonly exposure: ReceiverExposure;
-    readonly dns: LoadBalancerDns;
+    /** The HTTPS exposure, when there is a public host. */
+    readonly exposure?: ReceiverExposure;
+    /** The DNS record for the host (digitalocean target). */
+    readonly dns?: LoadBalancerDns;
     /** The GitHub webhook, when `github.repository` is configured. */
     readonly githubWebhook?: GitHubWebhook;
     /** Stack outputs. */
     readonly outputs: Record<string, pulumi.Output<unknown>>;
 }
 
-export function createWebhooks(cfg: PlatformConfig, ctx: WebhooksContext): Webhooks {
-    const { provider, fluxNamespace } = ctx;
-    const host = cfg.webhook.host;
+/** The in-cluster URL of Flux's receiver Service: what a port-forward reaches. */
+export function inClusterReceiverBase(fluxNamespace: string): string {
+    return `http://${FLUX_WEBHOOK_SERVICE.name}.${fluxNamespace}.svc.cluster.local`;
+}
 
-    const contour = new Contour(
-        "contour",
+export function createWebhooks(cfg: PlatformConfig, ctx: WebhooksContext): Webhooks {
+    const host = cfg.webhook.host;
+    // parseConfig requires acme wherever webhook.host is set.
+    if (!host || !cfg.acme) return createLocalReceiver(ctx);
+    return createPublicWebhooks(cfg, cfg.acme, host, ctx);
+}
+
+/**
+ * Without a public host: only the bucket receiver, addressed by its in-cluster URL. `make
+ * upload-do` reaches it through a port-forward to Flux's receiver Service, like the bucket.
+ */
+function createLocalReceiver(ctx: WebhooksContext): Webhooks {
+    const bucketReceiver = new FluxReceiver(
+        "bucket-receiver",
         {
-            namespace: cfg.contour.namespace,
-            loadBalancerName: cfg.contour.loadBalancerName ?? `${ctx.clusterName}-envoy`,
+            receiverName: "bucket",
+            namespace: ctx.fluxNamespace,
+            type: "generic-hmac",
+            resources: [{ apiVersion: SOURCE_API, kind: "Bucket", name: ctx.bucketSyncName }],
+            baseUrl: inClusterReceiverBase(ctx.fluxNamespace),
+            dependsOn: [ctx.fluxInstance],
         },
-        { provider },
+        { provider: ctx.provider },
     );
+    return {
+        bucketReceiver,
+        outputs: {
+            bucketReceiverUrl: pulumi.secret(bucketReceiver.url),
+            bucketReceiverToken: pulumi.secret(bucketReceiver.token),
+        },
+    };
+}
+
+function createPublicWebhooks(
+    cfg: PlatformConfig,
+    acme: NonNullable<PlatformConfig["acme"]>,
+    host: string,
+    ctx: WebhooksContext,
+): Webhooks {
+    const { provider, fluxNamespace } = ctx;
+    const onDigitalOcean = cfg.target === "digitalocean";
+
+    const contour = cfg.contour.install
+        ? new Contour(
+              "contour",
+              {
+                  namespace: cfg.contour.namespace,
+                  loadBalancerName: cfg.contour.loadBalancerName ?? `${ctx.clusterName}-envoy`,
+                  cloud: onDigitalOcean ? "digitalocean" : "generic",
+              },
+              { provider },
+          )
+        : undefined;
+    // parseConfig requires webhook.ingressClassName when Contour is not installed.
+    const ingressClassName = contour?.ingressClassName ?? pulumi.output(cfg.webhook.ingressClassName ?? "contour");
+    const ingressReady = contour ? [contour.release] : [];
 
     const kcert = new KCert(
         "kcert",
         {
-            email: cfg.acme.email,
-            acmeEnvironment: cfg.acme.environment,
-            termsAccepted: cfg.acme.termsAccepted,
-            ingressClassName: contour.ingressClassName,
+            email: acme.email,
+            acmeEnvironment: acme.environment,
+            termsAccepted: acme.termsAccepted,
+            ingressClassName,
             // The ConfigMap certificate request is what the httpproxy exposure relies on.
             watchConfigMaps: cfg.webhook.exposure === "httpproxy",
             fluxNamespace,
-            dependsOn: [contour.release, ctx.fluxInstance],
+            dependsOn: [...ingressReady, ctx.fluxInstance],
         },
         { provider },
     );
-
     const githubReceiver = new FluxReceiver(
         "github-receiver",
         {
@@ -105,9 +165,9 @@ export function createWebhooks(cfg: PlatformConfig, ctx: WebhooksContext): Webho
             host,
             mode: cfg.webhook.exposure,
             namespace: fluxNamespace,
-            ingressClassName: contour.ingressClassName,
+            ingressClassName,
             rateLimit: cfg.webhook.rateLimit,
-            dependsOn: [contour.release, kcert.kustomization, ctx.fluxInstance],
+            dependsOn: [...ingressReady, kcert.kustomization, ctx.fluxInstance],
         },
         { provider },
     );
@@ -115,13 +175,16 @@ export function createWebhooks(cfg: PlatformConfig, ctx: WebhooksContext): Webho
     // The record uses the load balancer's IP and depends on the release owning it, so on destroy
     // it goes first, then the release (its Envoy Service: DigitalOcean deletes the load balancer),
     // then the Kubernetes provider and the cluster.
-    const dns = new LoadBalancerDns("webhook-dns", {
-        host,
-        ip: contour.loadBalancerIp,
-        zone: cfg.webhook.dnsZone,
-        ttl: 300,
-        dependsOn: [contour.release, contour.envoyService],
-    });
+    const dns =
+        onDigitalOcean && contour
+            ? new LoadBalancerDns("webhook-dns", {
+                  host,
+                  ip: contour.loadBalancerIp,
+                  zone: cfg.webhook.dnsZone,
+                  ttl: 300,
+                  dependsOn: [contour.release, contour.envoyService],
+              })
+            : undefined;
 
     let githubWebhook: GitHubWebhook | undefined;
     if (cfg.github) {
@@ -134,7 +197,7 @@ export function createWebhooks(cfg: PlatformConfig, ctx: WebhooksContext): Webho
                 url: githubReceiver.url,
                 secret: githubReceiver.token,
                 // Staging certificates chain to a root GitHub does not trust.
-                insecureSsl: cfg.acme.environment === "staging",
+                insecureSsl: acme.environment === "staging",
                 events: ["push"],
             },
             { provider: githubProvider },
@@ -145,8 +208,8 @@ export function createWebhooks(cfg: PlatformConfig, ctx: WebhooksContext): Webho
         webhookUrl: pulumi.secret(githubReceiver.url),
         bucketReceiverUrl: pulumi.secret(bucketReceiver.url),
         bucketReceiverToken: pulumi.secret(bucketReceiver.token),
-        loadBalancerIp: contour.loadBalancerIp,
-        ...(dns.dnsRecord ? { dnsRecord: dns.record } : { dnsRecordToCreate: dns.record }),
+        ...(contour ? { loadBalancerIp: contour.loadBalancerIp } : {}),
+        ...(dns ? (dns.dnsRecord ? { dnsRecord: dns.record } : { dnsRecordToCreate: dns.record }) : {}),
     };
 
     return { contour, kcert, githubReceiver, bucketReceiver, exposure, dns, githubWebhook, outputs };

@@ -30,7 +30,7 @@ describe("config defaults", () => {
         assert.equal(cfg.flux.namespace, "flux-system");
         assert.equal(cfg.flux.retryInterval, "2m");
         assert.equal(cfg.flux.timeout, "5m");
-        assert.equal(cfg.acme.environment, "staging");
+        assert.equal(cfg.acme?.environment, "staging");
         assert.equal(cfg.webhook.exposure, "httpproxy");
         assert.deepEqual(cfg.notifications, []);
     });
@@ -94,14 +94,14 @@ describe("bad input", () => {
         }
     });
 
-    test("missing required sections are named", () => {
+    test("missing required settings are named, with the target that needs them", () => {
         const problems = problemsOf(() => parse({}));
         assert.ok(
-            problems.some((p) => p.startsWith("webhook: is required")),
+            problems.some((p) => p.startsWith("webhook.host: is required by target digitalocean")),
             problems.join("\n"),
         );
         assert.ok(
-            problems.some((p) => p.startsWith("acme: is required")),
+            problems.some((p) => p.startsWith("acme.email: is required by target digitalocean")),
             problems.join("\n"),
         );
     });

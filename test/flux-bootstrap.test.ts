@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import * as jsonpatch from "fast-json-patch";
 import { FLUX_SYNC_NAME, FluxBootstrap, type FluxBootstrapArgs } from "../components/flux-bootstrap";
 import { versions } from "../components/versions";
+import { applyPatches, generatedSyncObjects } from "./flux-operator-sync";
 import { reveal, runComponent } from "./harness";
 
 const source = {
@@ -15,53 +15,6 @@ const source = {
 
 async function bootstrap(extra: Partial<FluxBootstrapArgs> = {}) {
     return runComponent(() => new FluxBootstrap("flux", { source, ...extra }));
-}
-
-/**
- * The sync objects the Flux Operator generates for `sync.kind: Bucket` (flux-operator's
- * builder: Bucket endpoint = sync.url, bucketName = sync.ref; Kustomization with a fixed
- * 10m interval and prune, without retryInterval, timeout or wait).
- */
-function generatedSyncObjects(spec: any) {
-    const bucket = {
-        apiVersion: "source.toolkit.fluxcd.io/v1",
-        kind: "Bucket",
-        metadata: { name: spec.sync.name, namespace: "flux-system" },
-        spec: {
-            interval: spec.sync.interval,
-            bucketName: spec.sync.ref,
-            endpoint: spec.sync.url,
-            provider: spec.sync.provider,
-            secretRef: { name: spec.sync.pullSecret },
-        },
-    };
-    const kustomization = {
-        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-        kind: "Kustomization",
-        metadata: { name: spec.sync.name, namespace: "flux-system" },
-        spec: {
-            interval: "10m0s",
-            path: spec.sync.path,
-            prune: true,
-            sourceRef: { kind: "Bucket", name: spec.sync.name },
-        },
-    };
-    return { bucket, kustomization };
-}
-
-function applyPatches(obj: any, patches: any[]) {
-    let doc = structuredClone(obj);
-    for (const p of patches) {
-        const t = p.target;
-        if (
-            t.kind === obj.kind &&
-            t.name === obj.metadata.name &&
-            (!t.namespace || t.namespace === obj.metadata.namespace)
-        ) {
-            doc = jsonpatch.applyPatch(doc, JSON.parse(p.patch), true, false).newDocument;
-        }
-    }
-    return doc;
 }
 
 describe("FluxBootstrap", () => {

@@ -70,6 +70,7 @@ describe("README", () => {
             versions.fluxOperatorChart.version,
             versions.contourChart.version,
             versions.kcert.tag,
+            `${versions.seaweedfs.image}:${versions.seaweedfs.tag}`,
         ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }

@@ -1,0 +1,82 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Bucket, Kustomization } from "./flux/api";
+import { bucketSyncSpec, FLUX_SYNC_NAME, kustomizationSyncSpec, type SyncSettings } from "./flux/sync";
+import type { FluxBucketSource } from "./flux-bootstrap";
+
+export interface FluxSyncArgs extends SyncSettings {
+    /** The bucket to sync from, with Flux's read-only key. Required. */
+    readonly source: FluxBucketSource;
+    /** Namespace of the existing Flux installation; the sync objects go there. Default: `flux-system`. */
+    readonly namespace?: string;
+    /** Name of the Bucket source and root Kustomization. Default: `flux-system` (as the Flux Operator names them). */
+    readonly syncName?: string;
+}
+
+/**
+ * The root sync on a cluster where Flux is already installed (by `flux install`, another
+ * operator, a platform team): a Secret with the bucket's read-only key, a `Bucket` source and the
+ * root `Kustomization`. Their settings come from components/flux/sync.ts, the same code that
+ * patches the objects the Flux Operator generates in {@link FluxBootstrap}, so both paths sync
+ * with the same interval, retry, timeout, wait and prune.
+ */
+export class FluxSync extends pulumi.ComponentResource {
+    /** The Flux namespace. */
+    public readonly namespace: pulumi.Output<string>;
+    /** Secret with the bucket's read-only key (keys `accesskey`, `secretkey`). */
+    public readonly bucketSecret: k8s.core.v1.Secret;
+    /** The Bucket source. */
+    public readonly bucket: Bucket;
+    /** The root Kustomization. */
+    public readonly kustomization: Kustomization;
+    /** Name of the Bucket source and root Kustomization. */
+    public readonly syncName: pulumi.Output<string>;
+
+    constructor(name: string, args: FluxSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("gitops:flux:FluxSync", name, {}, opts);
+        const namespace = args.namespace ?? "flux-system";
+        const syncName = args.syncName ?? FLUX_SYNC_NAME;
+
+        this.bucketSecret = new k8s.core.v1.Secret(
+            `${name}-bucket-credentials`,
+            {
+                metadata: { name: "bucket-credentials", namespace },
+                type: "Opaque",
+                stringData: {
+                    accesskey: pulumi.secret(args.source.accessKeyId),
+                    secretkey: pulumi.secret(args.source.secretAccessKey),
+                },
+            },
+            { parent: this },
+        );
+
+        this.bucket = new Bucket(
+            `${name}-bucket`,
+            {
+                metadata: { name: syncName, namespace },
+                spec: bucketSyncSpec(args.source, args, this.bucketSecret.metadata.name),
+            },
+            { parent: this, dependsOn: [this.bucketSecret] },
+        );
+
+        this.kustomization = new Kustomization(
+            `${name}-kustomization`,
+            {
+                metadata: { name: syncName, namespace },
+                spec: kustomizationSyncSpec(args, this.bucket.metadata.name),
+            },
+            { parent: this, dependsOn: [this.bucket] },
+        );
+
+        this.namespace = pulumi.output(namespace);
+        this.syncName = pulumi.output(syncName);
+
+        this.registerOutputs({
+            namespace: this.namespace,
+            bucketSecret: this.bucketSecret,
+            bucket: this.bucket,
+            kustomization: this.kustomization,
+            syncName: this.syncName,
+        });
+    }
+}

@@ -1,0 +1,106 @@
+/**
+ * The settings of the root sync (the `Bucket` source and the root `Kustomization`), defined once.
+ *
+ * Two paths create these objects: the Flux Operator generates them from a `FluxInstance` and the
+ * stack patches in what the operator does not set ({@link syncPatches}); with an existing Flux
+ * installation the stack creates them itself ({@link bucketSyncSpec}, {@link kustomizationSyncFields}).
+ * Both read the fields from here, so the two paths cannot drift apart.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { BucketSpec, Duration, KustomizationSpec, KustomizePatch } from "./api";
+import { type JsonPatchOp, jsonPatch } from "./patches";
+
+/** Name of the Bucket source and the root Kustomization (the Flux Operator's fixed choice). */
+export const FLUX_SYNC_NAME = "flux-system";
+
+/** What the root sync reads and how often; every field but the bucket has a default. */
+export interface SyncSettings {
+    /** Path in the bucket the root Kustomization applies. Default: `./`. */
+    readonly path?: pulumi.Input<string>;
+    /** How often the Bucket is polled. Default: `1m`. */
+    readonly sourceInterval?: pulumi.Input<Duration>;
+    /** Root Kustomization reconcile interval. Default: `10m`. */
+    readonly interval?: pulumi.Input<Duration>;
+    /** Root Kustomization retry interval after a failure. Default: `2m`. */
+    readonly retryInterval?: pulumi.Input<Duration>;
+    /** Root Kustomization apply and health-check timeout. Default: `5m`. */
+    readonly timeout?: pulumi.Input<Duration>;
+    /** Root Kustomization waits for every applied object to be healthy. Default: `true`. */
+    readonly wait?: pulumi.Input<boolean>;
+}
+
+/** The bucket the root sync reads. */
+export interface SyncBucket {
+    /** Bucket name. */
+    readonly bucketName: pulumi.Input<string>;
+    /** Endpoint host (and port) without scheme, e.g. `fra1.digitaloceanspaces.com`. */
+    readonly endpointHost: pulumi.Input<string>;
+    /** Region used to sign requests. */
+    readonly region: pulumi.Input<string>;
+    /** Plain HTTP endpoint (`spec.insecure`), e.g. an in-cluster server. Default: `false`. */
+    readonly insecure?: boolean;
+}
+
+/** The defaults of {@link SyncSettings}. */
+export const SYNC_DEFAULTS = {
+    path: "./",
+    sourceInterval: "1m",
+    interval: "10m",
+    retryInterval: "2m",
+    timeout: "5m",
+    wait: true,
+} as const;
+
+/** The root Kustomization's reconcile settings (what the operator's generated object lacks, plus prune). */
+export function kustomizationSyncFields(s: SyncSettings) {
+    return {
+        interval: s.interval ?? SYNC_DEFAULTS.interval,
+        retryInterval: s.retryInterval ?? SYNC_DEFAULTS.retryInterval,
+        timeout: s.timeout ?? SYNC_DEFAULTS.timeout,
+        wait: s.wait ?? SYNC_DEFAULTS.wait,
+        prune: true,
+    } satisfies Partial<KustomizationSpec>;
+}
+
+/** The Bucket fields the operator's generated Bucket lacks. */
+export function bucketSyncFields(b: SyncBucket): Pick<BucketSpec, "region" | "insecure"> {
+    return { region: b.region, ...(b.insecure ? { insecure: true } : {}) };
+}
+
+/** The full Bucket spec, as the operator generates it plus {@link bucketSyncFields}. */
+export function bucketSyncSpec(b: SyncBucket, s: SyncSettings, secretName: pulumi.Input<string>): BucketSpec {
+    return {
+        interval: s.sourceInterval ?? SYNC_DEFAULTS.sourceInterval,
+        bucketName: b.bucketName,
+        endpoint: b.endpointHost,
+        provider: "generic",
+        secretRef: { name: secretName },
+        ...bucketSyncFields(b),
+    };
+}
+
+/** The full root Kustomization spec. */
+export function kustomizationSyncSpec(s: SyncSettings, sourceName: pulumi.Input<string>): KustomizationSpec {
+    return {
+        sourceRef: { kind: "Bucket", name: sourceName },
+        path: s.path ?? SYNC_DEFAULTS.path,
+        ...kustomizationSyncFields(s),
+    };
+}
+
+/** `add` operations for each field, in a stable order. */
+function addOps(fields: Record<string, unknown>): JsonPatchOp[] {
+    return Object.entries(fields).map(([k, value]) => ({ op: "add", path: `/spec/${k}`, value }));
+}
+
+/**
+ * JSON6902 patches for a `FluxInstance`'s `spec.kustomize.patches`: they turn the objects the
+ * operator generates into the ones {@link bucketSyncSpec} and {@link kustomizationSyncSpec} describe.
+ */
+export function syncPatches(namespace: string, b: SyncBucket, s: SyncSettings): KustomizePatch[] {
+    const target = (kind: "Kustomization" | "Bucket") => ({ kind, name: FLUX_SYNC_NAME, namespace });
+    return [
+        jsonPatch(target("Bucket"), addOps(bucketSyncFields(b))),
+        jsonPatch(target("Kustomization"), addOps(kustomizationSyncFields(s))),
+    ];
+}
