@@ -364,9 +364,20 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     }
     const secretKeys = options.secretKeys ?? new Set<string>();
 
+    const isSecret = (key: string, at: string): boolean => {
+        const file = options.stackFileSecrets;
+        if (!file?.keys.has(key)) return secretKeys.has(key);
+        // the value itself, or an enclosing object or list, is encrypted in the stack file
+        for (let p = at; p; p = p.replace(/(\.[^.[\]]+|\[\d+\])$/, "")) {
+            if (file.paths.has(p)) return true;
+            if (!/[.[]/.test(p)) break;
+        }
+        return false;
+    };
+
     if (result.success) {
         const cfg = result.data;
-        problems.push(...targetProblems(cfg, raw, secretKeys));
+        problems.push(...targetProblems(cfg, raw, (at) => isSecret(at.split(/[.[]/)[0], at)));
         const bucketRegion = cfg.bucket.region ?? cfg.cluster.region;
         if (cfg.target === "digitalocean" && !(SPACES_REGIONS as readonly string[]).includes(bucketRegion)) {
             problems.push(
@@ -387,16 +398,6 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     const fluxNamespace = result.success
         ? result.data.flux.namespace
         : String((raw.flux as { namespace?: unknown } | undefined)?.namespace ?? "flux-system");
-    const isSecret = (key: string, at: string): boolean => {
-        const file = options.stackFileSecrets;
-        if (!file?.keys.has(key)) return secretKeys.has(key);
-        // the value itself, or an enclosing object or list, is encrypted in the stack file
-        for (let p = at; p; p = p.replace(/(\.[^.[\]]+|\[\d+\])$/, "")) {
-            if (file.paths.has(p)) return true;
-            if (!/[.[]/.test(p)) break;
-        }
-        return false;
-    };
     problems.push(...notificationProblems(raw.notifications, (at) => isSecret("notifications", at), fluxNamespace));
 
     if (options.requireCredentials ?? true) {

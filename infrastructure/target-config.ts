@@ -97,7 +97,7 @@ export interface TargetCheckInput {
     readonly contour: { readonly install?: boolean };
 }
 
-/** Keys whose values must be stored as Pulumi secrets, by the top-level key Pulumi marks secret. */
+/** `s3` fields that must be stored as Pulumi secrets (checked leaf by leaf where the stack file says). */
 const S3_SECRET_FIELDS = ["secretAccessKey", "uploadSecretAccessKey"] as const;
 
 /**
@@ -107,7 +107,7 @@ const S3_SECRET_FIELDS = ["secretAccessKey", "uploadSecretAccessKey"] as const;
 export function targetProblems(
     cfg: TargetCheckInput,
     raw: Record<string, unknown>,
-    secretKeys: ReadonlySet<string>,
+    isSecret: (path: string) => boolean,
 ): string[] {
     const problems: string[] = [];
     const host = cfg.webhook?.host;
@@ -163,7 +163,7 @@ export function targetProblems(
     }
     if (cfg.s3) {
         for (const field of S3_SECRET_FIELDS) {
-            if (cfg.s3[field] !== undefined && !secretKeys.has("s3")) {
+            if (cfg.s3[field] !== undefined && !isSecret(`s3.${field}`)) {
                 problems.push(
                     `s3.${field}: must be stored as a secret (pulumi config set --secret --path 's3.${field}' <value>)`,
                 );

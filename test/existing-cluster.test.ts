@@ -430,6 +430,31 @@ describe("existing-cluster target: configuration errors", () => {
         );
     });
 
+    test("each s3 secret key is checked by itself against the stack file's secure: markers", () => {
+        const s3 = {
+            endpoint: "https://s3.example.com",
+            bucket: "b-1",
+            accessKeyId: "A",
+            secretAccessKey: "[secret]",
+            uploadAccessKeyId: "U",
+            uploadSecretAccessKey: "plain",
+        };
+        const problems = problemsOf(() =>
+            parseConfig(localConfig({ s3 }), {
+                env: okEnv(),
+                // The engine marks the whole s3 key secret once one leaf is; the stack file says which.
+                secretKeys: new Set(["s3"]),
+                stackFileSecrets: { keys: new Set(["s3"]), paths: new Set(["s3.secretAccessKey"]) },
+            }),
+        );
+        assert.deepEqual(
+            problems.filter((p) => p.startsWith("s3.")),
+            [
+                "s3.uploadSecretAccessKey: must be stored as a secret (pulumi config set --secret --path 's3.uploadSecretAccessKey' <value>)",
+            ],
+        );
+    });
+
     test("a public host needs acme, and an ingress class when Contour is not installed", () => {
         const problems = problemsOf(() => parse(localConfig({ webhook: { host: "flux.example.org" } }), okEnv()));
         assert.ok(
