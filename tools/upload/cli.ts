@@ -7,6 +7,7 @@
 import path from "node:path";
 import { ConfigError, parseFlags, type ResolvedConfig, resolveConfig, USAGE, UsageError } from "./config";
 import { SourceError, scanSource } from "./files";
+import { type Forward, kubectlPortForward, LocalAccessError, type PortForwarder, viaLocalPort } from "./port-forward";
 import { createReporter, formatBytes, type Io, processIo } from "./progress";
 import { explainStatus, redactUrl, triggerReceiver } from "./receiver";
 import { createClient, describeError, type RequestStats } from "./s3";
@@ -26,6 +27,41 @@ export interface RunDeps {
     receiverBackoffMs?: number;
     /** called with the request counters when the run ends */
     onStats?: (stats: RequestStats) => void;
+    /** opens port-forwards to in-cluster services (default: kubectl port-forward) */
+    portForward?: PortForwarder;
+}
+
+/**
+ * Opens the port-forwards the resolved config asks for and points the endpoint and the receiver
+ * URL at them. Returns the forwards to close, or the error message.
+ */
+async function openForwards(cfg: ResolvedConfig, forwarder: PortForwarder, io: Io): Promise<Forward[] | string> {
+    const forwards: Forward[] = [];
+    const { forward } = cfg;
+    if (!forward) return forwards;
+    try {
+        if (forward.s3) {
+            const f = await forwarder(forward.access, forward.s3);
+            forwards.push(f);
+            cfg.endpoint = `http://127.0.0.1:${f.localPort}`;
+            io.out(
+                `bucket: port-forward 127.0.0.1:${f.localPort} -> service ${forward.s3.namespace}/${forward.s3.service}:${forward.s3.port}`,
+            );
+        }
+        if (forward.receiver && cfg.receiver) {
+            const f = await forwarder(forward.access, forward.receiver);
+            forwards.push(f);
+            cfg.receiver = { ...cfg.receiver, url: viaLocalPort(cfg.receiver.url, f.localPort) };
+            io.out(
+                `receiver: port-forward 127.0.0.1:${f.localPort} -> service ${forward.receiver.namespace}/${forward.receiver.service}:${forward.receiver.port}`,
+            );
+        }
+        return forwards;
+    } catch (err) {
+        for (const f of forwards) f.close();
+        if (err instanceof LocalAccessError) return err.message;
+        throw err;
+    }
 }
 
 export function summaryLine(r: Pick<SyncResult, "uploaded" | "deleted" | "unchanged" | "failures">): string {
@@ -87,6 +123,13 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         );
         return 1;
     }
+
+    const opened = await openForwards(cfg, deps.portForward ?? kubectlPortForward({ env }), io);
+    if (typeof opened === "string") {
+        io.err(`error: ${opened}`);
+        return 1;
+    }
+    const forwards = opened;
 
     const target = { endpoint: cfg.endpoint, bucket: cfg.bucket };
     // One controller for the run: Ctrl-C (deps.signal) or a fatal error aborts
@@ -216,6 +259,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     } finally {
         deps.signal?.removeEventListener("abort", onAbort);
         client.destroy();
+        for (const f of forwards) f.close();
         deps.onStats?.(stats);
     }
 }

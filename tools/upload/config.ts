@@ -2,6 +2,7 @@
 // Precedence: flags, then environment, then the stack's outputs.
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { type ForwardTarget, type LocalAccess, LocalAccessError, parseLocalAccess } from "./port-forward";
 import type { ReceiverConfig } from "./receiver";
 import type { Credentials } from "./s3";
 import { parseStackOutputs, type StackOutputReader } from "./stack";
@@ -32,7 +33,11 @@ then calls the Flux bucket receiver so Flux reconciles at once.
   --ignore-file F       ignore rules (default: <source>/.sourceignore)
 
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when both are set, else the
-stack outputs uploadAccessKeyId / uploadSecretAccessKey.`;
+stack outputs uploadAccessKeyId / uploadSecretAccessKey.
+
+Stacks of the existing-cluster target: when the bucket endpoint or the receiver URL comes from
+the stack and is inside the cluster (stack output localAccess), the tool opens
+\`kubectl port-forward\` to it on 127.0.0.1 for the run (kubectl must be on PATH).`;
 
 export class UsageError extends Error {}
 export class ConfigError extends Error {}
@@ -120,6 +125,8 @@ export interface ResolvedConfig {
     receiverNote?: string;
     /** whether the stack outputs were read */
     usedStack: boolean;
+    /** in-cluster services to reach through port-forwards (stack output localAccess) */
+    forward?: { access: LocalAccess; s3?: ForwardTarget; receiver?: ForwardTarget };
     warnings: string[];
 }
 
@@ -207,11 +214,22 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
 
     let usedStack = false;
     let stackError: string | undefined;
+    let forward: ResolvedConfig["forward"];
     if (coreMissing() || receiverMissing()) {
         try {
-            const out = parseStackOutputs(await deps.readStackOutputs(flags.stack));
+            const raw = await deps.readStackOutputs(flags.stack);
+            const out = parseStackOutputs(raw);
+            const access = parseLocalAccess(raw.localAccess);
             usedStack = true;
             bucket ??= out.bucketName;
+            // In-cluster endpoints from the stack are reached through port-forwards.
+            if (access) {
+                forward = {
+                    access,
+                    s3: endpoint === undefined && out.bucketEndpoint ? access.s3 : undefined,
+                    receiver: receiverUrl === undefined && out.bucketReceiverUrl ? access.receiver : undefined,
+                };
+            }
             endpoint ??= out.bucketEndpoint;
             region ??= out.bucketRegion;
             if (!credentials && out.uploadAccessKeyId && out.uploadSecretAccessKey) {
@@ -221,6 +239,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
             receiverUrl ??= out.bucketReceiverUrl;
             receiverToken ??= out.bucketReceiverToken;
         } catch (err) {
+            if (err instanceof LocalAccessError) throw new ConfigError(err.message);
             stackError = (err as Error).message;
         }
     }
@@ -242,7 +261,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
 
     const normalisedEndpoint = normaliseEndpoint(endpoint!);
     const host = new URL(normalisedEndpoint).hostname;
-    if (normalisedEndpoint.startsWith("http:") && !isLoopback(host)) {
+    if (normalisedEndpoint.startsWith("http:") && !isLoopback(host) && !forward?.s3) {
         warnings.push(`endpoint ${normalisedEndpoint} is plain http: manifests travel unencrypted`);
     }
 
@@ -257,7 +276,8 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
         } catch {
             throw new ConfigError("the receiver URL is not a valid URL");
         }
-        if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+        const forwarded = forward?.receiver !== undefined;
+        if (url.protocol !== "https:" && !(url.protocol === "http:" && (isLoopback(url.hostname) || forwarded))) {
             throw new ConfigError(
                 "the receiver URL must be https (plain http is accepted for 127.0.0.1/localhost only)",
             );
@@ -287,6 +307,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
         receiver,
         receiverNote,
         usedStack,
+        ...(forward && (forward.s3 || forward.receiver) ? { forward } : {}),
         warnings,
     };
 }
