@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
@@ -75,6 +75,25 @@ describe("make bootstrap preflight", () => {
         assert.match(r.stderr, /Pulumi\.nosuch\.yaml/);
     });
 
+    test("the local stack (existing-cluster target) asks for a kubeconfig, not for cloud credentials", () => {
+        const home = mkdtempSync(join(tmpdir(), "home-"));
+        const base = { PATH: pathWith(true), HOME: home, STACK: "local", PULUMI_CONFIG_PASSPHRASE: "p" };
+        const without = preflight(base);
+        assert.equal(without.status, 1);
+        assert.match(without.stderr, /a kubeconfig for the existing cluster .*none at .*\.kube\/config/);
+        assert.match(without.stderr, /kind create cluster/);
+        for (const name of ["DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY", "GITHUB_TOKEN"]) {
+            assert.ok(!without.stderr.includes(name), `${name} asked for in:\n${without.stderr}`);
+        }
+        mkdirSync(join(home, ".kube"));
+        writeFileSync(join(home, ".kube", "config"), "apiVersion: v1\nkind: Config\n");
+        assert.equal(preflight(base).status, 0, preflight(base).stderr);
+        // $KUBECONFIG wins over ~/.kube/config, as for kubectl.
+        const other = preflight({ ...base, KUBECONFIG: join(home, "nope") });
+        assert.equal(other.status, 1);
+        assert.match(other.stderr, /none at .*nope/);
+    });
+
     test("make bootstrap itself stops at the preflight", () => {
         const r = spawnSync("make", ["--no-print-directory", "bootstrap"], {
             cwd: ROOT,
@@ -132,5 +151,23 @@ describe("bootstrap plan", () => {
         assert.match(text, /export KUBECONFIG=\/repo\/kubeconfig\.yaml/);
         assert.match(text, /make upload-do STACK=dev/);
         assert.equal(maskHookUrl("https://h/hook/abcdef0123"), "https://h/hook/<sha256…>");
+    });
+
+    test("on an existing cluster the summary uses the stack's context and writes no kubeconfig", () => {
+        const text = summary(
+            {
+                bucketName: "gitops",
+                bucketEndpoint: "http://seaweedfs.gitops-s3.svc.cluster.local:8333",
+                fluxVersion: "2.9.4",
+                fluxNamespace: "flux-system",
+                localAccess: { context: "kind-gitops" },
+            },
+            undefined,
+            "local",
+        );
+        assert.match(text, /cluster: +existing, context kind-gitops/);
+        assert.match(text, /kubectl --context kind-gitops -n flux-system get fluxinstance,buckets,kustomizations/);
+        assert.doesNotMatch(text, /KUBECONFIG|kubeconfig:/);
+        assert.match(text, /make upload-do STACK=local/);
     });
 });

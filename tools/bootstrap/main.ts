@@ -53,11 +53,17 @@ function main(): number {
         }
         const [login, select, up, kubeconfigStep, outputsStep] = upPlan(options);
         for (const step of [login, select, up]) execute(step, env);
-        const kubeconfig = execute(kubeconfigStep, env);
-        writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
-        chmodSync(kubeconfigPath, 0o600);
         const outputs = JSON.parse(execute(outputsStep, env) || "{}") as Record<string, unknown>;
-        console.log(summary(outputs, kubeconfigPath, stack));
+        // Only a stack that creates its cluster exports a kubeconfig; on an existing cluster the
+        // user's own kubeconfig is what the stack used.
+        let written: string | undefined;
+        if ("kubeconfig" in outputs) {
+            const kubeconfig = execute(kubeconfigStep, env);
+            writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+            chmodSync(kubeconfigPath, 0o600);
+            written = kubeconfigPath;
+        }
+        console.log(summary(outputs, written, stack));
         return 0;
     } catch (e) {
         console.error(`\n${(e as Error).message}`);

@@ -64,25 +64,40 @@ export function maskHookUrl(url: string): string {
     return url.replace(/\/hook\/[0-9a-f]+/i, "/hook/<sha256…>");
 }
 
-/** The summary printed after a successful bootstrap. Secret outputs arrive as "[secret]". */
-export function summary(outputs: Record<string, unknown>, kubeconfigPath: string, stack: string): string {
+/**
+ * The summary printed after a successful bootstrap. Secret outputs arrive as "[secret]".
+ * `kubeconfigPath` is the kubeconfig written for a cluster the stack created; undefined on an
+ * existing cluster (its `localAccess` output names the context used).
+ */
+export function summary(outputs: Record<string, unknown>, kubeconfigPath: string | undefined, stack: string): string {
+    const access = (outputs.localAccess ?? {}) as { kubeconfig?: string; context?: string };
+    const kubectl = kubeconfigPath
+        ? "kubectl"
+        : [
+              "kubectl",
+              ...(access.kubeconfig ? [`--kubeconfig ${access.kubeconfig}`] : []),
+              ...(access.context ? [`--context ${access.context}`] : []),
+          ].join(" ");
     const lines = [
         "",
         `Stack ${stack} is up.`,
-        `  cluster:        ${outputs.clusterName ?? "?"} (Kubernetes ${outputs.kubernetesVersion ?? "?"})`,
+        kubeconfigPath
+            ? `  cluster:        ${outputs.clusterName ?? "?"} (Kubernetes ${outputs.kubernetesVersion ?? "?"})`
+            : `  cluster:        existing, context ${access.context ?? "(current context)"}`,
         `  bucket:         ${outputs.bucketName ?? "?"} at ${outputs.bucketEndpoint ?? "?"}`,
-        `  flux:           ${outputs.fluxVersion ?? "?"} in namespace ${outputs.fluxNamespace ?? "?"}`,
+        `  flux:           ${outputs.fluxVersion ?? "existing installation"} in namespace ${outputs.fluxNamespace ?? "?"}`,
     ];
     if (outputs.loadBalancerIp) lines.push(`  load balancer:  ${outputs.loadBalancerIp}`);
     if (outputs.dnsRecord) lines.push(`  DNS record:     ${outputs.dnsRecord}`);
     if (outputs.dnsRecordToCreate)
         lines.push(`  CREATE THIS DNS RECORD at your DNS provider: ${outputs.dnsRecordToCreate}`);
+    const ns = outputs.fluxNamespace ?? "flux-system";
+    if (kubeconfigPath) lines.push(`  kubeconfig:     ${kubeconfigPath} (mode 0600)`);
     lines.push(
-        `  kubeconfig:     ${kubeconfigPath} (mode 0600)`,
         "",
         "Next:",
-        `  export KUBECONFIG=${kubeconfigPath}`,
-        "  kubectl -n flux-system get fluxinstance,buckets,kustomizations",
+        ...(kubeconfigPath ? [`  export KUBECONFIG=${kubeconfigPath}`] : []),
+        `  ${kubectl} -n ${ns} get ${outputs.fluxVersion ? "fluxinstance," : ""}buckets,kustomizations`,
         `  make upload-do STACK=${stack}     # sync deploy/ to the bucket and trigger Flux`,
         "",
     );
