@@ -215,8 +215,8 @@ export class InClusterS3 extends pulumi.ComponentResource {
                                         periodSeconds: 5,
                                     },
                                     resources: {
-                                        requests: { cpu: "50m", memory: "128Mi" },
-                                        limits: { memory: "512Mi" },
+                                        requests: { cpu: "100m", memory: "256Mi" },
+                                        limits: { memory: "1Gi" },
                                     },
                                     volumeMounts: [
                                         { name: "data", mountPath: "/data" },

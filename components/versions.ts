@@ -42,6 +42,11 @@ export const versions = {
         image: "chrislusf/seaweedfs",
         tag: "4.44",
     },
+    /**
+     * kind release the local quick-start workflow (.github/workflows/local-quickstart.yml) creates
+     * its cluster with, using that release's default node image. The workflow reads it from here.
+     */
+    kind: "v0.31.0",
 } as const;
 
 /** The SeaweedFS image the in-cluster S3 server runs. */

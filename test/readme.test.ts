@@ -71,6 +71,7 @@ describe("README", () => {
             versions.contourChart.version,
             versions.kcert.tag,
             `${versions.seaweedfs.image}:${versions.seaweedfs.tag}`,
+            versions.kind,
         ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }
