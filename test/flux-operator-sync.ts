@@ -11,7 +11,6 @@ import * as jsonpatch from "fast-json-patch";
  * sync.ref; Kustomization with a fixed 10m interval and prune, without retryInterval, timeout or
  * wait).
  */
-// biome-ignore lint/suspicious/noExplicitAny: FluxInstance specs as recorded, read freely by tests
 export function generatedSyncObjects(spec: any, namespace = "flux-system") {
     const bucket = {
         apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -40,7 +39,6 @@ export function generatedSyncObjects(spec: any, namespace = "flux-system") {
 }
 
 /** Applies the JSON6902 patches whose target matches `obj` (kind, name, namespace), in order. */
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects and patches, read freely by tests
 export function applyPatches(obj: any, patches: any[]) {
     let doc = structuredClone(obj);
     for (const p of patches) {
