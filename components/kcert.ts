@@ -64,7 +64,9 @@ export function kcertEnv(s: KCertSettings): { name: string; value: string }[] {
     return [
         { name: "ACME__DIRURL", value: s.directoryUrl },
         { name: "ACME__EMAIL", value: s.email },
-        ...(s.termsAccepted ? [{ name: "ACME__TERMSACCEPTED", value: "true" }] : []),
+        // Always explicit: KCert v1.2.0 sends termsOfServiceAgreed from it, and Let's Encrypt
+        // refuses to create an account without agreement (the program requires acme.termsAccepted).
+        { name: "ACME__TERMSACCEPTED", value: String(s.termsAccepted) },
         { name: "CHALLENGEINGRESS__USECLASSNAME", value: "true" },
         { name: "CHALLENGEINGRESS__CLASSNAME", value: s.ingressClassName },
         // Annotation keys contain `/`, which cannot be expressed through environment variables.
@@ -107,8 +109,8 @@ export interface KCertArgs {
     /** Let's Encrypt environment. Default: `staging`. */
     readonly acmeEnvironment?: AcmeEnvironment;
     /**
-     * Accept the Let's Encrypt subscriber agreement; without it KCert cannot register an
-     * account. Default: `false` (`ACME__TERMSACCEPTED` is then not set).
+     * Accept the Let's Encrypt subscriber agreement (`ACME__TERMSACCEPTED`); without it Let's
+     * Encrypt refuses to register KCert's account, in staging too. Default: `false`.
      */
     readonly termsAccepted?: boolean;
     /** IngressClass KCert puts on its HTTP-01 challenge Ingress. Default: `contour`. */

@@ -8,10 +8,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { distance } from "fastest-levenshtein";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
-import { kubeconfigProblems, type Target, targetProblems, targetSections } from "./target-config";
+import {
+    kubeconfigProblems,
+    type Target,
+    type TargetCheckInput,
+    targetProblems,
+    targetSections,
+} from "./target-config";
 
 /** DOKS regions (DigitalOcean datacenter slugs). */
 export const DOKS_REGIONS = [
@@ -68,10 +75,46 @@ const K8S_VERSION = /^(latest|\d+\.\d+(\.\d+(-do\.\d+)?)?)$/;
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 
+/**
+ * What a schema expects, in words, for type errors (`expected …, found …`), and what to do when
+ * a number was written where text is expected. Read back by `describeIssue` through the
+ * schema at the problem's path.
+ */
+interface FieldMeta {
+    readonly expected?: string;
+    /** Advice when a number is found where this text field is expected. */
+    readonly numberHint?: (n: number) => string;
+}
+const fieldMeta = z.registry<FieldMeta>();
+
+/** A Go duration whose value is above zero (Flux rejects or spins on a zero interval). */
+const positiveDuration = (pattern: RegExp, message: string) => {
+    const d = z
+        .string()
+        .regex(pattern, message)
+        .refine((v) => !pattern.test(v) || /[1-9]/.test(v), "must be longer than zero");
+    fieldMeta.add(d, {
+        expected: "a duration such as 30s, 5m or 1h",
+        numberHint: (n) => `a duration needs a unit, e.g. ${n}s or ${n}m`,
+    });
+    return d;
+};
 const duration = (dflt: string) =>
-    z.string().regex(DURATION, "must be a Go duration such as 30s, 5m or 1h").default(dflt);
+    positiveDuration(DURATION, "must be a Go duration such as 30s, 5m or 1h").default(dflt);
 const k8sName = z.string().max(63).regex(DNS_LABEL, "must be a lowercase DNS label (a-z, 0-9, '-')");
 const httpsUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+/** In-cluster Service host names, the only ones a notification may reach over plain http. */
+const IN_CLUSTER_HOST = /\.svc(\.cluster\.local)?\.?$/;
+/** A notification address: https, or http only to an in-cluster Service. */
+const notificationAddress = httpsUrl.refine((v) => {
+    try {
+        const u = new URL(v);
+        return u.protocol !== "http:" || IN_CLUSTER_HOST.test(u.hostname);
+    } catch {
+        return true; // the URL check reports it
+    }
+}, "must use https; plain http is allowed only to an in-cluster Service (a host ending in .svc or .svc.cluster.local)");
 
 /** Flux's Provider timeout pattern: no hours. */
 const PROVIDER_TIMEOUT = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
@@ -85,14 +128,14 @@ const notificationSchema = z
         type: z.enum(Object.keys(NOTIFICATION_TYPES) as [NotificationType, ...NotificationType[]], {
             error: `must be one of ${Object.keys(NOTIFICATION_TYPES).join(", ")}`,
         }),
-        address: httpsUrl.optional(),
+        address: notificationAddress.optional(),
         credential: z.string().min(1).optional(),
         channel: z.string().min(1).max(2048).optional(),
         username: z.string().min(1).max(2048).optional(),
-        timeout: z
-            .string()
-            .regex(PROVIDER_TIMEOUT, "must be a Go duration in ms, s or m such as 15s (Flux rejects hours here)")
-            .optional(),
+        timeout: positiveDuration(
+            PROVIDER_TIMEOUT,
+            "must be a Go duration in ms, s or m such as 15s (Flux rejects hours here)",
+        ).optional(),
         proxy: httpsUrl.optional(),
         severity: z.enum(["info", "error"], { error: "must be info or error" }).default("info"),
         /** The standard alerts this target gets; default from severity and type (docs/notifications.md). */
@@ -136,19 +179,7 @@ const nodePoolSchema = z
             .strict()
             .optional(),
     })
-    .strict()
-    .superRefine((pool, ctx) => {
-        if (pool.count !== undefined && pool.autoscale !== undefined) {
-            ctx.addIssue({ code: "custom", path: ["count"], message: "set either count or autoscale, not both" });
-        }
-        if (pool.autoscale && pool.autoscale.min > pool.autoscale.max) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["autoscale"],
-                message: `min (${pool.autoscale.min}) must not exceed max (${pool.autoscale.max})`,
-            });
-        }
-    });
+    .strict();
 
 const schema = z
     .object({
@@ -159,6 +190,11 @@ const schema = z
                 version: z
                     .string()
                     .regex(K8S_VERSION, "must be 'latest', a minor prefix such as 1.33, or a slug such as 1.33.1-do.0")
+                    .register(fieldMeta, {
+                        expected: "a version as text",
+                        numberHint: (n) =>
+                            `YAML reads an unquoted ${n} as a number (and 1.30 as 1.3); quote it: version: "${n}"`,
+                    })
                     .default("latest"),
                 nodePool: nodePoolSchema.prefault({}),
                 ha: z.boolean().default(false),
@@ -194,6 +230,14 @@ const schema = z
                 path: z
                     .string()
                     .regex(/^\.?\/?[A-Za-z0-9._/-]*$/, "must be a relative path such as ./ or ./clusters/dev")
+                    .refine(
+                        (p) => !p.startsWith("/"),
+                        "must be relative to the bucket's root, such as ./clusters/dev, not an absolute path",
+                    )
+                    .refine(
+                        (p) => !p.split("/").includes(".."),
+                        "must stay inside the bucket: '..' is not allowed (use a path such as ./clusters/dev)",
+                    )
                     .default("./"),
                 sourceInterval: duration("1m"),
                 interval: duration("10m"),
@@ -239,7 +283,8 @@ const schema = z
             .object({
                 email: z.email({ error: "is required and must be an email address (Let's Encrypt account)" }),
                 environment: z.enum(["staging", "production"]).default("staging"),
-                termsAccepted: z.boolean().default(false),
+                /** Must be true (checked in `crossFieldProblems`, with a link to the terms). */
+                termsAccepted: z.boolean().optional(),
             })
             .strict()
             .optional(),
@@ -301,6 +346,15 @@ export interface ParseOptions {
      * `secretKeys`. Default: unknown, so `secretKeys` decides.
      */
     readonly stackFileSecrets?: StackFileSecrets;
+    /**
+     * `<project>-<stack>`, the default name of the cluster (and, through it, of the load
+     * balancer). When given, the names derived from it are checked like the explicit keys.
+     */
+    readonly baseName?: string;
+    /** The project's config namespace (the Pulumi project name). Default: `do-gitops-platform`. */
+    readonly project?: string;
+    /** Full config keys (`namespace:key`) outside the project's namespace, checked for typos. */
+    readonly otherKeys?: readonly string[];
 }
 
 /** The `secure:` markers of a stack file (`Pulumi.<stack>.yaml`) for this project's keys. */
@@ -310,6 +364,15 @@ export interface StackFileSecrets {
     /** Config paths of encrypted values, e.g. `notifications[1].credential` or a whole key. */
     readonly paths: ReadonlySet<string>;
 }
+
+/** The Pulumi project name, which is also the config namespace. */
+export const PROJECT_NAMESPACE = "do-gitops-platform";
+
+/**
+ * Config namespaces of the Pulumi packages this program uses: their settings (such as
+ * `digitalocean:token`) are theirs, never flagged.
+ */
+export const PROVIDER_NAMESPACES = ["pulumi", "digitalocean", "kubernetes", "github", "random"] as const;
 
 function formatPath(path: readonly PropertyKey[]): string {
     return path.reduce<string>(
@@ -342,28 +405,398 @@ export function missingCredentials(
     return missing;
 }
 
+// ---------------------------------------------------------------- walking the schema
+
+/** The schema inside default/prefault/optional/nullable/readonly/pipe wrappers. */
+function unwrap(s: z.ZodType): z.ZodType {
+    let cur = s;
+    for (;;) {
+        const def = (cur as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
+        const next = def.innerType ?? def.in;
+        if (!next) return cur;
+        cur = next;
+    }
+}
+
+/** The (wrapped) schema of the field at `path`, or undefined when the schema has no such field. */
+function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+    let cur: z.ZodType | undefined = root;
+    for (const part of path) {
+        if (!cur) return undefined;
+        const inner = unwrap(cur);
+        if (inner instanceof z.ZodObject && typeof part === "string") cur = inner.shape[part] as z.ZodType | undefined;
+        else if (inner instanceof z.ZodArray && typeof part === "number") cur = inner.element as z.ZodType;
+        else return undefined;
+    }
+    return cur;
+}
+
+/** The metadata registered on a field's schema or any of its wrappers. */
+function metaAt(path: readonly PropertyKey[]): FieldMeta | undefined {
+    let cur = schemaAt(schema, path);
+    while (cur) {
+        const m = fieldMeta.get(cur);
+        if (m) return m;
+        const def = (cur as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
+        cur = def.innerType ?? def.in;
+    }
+    return undefined;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Marks a value that cannot be reached because a parent is not a map/list. */
+const UNREACHABLE = Symbol("unreachable");
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+    let cur = raw;
+    for (const part of path) {
+        if (cur === undefined) return undefined;
+        if (typeof part === "number" ? !Array.isArray(cur) : !isMap(cur)) return UNREACHABLE;
+        cur = (cur as Record<PropertyKey, unknown>)[part];
+    }
+    return cur;
+}
+
+/**
+ * The value of one field, parsed on its own with its own schema (defaults applied), so that
+ * checks between fields run whenever their own fields are valid, whatever else is wrong.
+ */
+function fieldValue<S extends z.ZodType>(
+    root: z.ZodType,
+    raw: unknown,
+    path: readonly PropertyKey[],
+): { ok: true; value: z.infer<S> } | { ok: false } {
+    const s = schemaAt(root, path);
+    const v = valueAt(raw, path);
+    if (!s || v === UNREACHABLE) return { ok: false };
+    const r = s.safeParse(v);
+    return r.success ? { ok: true, value: r.data as z.infer<S> } : { ok: false };
+}
+
+// ---------------------------------------------------------------- messages
+
+/** The closest of `candidates` to `word`, when it is close enough to be a likely typo. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    const w = word.toLowerCase();
+    for (const c of candidates) {
+        const d = distance(w, c.toLowerCase());
+        if (d < bestDistance) {
+            best = c;
+            bestDistance = d;
+        }
+    }
+    if (best === undefined) return undefined;
+    // One edit in short words, up to a third of the word in longer ones (a swap is two edits).
+    const allowed = Math.max(1, Math.min(3, Math.floor(Math.max(word.length, best.length) / 3)));
+    return bestDistance <= allowed ? best : undefined;
+}
+
+/** How a found value reads in a message; secrets are named by type only. */
+function describeFound(v: unknown, secret: boolean): string {
+    const kind =
+        v === null
+            ? "an empty value"
+            : Array.isArray(v)
+              ? "a list"
+              : isMap(v)
+                ? "a map of settings"
+                : typeof v === "string"
+                  ? v === ""
+                      ? "empty text"
+                      : "the text"
+                  : typeof v === "number"
+                    ? "the number"
+                    : typeof v === "boolean"
+                      ? "the value"
+                      : typeof v;
+    if (v === null || v === "" || Array.isArray(v) || isMap(v)) return kind;
+    if (secret) return `${kind} (not shown: a secret)`;
+    const text = String(v);
+    const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+    return typeof v === "string" ? `${kind} "${shown}"` : `${kind} ${shown}`;
+}
+
+const EXPECTED: Record<string, string> = {
+    string: "text",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    object: "a map of settings",
+    array: "a list",
+};
+
+/** The leaf key of a path, for examples such as `version: "1.35"`. */
+const leafOf = (path: readonly PropertyKey[]) => {
+    const last = [...path].reverse().find((p) => typeof p === "string");
+    return last === undefined ? "value" : String(last);
+};
+
+/** One zod issue as the messages a user reads (several for several unknown keys). */
+function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
+    const key = formatPath(issue.path);
+    const at = key ? `${key}: ` : "";
+    const input = (issue as { input?: unknown }).input;
+    const found = () => describeFound(input, secret);
+    const isDefault = (prefix: string) => issue.message.startsWith(prefix);
+    switch (issue.code) {
+        case "unrecognized_keys": {
+            const shape = unwrap(schemaAt(schema, issue.path) ?? schema);
+            const known = shape instanceof z.ZodObject ? Object.keys(shape.shape) : [];
+            return issue.keys.map((k) => {
+                const close = suggest(k, known);
+                const hint = close ? `did you mean ${close}?` : `known keys: ${known.join(", ")}`;
+                return `${key ? `${key}.` : ""}${k}: unknown key; ${hint}`;
+            });
+        }
+        case "invalid_type": {
+            if (input === undefined) return [`${at}${isDefault("Invalid input") ? "is required" : issue.message}`];
+            const meta = metaAt(issue.path);
+            const expected =
+                (issue.expected === "string" && meta?.expected) || EXPECTED[issue.expected] || issue.expected;
+            let hint = "";
+            if (secret) {
+                // No hint: it would repeat the value.
+            } else if (issue.expected === "string" && typeof input === "number") {
+                hint = meta?.numberHint
+                    ? `: ${meta.numberHint(input)}`
+                    : `: YAML reads it unquoted as a number; quote it: ${leafOf(issue.path)}: "${input}"`;
+            } else if (issue.expected === "string" && typeof input === "boolean") {
+                hint = `: YAML reads it unquoted as ${input}; quote it: ${leafOf(issue.path)}: "${input}"`;
+            } else if (typeof input === "string") {
+                const t = input.trim();
+                if ((issue.expected === "number" || issue.expected === "int") && /^-?\d+(\.\d+)?$/.test(t)) {
+                    hint = `: remove the quotes: ${leafOf(issue.path)}: ${t}`;
+                } else if (issue.expected === "boolean" && (t === "true" || t === "false")) {
+                    hint = `: remove the quotes: ${leafOf(issue.path)}: ${t}`;
+                }
+            }
+            return [`${at}expected ${expected}, found ${found()}${hint}`];
+        }
+        case "invalid_value": {
+            if (input === undefined) return [`${at}is required`];
+            const options = issue.values.map(String);
+            const base = isDefault("Invalid option") ? `must be one of ${options.join(", ")}` : issue.message;
+            const close = typeof input === "string" ? suggest(input, options) : undefined;
+            return [`${at}${base}; found ${found()}${close ? `, did you mean ${close}?` : ""}`];
+        }
+        case "too_small":
+        case "too_big": {
+            const small = issue.code === "too_small";
+            const limit = String(small ? issue.minimum : issue.maximum);
+            let base = issue.message;
+            if (isDefault("Too small") || isDefault("Too big")) {
+                const word = small ? "at least" : "at most";
+                base =
+                    issue.origin === "string"
+                        ? `must be ${word} ${limit} characters long`
+                        : issue.origin === "array"
+                          ? `must list ${word} ${limit} entries`
+                          : `must be ${word} ${limit}`;
+            }
+            const size = typeof input === "string" && issue.origin === "string" ? ` (${input.length} characters)` : "";
+            return [`${at}${base}; found ${issue.origin === "array" ? "a list" : found()}${size}`];
+        }
+        case "invalid_format":
+        case "custom":
+            return [`${at}${issue.message}; found ${found()}`];
+        default:
+            return [`${at}${issue.message}`];
+    }
+}
+
+// ---------------------------------------------------------------- checks between fields
+
+/** Checks between fields: each runs when its own fields are valid, whatever else is wrong. */
+function crossFieldProblems(raw: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
+
+    const target = field<Target>("target");
+    const onDigitalOcean = target.ok && target.value === "digitalocean";
+    const clusterRegion = field<string>("cluster", "region");
+    const bucketRegion = field<string | undefined>("bucket", "region");
+    if (onDigitalOcean && clusterRegion.ok && bucketRegion.ok) {
+        const region = bucketRegion.value ?? clusterRegion.value;
+        if (!(SPACES_REGIONS as readonly string[]).includes(region)) {
+            problems.push(
+                `bucket.region: Spaces is not offered in ${region}; set bucket.region to one of ${SPACES_REGIONS.join(", ")}`,
+            );
+        }
+    }
+
+    const host = field<string | undefined>("webhook", "host");
+    const zone = field<string | undefined>("webhook", "dnsZone");
+    if (
+        host.ok &&
+        zone.ok &&
+        host.value &&
+        zone.value &&
+        host.value !== zone.value &&
+        !host.value.endsWith(`.${zone.value}`)
+    ) {
+        problems.push(`webhook.host: ${host.value} is outside the DNS zone ${zone.value} (webhook.dnsZone)`);
+    }
+
+    // KCert registers a Let's Encrypt account wherever a certificate is needed: on the
+    // digitalocean target and with a public webhook.host.
+    const acmeUsed = onDigitalOcean || (host.ok && host.value !== undefined);
+    const terms = field<boolean | undefined>("acme", "termsAccepted");
+    if (acmeUsed && terms.ok && terms.value !== true) {
+        problems.push(
+            "acme.termsAccepted: must be true: Let's Encrypt (staging too) refuses to create an account that " +
+                "does not agree to its Subscriber Agreement, so no certificate would be issued. Read the current " +
+                "agreement at https://letsencrypt.org/repository/ and set acme.termsAccepted: true",
+        );
+    }
+
+    const count = field<number | undefined>("cluster", "nodePool", "count");
+    const autoscale = valueAt(raw, ["cluster", "nodePool", "autoscale"]);
+    if (count.ok && count.value !== undefined && autoscale !== undefined && autoscale !== UNREACHABLE) {
+        problems.push("cluster.nodePool.count: set either count or autoscale, not both");
+    }
+    const min = field<number>("cluster", "nodePool", "autoscale", "min");
+    const max = field<number>("cluster", "nodePool", "autoscale", "max");
+    if (min.ok && max.ok && min.value > max.value) {
+        problems.push(`cluster.nodePool.autoscale: min (${min.value}) must not exceed max (${max.value})`);
+    }
+    return problems;
+}
+
+/**
+ * The target's checks (target-config.ts), run on the sections they read as soon as those are
+ * valid, whatever else is wrong.
+ */
+function targetCheckProblems(raw: Record<string, unknown>, isSecret: (path: string) => boolean): string[] {
+    const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
+    const target = field<Target>("target");
+    const existingCluster = field<TargetCheckInput["existingCluster"]>("existingCluster");
+    const s3 = field<TargetCheckInput["s3"]>("s3");
+    const inClusterS3 = field<TargetCheckInput["inClusterS3"]>("inClusterS3");
+    const host = field<string | undefined>("webhook", "host");
+    const dnsZone = field<string | undefined>("webhook", "dnsZone");
+    const ingressClassName = field<string | undefined>("webhook", "ingressClassName");
+    const acme = field<unknown>("acme");
+    const github = field<unknown>("github");
+    const install = field<boolean | undefined>("contour", "install");
+    if (
+        !(
+            target.ok &&
+            existingCluster.ok &&
+            s3.ok &&
+            inClusterS3.ok &&
+            host.ok &&
+            dnsZone.ok &&
+            ingressClassName.ok &&
+            install.ok
+        )
+    ) {
+        return [];
+    }
+    // A present but invalid acme or github section is reported by the schema; here it counts as set.
+    const given = (f: { ok: boolean; value?: unknown }, key: string) => (f.ok ? f.value : raw[key]);
+    return targetProblems(
+        {
+            target: target.value,
+            existingCluster: existingCluster.value,
+            s3: s3.value,
+            inClusterS3: inClusterS3.value,
+            webhook: { host: host.value, dnsZone: dnsZone.value, ingressClassName: ingressClassName.value },
+            acme: given(acme, "acme"),
+            github: given(github, "github"),
+            contour: { install: install.value },
+        },
+        raw,
+        isSecret,
+    );
+}
+
+/**
+ * Names derived from the project and stack name must obey the limits of the explicit keys
+ * that would replace them: checked with those keys' own schemas.
+ */
+function derivedNameProblems(raw: Record<string, unknown>, baseName: string): string[] {
+    const problems: string[] = [];
+    const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
+    const check = (key: string, value: string, how: string, fix: string) => {
+        const s = schemaAt(schema, key.split("."));
+        const r = s?.safeParse(value);
+        if (r && !r.success) {
+            const why = r.error.issues.map((i) => describeIssue({ ...i, path: [] }, false)[0]).join("; ");
+            problems.push(`${key}: the default name "${value}" (${how}) is not valid: ${why}; ${fix}`);
+        }
+    };
+    const clusterName = field<string | undefined>("cluster", "name");
+    if (!clusterName.ok) return problems;
+    const cluster = clusterName.value ?? baseName;
+    if (clusterName.value === undefined) {
+        check("cluster.name", cluster, "<project>-<stack>", "set cluster.name, or use a shorter lowercase stack name");
+    }
+    const lbName = field<string | undefined>("contour", "loadBalancerName");
+    if (lbName.ok && lbName.value === undefined) {
+        check(
+            "contour.loadBalancerName",
+            `${cluster}-envoy`,
+            "<cluster name>-envoy",
+            "set contour.loadBalancerName, or a shorter cluster.name",
+        );
+    }
+    return problems;
+}
+
+/** Keys under a namespace that looks like a typo of the project's (or like one of its keys). */
+export function namespaceProblems(project: string, otherKeys: readonly string[]): string[] {
+    const problems: string[] = [];
+    const topKeys = Object.keys(schema.shape);
+    for (const full of otherKeys) {
+        const colon = full.indexOf(":");
+        if (colon < 0) continue;
+        const ns = full.slice(0, colon);
+        const key = full.slice(colon + 1);
+        if (ns === project || (PROVIDER_NAMESPACES as readonly string[]).includes(ns)) continue;
+        const normalized = (x: string) => x.toLowerCase().replace(/[-_.\s]/g, "");
+        if (suggest(ns, [project]) || normalized(ns) === normalized(project)) {
+            problems.push(
+                `${full}: unknown namespace ${ns}, so this setting is ignored; this project reads its settings ` +
+                    `under ${project}: (did you mean ${project}:${key}?)`,
+            );
+        } else if (topKeys.includes(ns) || suggest(ns, topKeys)) {
+            const top = topKeys.includes(ns) ? ns : suggest(ns, topKeys);
+            problems.push(
+                `${full}: ${ns}: is read as a namespace, so this setting is ignored; did you mean ${project}:${top} ` +
+                    `with ${key} inside it? (pulumi config set --path '${top}.${key}' <value>)`,
+            );
+        }
+    }
+    return problems;
+}
+
 /**
  * Parses and validates the raw configuration (one value per top-level key, as JSON-decoded
  * objects). Throws a `ConfigError` listing every problem; returns the typed config otherwise.
  */
 export function parseConfig(raw: Record<string, unknown>, options: ParseOptions): PlatformConfig {
     const problems: string[] = [];
-    const result = schema.safeParse(raw);
+    const secretKeys = options.secretKeys ?? new Set<string>();
+    problems.push(...namespaceProblems(options.project ?? PROJECT_NAMESPACE, options.otherKeys ?? []));
+
+    const result = schema.safeParse(raw, { reportInput: true });
     if (!result.success) {
         for (const issue of result.error.issues) {
-            const key = formatPath(issue.path);
-            if (issue.code === "unrecognized_keys") {
-                for (const k of issue.keys) problems.push(`${key ? `${key}.` : ""}${k}: unknown key`);
-            } else if (issue.code === "invalid_type" && issue.input === undefined) {
-                const custom = issue.message.startsWith("Invalid input") ? "is required" : issue.message;
-                problems.push(`${key}: ${custom}`);
-            } else {
-                problems.push(`${key}: ${issue.message}`);
-            }
+            const top = issue.path[0];
+            problems.push(...describeIssue(issue, typeof top === "string" && secretKeys.has(top)));
         }
     }
-    const secretKeys = options.secretKeys ?? new Set<string>();
+    problems.push(...crossFieldProblems(raw));
+    const onDigitalOcean = fieldValue<z.ZodType<Target>>(schema, raw, ["target"]);
+    if (options.baseName !== undefined && onDigitalOcean.ok && onDigitalOcean.value === "digitalocean") {
+        // The existing-cluster target names no cloud resource after the stack.
+        problems.push(...derivedNameProblems(raw, options.baseName));
+    }
 
+    const fluxNamespace = fieldValue<z.ZodType<string>>(schema, raw, ["flux", "namespace"]);
     const isSecret = (key: string, at: string): boolean => {
         const file = options.stackFileSecrets;
         if (!file?.keys.has(key)) return secretKeys.has(key);
@@ -374,45 +807,26 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
         }
         return false;
     };
-
-    if (result.success) {
-        const cfg = result.data;
-        problems.push(...targetProblems(cfg, raw, (at) => isSecret(at.split(/[.[]/)[0], at)));
-        const bucketRegion = cfg.bucket.region ?? cfg.cluster.region;
-        if (cfg.target === "digitalocean" && !(SPACES_REGIONS as readonly string[]).includes(bucketRegion)) {
-            problems.push(
-                `bucket.region: Spaces is not offered in ${bucketRegion}; set bucket.region to one of ${SPACES_REGIONS.join(", ")}`,
-            );
-        }
-        const { host, dnsZone } = cfg.webhook;
-        if (host && dnsZone && host !== dnsZone && !host.endsWith(`.${dnsZone}`)) {
-            problems.push(`webhook.host: ${host} is outside the DNS zone ${dnsZone} (webhook.dnsZone)`);
-        }
-        if (cfg.acme && cfg.acme.environment === "production" && !cfg.acme.termsAccepted) {
-            problems.push(
-                "acme.termsAccepted: must be true to use the Let's Encrypt production environment (read https://letsencrypt.org/repository/)",
-            );
-        }
-    }
-
-    const fluxNamespace = result.success
-        ? result.data.flux.namespace
-        : String((raw.flux as { namespace?: unknown } | undefined)?.namespace ?? "flux-system");
-    problems.push(...notificationProblems(raw.notifications, (at) => isSecret("notifications", at), fluxNamespace));
+    const target = fieldValue<z.ZodType<Target>>(schema, raw, ["target"]);
+    problems.push(...targetCheckProblems(raw, (at) => isSecret(at.split(/[.[]/)[0], at)));
+    problems.push(
+        ...notificationProblems(
+            raw.notifications,
+            (at) => isSecret("notifications", at),
+            fluxNamespace.ok ? fluxNamespace.value : "flux-system",
+        ),
+    );
 
     if (options.requireCredentials ?? true) {
-        const needsGitHub = result.success ? result.data.github !== undefined : raw.github !== undefined;
-        const target = result.success
-            ? result.data.target
-            : raw.target === "existing-cluster"
-              ? raw.target
-              : "digitalocean";
-        for (const m of missingCredentials(options.env, needsGitHub, target)) {
+        const github = valueAt(raw, ["github"]);
+        const onTarget = target.ok ? target.value : "digitalocean";
+        for (const m of missingCredentials(options.env, github !== undefined && github !== UNREACHABLE, onTarget)) {
             problems.push(`environment ${m} is not set`);
         }
         // The existing-cluster target's credential is its kubeconfig.
-        if (result.success && target === "existing-cluster") {
-            problems.push(...kubeconfigProblems(result.data.existingCluster, options.env));
+        const existing = fieldValue<z.ZodType<TargetCheckInput["existingCluster"]>>(schema, raw, ["existingCluster"]);
+        if (onTarget === "existing-cluster" && existing.ok) {
+            problems.push(...kubeconfigProblems(existing.value, options.env));
         }
     }
 
@@ -444,17 +858,21 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
     const problems: string[] = [];
     const seen = new Set<string>();
     raw.forEach((item, i) => {
-        const parsed = notificationSchema.safeParse(item);
-        if (!parsed.success) return;
-        const n = parsed.data;
+        if (!isMap(item)) return;
+        // Each field parsed on its own: a check runs when the fields it reads are valid.
+        const n: Partial<NotificationTarget> = {};
+        const bad = new Set<string>();
+        for (const [k, fieldSchema] of Object.entries(notificationSchema.shape)) {
+            const r = (fieldSchema as z.ZodType).safeParse(item[k]);
+            if (r.success) (n as Record<string, unknown>)[k] = r.data;
+            else bad.add(k);
+        }
+        const ok = (...keys: string[]) => keys.every((k) => !bad.has(k));
         const at = `notifications[${i}]`;
         const setSecret = `pulumi config set --secret --path '${at}.credential' <value>`;
-        if (seen.has(n.name)) problems.push(`${at}.name: duplicate name ${n.name}`);
-        seen.add(n.name);
-
-        const needs = NOTIFICATION_TYPES[n.type].credential;
-        if (needs === "required" && !n.credential) {
-            problems.push(`${at}.credential: type ${n.type} needs a credential; set it with ${setSecret}`);
+        if (n.name !== undefined) {
+            if (seen.has(n.name)) problems.push(`${at}.name: duplicate name ${n.name}`);
+            seen.add(n.name);
         }
         if (n.credential && !isSecret(`${at}.credential`)) {
             problems.push(`${at}.credential: must be stored as a secret (${setSecret})`);
@@ -464,7 +882,13 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
                 `${at}.address: must not embed credentials (user:password@); put the URL in ${at}.credential`,
             );
         }
-        switch (n.type) {
+        if (n.type === undefined) return;
+
+        const needs = NOTIFICATION_TYPES[n.type].credential;
+        if (ok("credential") && needs === "required" && !n.credential) {
+            problems.push(`${at}.credential: type ${n.type} needs a credential; set it with ${setSecret}`);
+        }
+        switch (ok("address", "credential") ? n.type : undefined) {
             case "generic":
                 if (!n.address && !n.credential) {
                     problems.push(
@@ -523,7 +947,7 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
         }
         for (const option of ["channel", "username", "proxy"] as const) {
             if (
-                n[option] !== undefined &&
+                (n[option] !== undefined || bad.has(option)) &&
                 !(NOTIFICATION_TYPES[n.type].options as readonly string[]).includes(option)
             ) {
                 problems.push(`${at}.${option}: not supported by type ${n.type}`);
@@ -531,7 +955,7 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
         }
 
         if (n.type === "github") {
-            if (!n.kustomizations) {
+            if (ok("kustomizations") && !n.kustomizations) {
                 problems.push(
                     `${at}.kustomizations: type github posts commit statuses, so it needs the GitRepository-sourced ` +
                         `Kustomizations to report on (the root sync comes from a bucket and has no Git commit)`,
@@ -546,15 +970,16 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
                     );
                 }
             });
-            if (n.alerts) problems.push(`${at}.alerts: not supported by type github (it gets one commit-status alert)`);
-            if (n.namespaces)
+            if (n.alerts || bad.has("alerts"))
+                problems.push(`${at}.alerts: not supported by type github (it gets one commit-status alert)`);
+            if (n.namespaces || bad.has("namespaces"))
                 problems.push(`${at}.namespaces: not supported by type github (list kustomizations instead)`);
-        } else if (n.kustomizations) {
+        } else if (n.kustomizations || bad.has("kustomizations")) {
             problems.push(`${at}.kustomizations: only for type github (commit statuses)`);
         }
         if (n.alerts) {
             if (new Set(n.alerts).size !== n.alerts.length) problems.push(`${at}.alerts: lists an alert twice`);
-            if (n.severity === "error" && n.alerts.includes("info")) {
+            if (ok("severity") && n.severity === "error" && n.alerts.includes("info")) {
                 problems.push(`${at}.alerts: includes info, but severity is error (the minimum this target wants)`);
             }
         }
@@ -603,7 +1028,10 @@ export function readStackFileSecrets(file: string, project: string): StackFileSe
     }
     const keys = new Set<string>();
     const paths = new Set<string>();
-    for (const [fullKey, value] of Object.entries(doc?.config ?? {})) {
+    const section = doc?.config ?? {};
+    // Not a map: the CLI refuses such a file itself (and `make render` says so).
+    if (typeof section !== "object" || section === null || Array.isArray(section)) return undefined;
+    for (const [fullKey, value] of Object.entries(section)) {
         const [ns, ...rest] = fullKey.includes(":") ? fullKey.split(":") : [project, fullKey];
         if (ns !== project) continue;
         const key = rest.join(":");
@@ -634,16 +1062,25 @@ export function stackFilePath(stack: string): string | undefined {
  * Reads this project's raw configuration from the Pulumi runtime: every key under the
  * project's namespace. Unknown keys are kept so the schema reports them.
  */
-export function readRawConfig(project: string): { raw: Record<string, unknown>; secretKeys: Set<string> } {
+export function readRawConfig(project: string): {
+    raw: Record<string, unknown>;
+    secretKeys: Set<string>;
+    /** Full keys under other namespaces (providers' settings, or typos of the project's). */
+    otherKeys: string[];
+} {
     const all = pulumi.runtime.allConfig();
     const raw: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
+    const otherKeys: string[] = [];
     for (const [fullKey, value] of Object.entries(all)) {
         const [ns, ...rest] = fullKey.split(":");
-        if (ns !== project) continue;
+        if (ns !== project) {
+            otherKeys.push(fullKey);
+            continue;
+        }
         const key = rest.join(":");
         raw[key] = decodeConfigValue(value);
         if (isConfigSecret(fullKey)) secretKeys.add(key);
     }
-    return { raw, secretKeys };
+    return { raw, secretKeys, otherKeys };
 }

@@ -52,7 +52,8 @@ export async function resolveKubernetesVersion(spec: string): Promise<{ version:
 export async function main(options: ProgramOptions = {}) {
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
-    const { raw, secretKeys } = readRawConfig(project);
+    const { raw, secretKeys, otherKeys } = readRawConfig(project);
+    const baseName = `${project}-${stack}`;
     const stackFile = options.stackFile ?? stackFilePath(stack);
     const stackFileSecrets = stackFile === undefined ? undefined : readStackFileSecrets(stackFile, project);
 
@@ -64,6 +65,9 @@ export async function main(options: ProgramOptions = {}) {
             requireCredentials: options.requireCredentials,
             secretKeys,
             stackFileSecrets,
+            baseName,
+            project,
+            otherKeys,
         });
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
@@ -87,7 +91,7 @@ export async function main(options: ProgramOptions = {}) {
 
     const platform = createPlatform(cfg, {
         kubernetesVersion,
-        baseName: `${project}-${stack}`,
+        baseName,
     });
     return platformOutputs(platform);
 }

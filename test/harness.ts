@@ -39,13 +39,21 @@ export interface StackRun {
 /** Runs the whole program with `values` as the stack config. */
 export async function runStack(
     values: Record<string, unknown>,
-    options: { secretKeys?: string[]; program?: ProgramOptions; recorder?: MockRecorder } = {},
+    options: {
+        secretKeys?: string[];
+        program?: ProgramOptions;
+        recorder?: MockRecorder;
+        /** Settings under other namespaces, as full keys (`digitalocean:token`). */
+        otherConfig?: Record<string, string>;
+        /** Stack name. Default: `test`. */
+        stack?: string;
+    } = {},
 ): Promise<StackRun> {
     const run = await runOffline(
         {
             project: PROJECT,
-            stack: STACK,
-            config: toPulumiConfig(PROJECT, values),
+            stack: options.stack ?? STACK,
+            config: { ...options.otherConfig, ...toPulumiConfig(PROJECT, values) },
             secretKeys: (options.secretKeys ?? []).map((k) => `${PROJECT}:${k}`),
             recorder: options.recorder,
         },

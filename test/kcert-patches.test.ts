@@ -52,9 +52,9 @@ describe("KCert Deployment patch", () => {
         for (const e of out.spec.template.spec.containers[0].env) assert.equal(typeof e.value, "string", e.name);
     });
 
-    it("leaves ACME__TERMSACCEPTED out (not even empty) when the terms are not accepted", () => {
+    it("sets ACME__TERMSACCEPTED to false, never upstream's empty placeholder, when the terms are not accepted", () => {
         const out = apply(fixture("kcert-deployment.json"), kcertDeploymentOps(settings({ termsAccepted: false })));
-        assert.ok(!("ACME__TERMSACCEPTED" in envOf(out)), "upstream's empty placeholder must be gone too");
+        assert.equal(envOf(out).ACME__TERMSACCEPTED, "false", "upstream's empty placeholder must be gone");
         assert.equal(envOf(out).ACME__EMAIL, "certs@example.org");
     });
 

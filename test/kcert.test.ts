@@ -72,11 +72,11 @@ describe("KCert Kustomization", () => {
         for (const p of k.spec.patches) assert.equal(typeof p.patch, "string");
     });
 
-    it("staging by default; ACME__TERMSACCEPTED only when the terms are accepted", async () => {
+    it("staging by default; ACME__TERMSACCEPTED always set, true only when the terms are accepted", async () => {
         const declined = envOf((await render()).recorder.kubeObject("Kustomization", "kcert"));
         assert.equal(declined.ACME__DIRURL, "https://acme-staging-v02.api.letsencrypt.org/directory");
         assert.equal(declined.ACME__EMAIL, "ops@example.com");
-        assert.ok(!("ACME__TERMSACCEPTED" in declined));
+        assert.equal(declined.ACME__TERMSACCEPTED, "false");
 
         const accepted = envOf(
             (await render({ acmeEnvironment: "production", termsAccepted: true })).recorder.kubeObject(

@@ -93,6 +93,24 @@ describe("npm run render", () => {
         assert.equal(JSON.stringify(cfg).includes("AAAB"), false, "ciphertext is not passed on");
     });
 
+    test("a stack file whose config: is not a map gets one clear message", async () => {
+        const root = mkdtempSync(join(tmpdir(), "stack-"));
+        cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
+        for (const [stack, body, found] of [
+            ["text", "config: hello\n", /found the text "hello"/],
+            ["list", "config:\n  - a\n  - b\n", /found a list/],
+        ] as const) {
+            writeFileSync(join(root, `Pulumi.${stack}.yaml`), body);
+            await assert.rejects(render({ root, stack, out: join(root, "out") }), (e: unknown) => {
+                assert.ok(e instanceof Error && !(e instanceof ConfigError), String(e));
+                assert.match(e.message, /^cannot read .*Pulumi\.\w+\.yaml: config: must be a map of settings/);
+                assert.match(e.message, found);
+                assert.equal(e.message.split("\n").length, 1);
+                return true;
+            });
+        }
+    });
+
     test("a bad stack config fails the render with the config error", async () => {
         const root = mkdtempSync(join(tmpdir(), "stack-"));
         cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
