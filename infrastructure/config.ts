@@ -505,7 +505,7 @@ function describeFound(v: unknown, secret: boolean): string {
                 ? "a map of settings"
                 : typeof v === "string"
                   ? v === ""
-                      ? "empty text"
+                      ? "an empty value"
                       : "the text"
                   : typeof v === "number"
                     ? "the number"
@@ -547,7 +547,17 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
             const known = shape instanceof z.ZodObject ? Object.keys(shape.shape) : [];
             return issue.keys.map((k) => {
                 const close = suggest(k, known);
-                const hint = close ? `did you mean ${close}?` : `known keys: ${known.join(", ")}`;
+                // `pulumi config set cluster.region fra1` (no --path) stores the key "cluster.region".
+                const [first, ...rest] = k.split(/[.:]/);
+                const parent = rest.length > 0 ? (known.includes(first) ? first : suggest(first, known)) : undefined;
+                const inner = rest.join(".");
+                const full = `${key ? `${key}.` : ""}${parent}.${inner}`;
+                const hint = parent
+                    ? `did you mean ${parent} with ${inner} inside it? Nest it in the stack file, or use ` +
+                      `pulumi config set --path '${full}' <value>`
+                    : close
+                      ? `did you mean ${close}?`
+                      : `known keys: ${known.join(", ")}`;
                 return `${key ? `${key}.` : ""}${k}: unknown key; ${hint}`;
             });
         }
@@ -591,7 +601,9 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
                 const word = small ? "at least" : "at most";
                 base =
                     issue.origin === "string"
-                        ? `must be ${word} ${limit} characters long`
+                        ? small && limit === "1"
+                            ? "must not be empty"
+                            : `must be ${word} ${limit} characters long`
                         : issue.origin === "array"
                           ? `must list ${word} ${limit} entries`
                           : `must be ${word} ${limit}`;

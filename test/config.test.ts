@@ -454,6 +454,32 @@ describe("unknown keys and values get a did-you-mean", () => {
     });
 });
 
+describe("keys written flat instead of nested", () => {
+    test("`pulumi config set cluster.region` without --path is named with the nested key to use", () => {
+        const problems = problemsOf(() =>
+            parse({
+                ...baseConfig(),
+                "cluster.region": "ams3",
+                "fluxx:interval": "5m",
+                webhook: { ...baseConfig().webhook, "rateLimit.burst": 5 },
+            }),
+        );
+        has(problems, "cluster.region", /did you mean cluster with region inside it\?.*--path 'cluster\.region'/);
+        has(problems, "fluxx:interval", /did you mean flux with interval inside it\?.*--path 'flux\.interval'/);
+        has(
+            problems,
+            "webhook.rateLimit.burst",
+            /did you mean rateLimit with burst inside it\?.*--path 'webhook\.rateLimit\.burst'/,
+        );
+    });
+
+    test("an empty value is called one", () => {
+        const problems = problemsOf(() => parse({ ...baseConfig(), flux: "", github: { repository: "" } }));
+        has(problems, "flux", /expected a map of settings, found an empty value/);
+        has(problems, "github.repository", /must be in owner\/name form; found an empty value/);
+    });
+});
+
 describe("ACME terms (Let's Encrypt refuses accounts that do not agree, staging too)", () => {
     for (const [label, acme] of [
         ["unset, staging", { email: "ops@example.com" }],
