@@ -564,8 +564,9 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
         case "invalid_type": {
             if (input === undefined) return [`${at}${isDefault("Invalid input") ? "is required" : issue.message}`];
             const meta = metaAt(issue.path);
-            const expected =
-                (issue.expected === "string" && meta?.expected) || EXPECTED[issue.expected] || issue.expected;
+            const field = unwrap(schemaAt(schema, issue.path) ?? schema);
+            const wanted = field instanceof z.ZodNumber && field.isInt ? "int" : issue.expected;
+            const expected = (wanted === "string" && meta?.expected) || EXPECTED[wanted] || wanted;
             let hint = "";
             if (secret) {
                 // No hint: it would repeat the value.

@@ -264,7 +264,7 @@ describe("a value of the wrong type says what was expected and what was found", 
         has(problems, "cluster.version", /expected .*found the number 1\.35.*quote it.*version: "1\.35"/);
         has(problems, "cluster.ha", /expected true or false, found the text "yes"/);
         has(problems, "cluster.autoUpgrade", /expected true or false, found the text "yes"/);
-        has(problems, "cluster.nodePool.count", /expected a (whole )?number, found the text "two"/);
+        has(problems, "cluster.nodePool.count", /expected a whole number, found the text "two"/);
         has(problems, "flux.interval", /expected a duration.*found the number 10.*unit.*10s or 10m/);
         has(problems, "bucket.versioning", /found the text "true": remove the quotes/);
         assert.ok(!problems.some((p) => p.includes("is required")), problems.join("\n"));
