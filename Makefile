@@ -24,15 +24,15 @@ node_modules: package.json package-lock.json
 
 install: node_modules ## Install dependencies from the lockfile
 
-bootstrap: ## Check prerequisites, then pulumi up the stack (STACK=dev) and write kubeconfig.yaml
-	@STACK=$(STACK) node tools/bootstrap/preflight.mjs bootstrap
-	@$(MAKE) --no-print-directory install
-	@$(NPM) run --silent bootstrap -- up --stack $(STACK)
+# YES=1 (or CI=true): apply without asking. Otherwise bootstrap/destroy show the preview and ask
+# on a terminal, and refuse when there is no terminal to ask on.
+YES_FLAG = $(if $(filter 1 true yes,$(YES)),--yes)
 
-destroy: ## Destroy the stack (STACK=dev); nothing billable is left behind
-	@STACK=$(STACK) node tools/bootstrap/preflight.mjs destroy
-	@$(MAKE) --no-print-directory install
-	@$(NPM) run --silent bootstrap -- destroy --stack $(STACK)
+bootstrap: install ## Check prerequisites, preview and (after asking; YES=1 skips) pulumi up STACK=dev, write kubeconfig.yaml
+	@$(NPM) run --silent bootstrap -- up --stack $(STACK) $(YES_FLAG)
+
+destroy: install ## Refresh and destroy STACK=dev (asks first; YES=1 skips); nothing billable is left behind
+	@$(NPM) run --silent bootstrap -- destroy --stack $(STACK) $(YES_FLAG)
 
 upload-do: install ## Sync deploy/ to the stack's Spaces bucket and trigger Flux
 	@node tools/upload/run.cjs --stack $(STACK) $(ARGS)

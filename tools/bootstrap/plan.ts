@@ -1,8 +1,10 @@
 /**
- * What `make bootstrap` and `make destroy` do, as a plan of commands. Kept pure so the
+ * What `make bootstrap` and `make destroy` do, as a plan of `pulumi` calls. Kept pure so the
  * tests can check it; tools/bootstrap/main.ts executes it.
+ *
+ * No step runs `pulumi login`: the backend reaches every call through `PULUMI_BACKEND_URL`
+ * in its environment (tools/lib/backend.ts), so the user's global login is never changed.
  */
-import { join } from "node:path";
 
 export interface Step {
     readonly describe: string;
@@ -10,31 +12,62 @@ export interface Step {
     readonly args: readonly string[];
     /** Capture stdout instead of showing it (e.g. secrets written to a file). */
     readonly capture?: boolean;
-    /** A failure of this step does not stop the plan. */
-    readonly optional?: boolean;
+    /** Extra environment variables for this call only. */
+    readonly env?: Readonly<Record<string, string>>;
 }
+
+/**
+ * How `pulumi up` / `pulumi destroy` get their go-ahead:
+ * - `prompt`: on a terminal, the CLI shows the preview and asks before it changes anything;
+ * - `yes`: told to apply without asking (`YES=1`, or `CI=true`): `--yes`, the preview still printed.
+ */
+export type Confirmation = "prompt" | "yes";
 
 export interface PlanOptions {
-    readonly root: string;
     readonly stack: string;
-    readonly env: NodeJS.ProcessEnv;
+    readonly confirmation: Confirmation;
 }
 
-/** The backend: `PULUMI_BACKEND_URL` when set, else a local file backend in the repo. */
-export function backendUrl(options: PlanOptions): string {
-    return options.env.PULUMI_BACKEND_URL || `file://${join(options.root, ".pulumi-state")}`;
+/**
+ * Decides the confirmation mode, or explains why neither is possible. The CLI itself asks
+ * only when stdin and stdout are terminals, `TERM` is not `dumb` and no CI is detected
+ * (pulumi/pulumi sdk/go/common/util/cmdutil/console.go, Interactive); anywhere else it
+ * refuses an update without `--yes`. So without a terminal the tool needs to be told.
+ */
+export function confirmation(
+    action: "bootstrap" | "destroy",
+    opts: { readonly yes: boolean; readonly env: NodeJS.ProcessEnv; readonly terminal: boolean },
+): { mode: Confirmation } | { problem: string } {
+    const ci = opts.env.CI !== undefined && !["", "0", "false"].includes(opts.env.CI.toLowerCase());
+    if (opts.yes || ci) return { mode: "yes" };
+    if (opts.terminal && opts.env.TERM !== "dumb") return { mode: "prompt" };
+    const what = action === "bootstrap" ? "creating billable resources" : "destroying the stack";
+    return {
+        problem:
+            `a terminal to confirm on: make ${action} shows the preview and asks before ${what}, but stdin/stdout ` +
+            `are not a terminal here; run \`make ${action} YES=1\` to go ahead without asking (CI=true does the same)`,
+    };
+}
+
+/** Flags of every call that must never wait for input. */
+const unattended = (stack: string) => ["--stack", stack, "--non-interactive"];
+
+/** `pulumi up` or `pulumi destroy` as the confirmation mode wants it. */
+function confirmed(command: "up" | "destroy", options: PlanOptions, extra: readonly string[] = []): string[] {
+    return options.confirmation === "yes"
+        ? [command, "--yes", ...extra, ...unattended(options.stack)]
+        : [command, ...extra, "--stack", options.stack];
 }
 
 export function upPlan(options: PlanOptions): Step[] {
-    const s = ["--stack", options.stack, "--non-interactive"];
+    const s = unattended(options.stack);
     return [
-        { describe: `log in to ${backendUrl(options)}`, command: "pulumi", args: ["login", backendUrl(options)] },
         {
             describe: `select or create stack ${options.stack}`,
             command: "pulumi",
             args: ["stack", "select", "--create", options.stack, "--non-interactive"],
         },
-        { describe: "deploy (pulumi up)", command: "pulumi", args: ["up", "--yes", "--skip-preview", ...s] },
+        { describe: "deploy (pulumi up)", command: "pulumi", args: confirmed("up", options) },
         {
             describe: "read the kubeconfig",
             command: "pulumi",
@@ -45,17 +78,23 @@ export function upPlan(options: PlanOptions): Step[] {
     ];
 }
 
+/**
+ * Refresh, then destroy, both with `--run-program`: the program runs again, so the
+ * Kubernetes provider gets fresh DOKS credentials (the ones stored in state expire after
+ * 7 days) instead of the stored ones.
+ */
 export function destroyPlan(options: PlanOptions): Step[] {
-    const s = ["--stack", options.stack, "--non-interactive"];
     return [
-        { describe: `log in to ${backendUrl(options)}`, command: "pulumi", args: ["login", backendUrl(options)] },
         {
-            describe: "refresh the state",
+            describe: "refresh the state (pulumi refresh --run-program)",
             command: "pulumi",
-            args: ["refresh", "--yes", "--skip-preview", ...s],
-            optional: true,
+            args: ["refresh", "--yes", "--skip-preview", "--run-program", ...unattended(options.stack)],
         },
-        { describe: "destroy (pulumi destroy)", command: "pulumi", args: ["destroy", "--yes", "--skip-preview", ...s] },
+        {
+            describe: "destroy (pulumi destroy --run-program)",
+            command: "pulumi",
+            args: confirmed("destroy", options, ["--run-program"]),
+        },
     ];
 }
 
@@ -63,7 +102,6 @@ export function destroyPlan(options: PlanOptions): Step[] {
 export function maskHookUrl(url: string): string {
     return url.replace(/\/hook\/[0-9a-f]+/i, "/hook/<sha256…>");
 }
-
 /**
  * The summary printed after a successful bootstrap. Secret outputs arrive as "[secret]".
  * `kubeconfigPath` is the kubeconfig written for a cluster the stack created; undefined on an

@@ -18,9 +18,12 @@ const BIN = path.join(ROOT, "bin");
 const BUNDLE = path.join(BIN, "upload.cjs");
 const HEADER = /^\/\/ code cache: (upload-[0-9a-f]{16}\.cache)\n/;
 /** Besides tools/upload/*: what else changes the bundle's content. */
-const EXTRA_INPUTS = ["package-lock.json", "node_modules/.package-lock.json", "tsconfig.json"].map((f) =>
-    path.join(ROOT, f),
-);
+const EXTRA_INPUTS = [
+    "package-lock.json",
+    "node_modules/.package-lock.json",
+    "tsconfig.json",
+    "tools/lib/backend.ts", // imported by stack.ts
+].map((f) => path.join(ROOT, f));
 
 function mtime(file) {
     try {

@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { backendUrl, LOCAL_STATE_DIR, localStateFolder, pulumiEnv } from "../lib/backend";
 
 /** Injected in tests; the default spawns the pulumi CLI. */
 export type StackOutputReader = (stack: string) => Promise<Record<string, unknown>>;
@@ -40,19 +41,24 @@ export function parseStackOutputs(raw: unknown): StackOutputs {
     return out;
 }
 
-/**
- * The Pulumi project folder (the one with Pulumi.yaml), found upwards from
- * this file: tools/upload/ when run from source, bin/ when run as the bundle.
- */
-function projectRoot(): string {
-    let dir = __dirname;
-    for (let i = 0; i < 8; i++) {
+/** The nearest folder with a Pulumi.yaml, from `start` upwards. */
+function findProject(start: string): string | undefined {
+    let dir = path.resolve(start);
+    for (let i = 0; i < 32; i++) {
         if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
         const up = path.dirname(dir);
         if (up === dir) break;
         dir = up;
     }
-    return path.resolve(__dirname, "..", "..");
+    return undefined;
+}
+
+/**
+ * The Pulumi project folder: found upwards from the working directory, as the pulumi CLI
+ * finds it, else upwards from this file (tools/upload/ from source, bin/ as the bundle).
+ */
+function projectRoot(): string {
+    return findProject(process.cwd()) ?? findProject(__dirname) ?? path.resolve(__dirname, "..", "..");
 }
 const TIMEOUT_MS = 120_000;
 
@@ -66,12 +72,23 @@ export function pulumiStackOutputs(
     const command = opts.command ?? "pulumi";
     return (stack) =>
         new Promise((resolve, reject) => {
+            // The same backend make bootstrap deployed to (tools/lib/backend.ts): PULUMI_BACKEND_URL
+            // when set, else the project's local .pulumi-state/; never the user's global login.
+            const cwd = opts.cwd ?? projectRoot();
+            const env = pulumiEnv(cwd, opts.env ?? process.env);
+            const backend = backendUrl(cwd, opts.env ?? process.env);
+            const folder = localStateFolder(backend);
+            if (folder && !existsSync(folder)) {
+                reject(
+                    new StackOutputError(
+                        `no Pulumi state in ${folder === path.join(cwd, LOCAL_STATE_DIR) ? `${LOCAL_STATE_DIR}/` : folder} ` +
+                            `(run \`make bootstrap\` first, or set PULUMI_BACKEND_URL to the backend that holds stack "${stack}"); ${AVOID_PULUMI_HINT}`,
+                    ),
+                );
+                return;
+            }
             const args = ["stack", "output", "--json", "--show-secrets", "--non-interactive", "--stack", stack];
-            const child = spawn(command, args, {
-                cwd: opts.cwd ?? projectRoot(),
-                env: opts.env ?? process.env,
-                stdio: ["ignore", "pipe", "pipe"],
-            });
+            const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
             const out: Buffer[] = [];
             const errOut: Buffer[] = [];
             const timer = setTimeout(() => child.kill("SIGTERM"), TIMEOUT_MS);

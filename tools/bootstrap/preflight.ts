@@ -1,0 +1,101 @@
+/**
+ * Prerequisites of `make bootstrap` / `make destroy`, checked before the first `pulumi` call.
+ * Names every missing one at once.
+ *
+ * It runs after `make install` (tools/bootstrap/main.ts), so it reads the stack file with a
+ * real YAML parser (the `yaml` package): `do-gitops-platform:github: {repository: a/b}` written
+ * inline, quoted keys, anchors and comments all mean what they mean to the Pulumi CLI. The
+ * only cost of running after the install is that `npm ci` (nothing billable, nothing outside
+ * node_modules/) may run before a missing credential is named.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { backendUrl } from "../lib/backend";
+
+export interface PreflightOptions {
+    readonly action: "bootstrap" | "destroy";
+    readonly root: string;
+    readonly stack: string;
+    readonly env: NodeJS.ProcessEnv;
+}
+
+function onPath(cmd: string, args: string[], env: NodeJS.ProcessEnv): boolean {
+    const r = spawnSync(cmd, args, { stdio: "ignore", env, timeout: 30_000 });
+    return !r.error && r.status === 0;
+}
+
+/** Reads a YAML file; a parse problem is returned as a message instead of thrown. */
+function readYaml(path: string): { value: unknown } | { problem: string } {
+    try {
+        return { value: parse(readFileSync(path, "utf8")) };
+    } catch (e) {
+        return { problem: (e as Error).message.split("\n")[0] };
+    }
+}
+
+/** The missing prerequisites, each as `NAME: why`; empty when everything is there. */
+export function preflight(o: PreflightOptions): string[] {
+    const { env } = o;
+    const missing: string[] = [];
+
+    const [major] = process.versions.node.split(".").map(Number);
+    if (major < 22) missing.push(`Node.js >= 22 (found ${process.versions.node})`);
+    if (!onPath("pulumi", ["version"], env)) {
+        missing.push("the pulumi CLI on PATH: https://www.pulumi.com/docs/iac/download-install/");
+    }
+
+    // A destroy needs the same credentials as a deployment: it deletes the cluster, DNS record
+    // and Spaces keys (DigitalOcean token), empties and deletes the bucket (Spaces key) and
+    // deletes the GitHub webhook (GitHub token, only when github.repository is set).
+    if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
+        missing.push("DIGITALOCEAN_TOKEN: a DigitalOcean API token (read/write)");
+    }
+    const spacesUse = o.action === "bootstrap" ? "creates the bucket" : "empties and deletes the bucket";
+    if (!env.SPACES_ACCESS_KEY_ID)
+        missing.push(`SPACES_ACCESS_KEY_ID: a Spaces access key (the provider ${spacesUse} with it)`);
+    if (!env.SPACES_SECRET_ACCESS_KEY) missing.push("SPACES_SECRET_ACCESS_KEY: the secret of that Spaces access key");
+
+    const projectFile = readYaml(join(o.root, "Pulumi.yaml"));
+    const project =
+        "value" in projectFile && typeof (projectFile.value as { name?: unknown })?.name === "string"
+            ? (projectFile.value as { name: string }).name
+            : "do-gitops-platform";
+    const stackFile = `Pulumi.${o.stack}.yaml`;
+    let secretsProvider: unknown;
+    if (!existsSync(join(o.root, stackFile))) {
+        missing.push(`${stackFile}: the stack's config file (copy Pulumi.dev.yaml and edit it)`);
+    } else {
+        const read = readYaml(join(o.root, stackFile));
+        if ("problem" in read) {
+            missing.push(`${stackFile}: a valid YAML file (${read.problem})`);
+        } else {
+            const doc = (read.value ?? {}) as { config?: Record<string, unknown>; secretsprovider?: unknown };
+            secretsProvider = doc.secretsprovider;
+            const github = doc.config?.[`${project}:github`];
+            if (github !== undefined && github !== null && !env.GITHUB_TOKEN) {
+                const why = o.action === "bootstrap" ? "manage" : "delete";
+                missing.push(
+                    `GITHUB_TOKEN: a GitHub token allowed to ${why} the repository's webhooks (github.repository is set in ${stackFile})`,
+                );
+            }
+        }
+    }
+
+    // Self-managed (file://, s3://, …) backends encrypt secrets with a passphrase unless the
+    // stack file names another secrets provider; Pulumi Cloud (https://) manages them itself.
+    const backend = backendUrl(o.root, env);
+    const passphraseSecrets = secretsProvider === undefined || secretsProvider === "passphrase";
+    if (
+        !/^https?:\/\//.test(backend) &&
+        passphraseSecrets &&
+        !env.PULUMI_CONFIG_PASSPHRASE &&
+        env.PULUMI_CONFIG_PASSPHRASE_FILE === undefined
+    ) {
+        missing.push(
+            `PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): encrypts the stack's secrets in the self-managed state backend (${backend})`,
+        );
+    }
+    return missing;
+}
