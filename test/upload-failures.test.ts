@@ -217,7 +217,10 @@ describe("upload: failures", () => {
         try {
             const r = await run(["--source", src, "--stack", "dev"], {
                 env: {},
-                readStackOutputs: pulumiStackOutputs({ env: { PATH: "/nonexistent" } }),
+                // a backend folder that exists, so only the CLI is missing
+                readStackOutputs: pulumiStackOutputs({
+                    env: { PATH: "/nonexistent", PULUMI_BACKEND_URL: `file://${src}` },
+                }),
             });
             assert.equal(r.code, 2);
             const msg = r.err.join("\n");
