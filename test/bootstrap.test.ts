@@ -163,6 +163,17 @@ describe("make bootstrap against the pulumi CLI (stand-in)", () => {
         assert.doesNotMatch(r.stderr, /\bat .*\.[cm]?[jt]s:\d+/, "no stack trace");
     });
 
+    test("the existing-cluster target needs no DigitalOcean or Spaces credentials", () => {
+        const p = fakeProject("config:\n  do-gitops-platform:target: existing-cluster\n");
+        const r = make(p, ["bootstrap", "YES=1"], {
+            DIGITALOCEAN_TOKEN: "",
+            SPACES_ACCESS_KEY_ID: "",
+            SPACES_SECRET_ACCESS_KEY: "",
+        });
+        ok(r);
+        assert.equal(named(work(p), "up").length, 1);
+    });
+
     test("Pulumi Cloud needs no passphrase; a missing stack file is named", () => {
         const p = fakeProject();
         const cloud = make(p, ["bootstrap", "YES=1"], {

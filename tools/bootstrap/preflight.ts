@@ -12,6 +12,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { missingCredentials } from "../../infrastructure/config";
+import type { Target } from "../../infrastructure/target-config";
 import { backendUrl } from "../lib/backend";
 
 export interface PreflightOptions {
@@ -46,17 +48,6 @@ export function preflight(o: PreflightOptions): string[] {
         missing.push("the pulumi CLI on PATH: https://www.pulumi.com/docs/iac/download-install/");
     }
 
-    // A destroy needs the same credentials as a deployment: it deletes the cluster, DNS record
-    // and Spaces keys (DigitalOcean token), empties and deletes the bucket (Spaces key) and
-    // deletes the GitHub webhook (GitHub token, only when github.repository is set).
-    if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
-        missing.push("DIGITALOCEAN_TOKEN: a DigitalOcean API token (read/write)");
-    }
-    const spacesUse = o.action === "bootstrap" ? "creates the bucket" : "empties and deletes the bucket";
-    if (!env.SPACES_ACCESS_KEY_ID)
-        missing.push(`SPACES_ACCESS_KEY_ID: a Spaces access key (the provider ${spacesUse} with it)`);
-    if (!env.SPACES_SECRET_ACCESS_KEY) missing.push("SPACES_SECRET_ACCESS_KEY: the secret of that Spaces access key");
-
     const projectFile = readYaml(join(o.root, "Pulumi.yaml"));
     const project =
         "value" in projectFile && typeof (projectFile.value as { name?: unknown })?.name === "string"
@@ -64,6 +55,8 @@ export function preflight(o: PreflightOptions): string[] {
             : "do-gitops-platform";
     const stackFile = `Pulumi.${o.stack}.yaml`;
     let secretsProvider: unknown;
+    let target: Target = "digitalocean";
+    let needsGitHub = false;
     if (!existsSync(join(o.root, stackFile))) {
         missing.push(`${stackFile}: the stack's config file (copy Pulumi.dev.yaml and edit it)`);
     } else {
@@ -74,14 +67,15 @@ export function preflight(o: PreflightOptions): string[] {
             const doc = (read.value ?? {}) as { config?: Record<string, unknown>; secretsprovider?: unknown };
             secretsProvider = doc.secretsprovider;
             const github = doc.config?.[`${project}:github`];
-            if (github !== undefined && github !== null && !env.GITHUB_TOKEN) {
-                const why = o.action === "bootstrap" ? "manage" : "delete";
-                missing.push(
-                    `GITHUB_TOKEN: a GitHub token allowed to ${why} the repository's webhooks (github.repository is set in ${stackFile})`,
-                );
-            }
+            target = doc.config?.[`${project}:target`] === "existing-cluster" ? "existing-cluster" : "digitalocean";
+            needsGitHub = github !== undefined && github !== null;
         }
     }
+    // The credentials the program checks (infrastructure/config.ts), for the stack's target. A
+    // destroy needs the same ones: it deletes the cluster, DNS record and Spaces keys
+    // (DigitalOcean token), empties and deletes the bucket (Spaces key) and deletes the GitHub
+    // webhook (GitHub token, only when github.repository is set).
+    missing.push(...missingCredentials(env, needsGitHub, target));
 
     // Self-managed (file://, s3://, …) backends encrypt secrets with a passphrase unless the
     // stack file names another secrets provider; Pulumi Cloud (https://) manages them itself.
