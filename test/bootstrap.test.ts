@@ -163,14 +163,23 @@ describe("make bootstrap against the pulumi CLI (stand-in)", () => {
         assert.doesNotMatch(r.stderr, /\bat .*\.[cm]?[jt]s:\d+/, "no stack trace");
     });
 
-    test("the existing-cluster target needs no DigitalOcean or Spaces credentials", () => {
+    test("the existing-cluster target asks for a kubeconfig, not for cloud credentials", () => {
         const p = fakeProject("config:\n  do-gitops-platform:target: existing-cluster\n");
-        const r = make(p, ["bootstrap", "YES=1"], {
-            DIGITALOCEAN_TOKEN: "",
-            SPACES_ACCESS_KEY_ID: "",
-            SPACES_SECRET_ACCESS_KEY: "",
-        });
-        ok(r);
+        const noCloud = { DIGITALOCEAN_TOKEN: "", SPACES_ACCESS_KEY_ID: "", SPACES_SECRET_ACCESS_KEY: "" };
+        const without = make(p, ["bootstrap", "YES=1"], noCloud);
+        assert.notEqual(without.status, 0);
+        assert.match(without.stderr, /a kubeconfig for the existing cluster .*none at .*\.kube\/config/);
+        assert.match(without.stderr, /kind create cluster/);
+        for (const name of ["DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"]) {
+            assert.ok(!without.stderr.includes(name), `${name} asked for in:\n${without.stderr}`);
+        }
+        // $KUBECONFIG wins over ~/.kube/config, as for kubectl.
+        mkdirSync(join(p.home, ".kube"));
+        writeFileSync(join(p.home, ".kube", "config"), "apiVersion: v1\nkind: Config\n");
+        const other = make(p, ["bootstrap", "YES=1"], { ...noCloud, KUBECONFIG: join(p.home, "nope") });
+        assert.match(other.stderr, /none at .*nope/);
+        assert.deepEqual(work(p), []);
+        ok(make(p, ["bootstrap", "YES=1"], noCloud));
         assert.equal(named(work(p), "up").length, 1);
     });
 

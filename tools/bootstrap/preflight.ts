@@ -10,7 +10,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { homedir } from "node:os";
+import { delimiter, join, resolve } from "node:path";
 import { parse } from "yaml";
 import { missingCredentials } from "../../infrastructure/config";
 import type { Target } from "../../infrastructure/target-config";
@@ -35,6 +36,25 @@ function readYaml(path: string): { value: unknown } | { problem: string } {
     } catch (e) {
         return { problem: (e as Error).message.split("\n")[0] };
     }
+}
+
+/**
+ * The existing-cluster target's credential is a kubeconfig: existingCluster.kubeconfig when the
+ * stack file sets it, else $KUBECONFIG, else ~/.kube/config (as kubectl finds it).
+ */
+function kubeconfigProblem(configured: string | undefined, o: PreflightOptions): string | undefined {
+    const home = o.env.HOME || homedir();
+    const expand = (p: string) => resolve(o.root, p.startsWith("~/") ? join(home, p.slice(2)) : p);
+    const files = configured
+        ? [expand(configured)]
+        : o.env.KUBECONFIG
+          ? o.env.KUBECONFIG.split(delimiter).filter(Boolean).map(expand)
+          : [join(home, ".kube", "config")];
+    if (files.some((f) => existsSync(f))) return undefined;
+    return (
+        `a kubeconfig for the existing cluster (target existing-cluster): none at ${files.join(", ")}; ` +
+        "create the cluster first (e.g. kind create cluster --name gitops) or set existingCluster.kubeconfig"
+    );
 }
 
 /** The missing prerequisites, each as `NAME: why`; empty when everything is there. */
@@ -69,6 +89,14 @@ export function preflight(o: PreflightOptions): string[] {
             const github = doc.config?.[`${project}:github`];
             target = doc.config?.[`${project}:target`] === "existing-cluster" ? "existing-cluster" : "digitalocean";
             needsGitHub = github !== undefined && github !== null;
+            if (target === "existing-cluster") {
+                const existing = doc.config?.[`${project}:existingCluster`] as { kubeconfig?: unknown } | undefined;
+                const problem = kubeconfigProblem(
+                    typeof existing?.kubeconfig === "string" ? existing.kubeconfig : undefined,
+                    o,
+                );
+                if (problem) missing.push(problem);
+            }
         }
     }
     // The credentials the program checks (infrastructure/config.ts), for the stack's target. A
