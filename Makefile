@@ -31,8 +31,10 @@ YES_FLAG = $(if $(filter 1 true yes,$(YES)),--yes)
 bootstrap: install ## Check prerequisites, preview and (after asking; YES=1 skips) pulumi up STACK=dev, write kubeconfig.yaml
 	@$(NPM) run --silent bootstrap -- up --stack $(STACK) $(YES_FLAG)
 
-destroy: install ## Refresh and destroy STACK=dev (asks first; YES=1 skips); nothing billable is left behind
-	@$(NPM) run --silent bootstrap -- destroy --stack $(STACK) $(YES_FLAG)
+# CLUSTER_GONE=1: the DOKS cluster is gone (or its API server never answers) even if DigitalOcean
+# still lists it; the destroy then drops the objects that lived in it from the state.
+destroy: install ## Refresh and destroy STACK=dev (asks first; YES=1 skips; CLUSTER_GONE=1 see README)
+	@$(NPM) run --silent bootstrap -- destroy --stack $(STACK) $(YES_FLAG) $(if $(filter 1 true yes,$(CLUSTER_GONE)),--cluster-gone)
 
 upload-do: install ## Sync deploy/ to the stack's Spaces bucket and trigger Flux
 	@node tools/upload/run.cjs --stack $(STACK) $(ARGS)

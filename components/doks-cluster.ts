@@ -13,8 +13,9 @@ export interface DoksClusterArgs {
     /** Region slug, e.g. `fra1`. Required. */
     readonly region: pulumi.Input<string>;
     /**
-     * Full DOKS version slug, e.g. `1.33.1-do.0`. Resolve it from a prefix with
-     * `resolveKubernetesVersion` before constructing the cluster. Required.
+     * Full DOKS version slug, e.g. `1.33.1-do.0`. A lower version than the cluster runs replaces
+     * the cluster, so choose it against the running one (infrastructure/kubernetes-version.ts)
+     * before constructing the cluster. Required.
      */
     readonly version: pulumi.Input<string>;
     /** Cluster name. Default: the component's name. */
@@ -40,7 +41,20 @@ export interface DoksClusterArgs {
      * is destroyed, so `pulumi destroy` leaves nothing billable behind. Default: `true`.
      */
     readonly destroyAllAssociatedResources?: pulumi.Input<boolean>;
+    /**
+     * Whether the cluster exists at DigitalOcean. `false` only while destroying a cluster that is
+     * already gone: its credentials are then not re-read (there is nothing to read them from) and
+     * `kubeconfig` names no cluster at all, which a Kubernetes provider treats as unreachable
+     * (never falling back to `~/.kube/config`, as it would for an empty value). Default: `true`.
+     */
+    readonly exists?: boolean;
 }
+
+/**
+ * A kubeconfig without any cluster: client-go refuses it ("no configuration has been
+ * provided"), so pulumi-kubernetes marks the cluster unreachable without contacting anything.
+ */
+export const NO_CLUSTER_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
 
 /**
  * A DigitalOcean Kubernetes cluster whose kubeconfig stays valid across runs.
@@ -110,17 +124,21 @@ export class DoksCluster extends pulumi.ComponentResource {
         this.endpoint = this.cluster.endpoint;
         this.version = this.cluster.version;
 
-        // Fresh credentials on every run: the data source is invoked each `pulumi up`.
-        const live = digitalocean.getKubernetesClusterOutput({ name: this.cluster.name }, { parent: this });
-        this.kubeconfig = pulumi.secret(
-            live.kubeConfigs.apply((configs) => {
-                const raw = configs?.[0]?.rawConfig;
-                if (!raw) {
-                    throw new Error(`DOKS cluster ${name}: the API returned no kubeconfig`);
-                }
-                return raw;
-            }),
-        );
+        if (args.exists === false) {
+            this.kubeconfig = pulumi.secret(NO_CLUSTER_KUBECONFIG);
+        } else {
+            // Fresh credentials on every run: the data source is invoked each `pulumi up`.
+            const live = digitalocean.getKubernetesClusterOutput({ name: this.cluster.name }, { parent: this });
+            this.kubeconfig = pulumi.secret(
+                live.kubeConfigs.apply((configs) => {
+                    const raw = configs?.[0]?.rawConfig;
+                    if (!raw) {
+                        throw new Error(`DOKS cluster ${name}: the API returned no kubeconfig`);
+                    }
+                    return raw;
+                }),
+            );
+        }
 
         this.registerOutputs({
             cluster: this.cluster,

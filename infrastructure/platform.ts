@@ -26,6 +26,11 @@ import { createWebhooks, type Webhooks } from "./webhooks";
 export interface Resolved {
     /** Full DOKS version slug (digitalocean target). */
     readonly kubernetesVersion?: string;
+    /**
+     * The run is part of `make destroy` and the DOKS cluster no longer exists (DigitalOcean has
+     * none of its name, or `CLUSTER_GONE=1`). Default: false.
+     */
+    readonly clusterGone?: boolean;
     /** `<project>-<stack>`, the default name for cloud resources. */
     readonly baseName: string;
 }
@@ -105,6 +110,7 @@ function createDigitalOcean(cfg: PlatformConfig, resolved: Resolved) {
         maintenance: cfg.cluster.maintenance,
         tags: cfg.cluster.tags,
         destroyAllAssociatedResources: true,
+        exists: !resolved.clusterGone,
     });
 
     const spaces = new GitOpsBucket("gitops", {
@@ -116,8 +122,14 @@ function createDigitalOcean(cfg: PlatformConfig, resolved: Resolved) {
 
     const provider = new k8s.Provider("doks", {
         kubeconfig: cluster.kubeconfig,
-        // Lets `pulumi destroy` finish when the cluster is already gone.
-        deleteUnreachable: true,
+        // With deleteUnreachable, pulumi-kubernetes answers every read and delete with "gone" when
+        // the cluster cannot be reached, so a refresh while the API server is down or a token has
+        // expired would drop every object, Helm releases included, from the state. It is on only
+        // for a destroy of a cluster that is gone: then the refresh of `make destroy` drops what
+        // lived in it (Helm releases included: a Helm release cannot be deleted, only read, from an
+        // unreachable cluster), and the destroy deletes the rest. Set explicitly either way: the
+        // provider flag overrides PULUMI_K8S_DELETE_UNREACHABLE in the environment.
+        deleteUnreachable: resolved.clusterGone === true,
     });
 
     const bucket: BucketAccess = {

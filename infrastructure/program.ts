@@ -2,7 +2,6 @@
  * The stack program: read and validate configuration, resolve what must be known before
  * anything is created, then compose the platform.
  */
-import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import {
     ConfigError,
@@ -12,7 +11,9 @@ import {
     readStackFileSecrets,
     stackFilePath,
 } from "./config";
+import { chooseKubernetesVersion, findRunningCluster, offeredByDigitalOcean } from "./kubernetes-version";
 import { createPlatform, platformOutputs } from "./platform";
+import { runMode } from "./run-mode";
 
 export interface ProgramOptions {
     /** Environment to check credentials in. Default: `process.env`. */
@@ -24,28 +25,6 @@ export interface ProgramOptions {
      * `Pulumi.<stack>.yaml` in the project root the Pulumi CLI reports (none under mocks).
      */
     readonly stackFile?: string;
-}
-
-/**
- * Resolves `latest`, a minor prefix (`1.33`) or a full slug (`1.33.1-do.0`) to a DOKS version
- * slug through the DigitalOcean API. Returns a problem message when it cannot.
- */
-export async function resolveKubernetesVersion(spec: string): Promise<{ version: string } | { problem: string }> {
-    const full = /-do\.\d+$/.test(spec);
-    const prefix = spec === "latest" ? undefined : full ? spec.replace(/^(\d+\.\d+).*$/, "$1") : spec;
-    const result = await digitalocean.getKubernetesVersions(prefix ? { versionPrefix: prefix } : {});
-    const valid = result.validVersions ?? [];
-    if (full) {
-        return valid.includes(spec)
-            ? { version: spec }
-            : {
-                  problem: `cluster.version: ${spec} is not offered by DigitalOcean (offered: ${valid.join(", ") || "none"})`,
-              };
-    }
-    if (!result.latestVersion) {
-        return { problem: `cluster.version: no DOKS version matches the prefix ${spec}` };
-    }
-    return { version: result.latestVersion };
 }
 
 /** Runs the whole program and returns the stack outputs. */
@@ -73,17 +52,35 @@ export async function main(options: ProgramOptions = {}) {
         if (!(e instanceof ConfigError)) throw e;
         problems.push(...e.problems);
     }
-    // The version check asks the DigitalOcean API, so it runs only on the digitalocean target and
-    // when a token is there; its problem is reported together with every other one.
+    // The version and the running cluster come from the DigitalOcean API, so they are looked up
+    // only on the digitalocean target and when a token is there; a version problem is reported
+    // together with every other one.
     const onDigitalOcean = cfg ? cfg.target === "digitalocean" : raw.target !== "existing-cluster";
+    const mode = runMode(options.env ?? process.env);
     let kubernetesVersion: string | undefined;
+    let clusterGone = false;
     if (onDigitalOcean) {
-        const rawVersion = (raw.cluster as { version?: unknown } | undefined)?.version;
-        const versionSpec = cfg?.cluster.version ?? (typeof rawVersion === "string" ? rawVersion : "latest");
+        const rawCluster = raw.cluster as { version?: unknown; name?: unknown } | undefined;
+        const versionSpec =
+            cfg?.cluster.version ?? (typeof rawCluster?.version === "string" ? rawCluster.version : "latest");
+        const clusterName = cfg?.cluster.name ?? (typeof rawCluster?.name === "string" ? rawCluster.name : baseName);
         const checkable = !problems.some((p) => p.includes("DIGITALOCEAN_TOKEN") || p.startsWith("cluster.version"));
-        const version = checkable ? await resolveKubernetesVersion(versionSpec) : undefined;
-        if (version && "problem" in version) problems.push(version.problem);
-        else if (version) kubernetesVersion = version.version;
+        if (checkable && mode.destroying) {
+            // A destroy creates and upgrades nothing: no version is chosen or checked (a slug
+            // DigitalOcean dropped must not block it). The cluster is gone when DigitalOcean has
+            // none of its name, or when the user says so (CLUSTER_GONE=1).
+            const running = mode.declaredGone ? undefined : await findRunningCluster(clusterName);
+            clusterGone = running === undefined;
+            kubernetesVersion = running?.version ?? versionSpec;
+        } else if (checkable) {
+            const running = await findRunningCluster(clusterName);
+            const choice = await chooseKubernetesVersion(versionSpec, running?.version, offeredByDigitalOcean);
+            if ("problem" in choice) problems.push(choice.problem);
+            else {
+                kubernetesVersion = choice.version;
+                if (choice.note) void pulumi.log.warn(choice.note);
+            }
+        }
     }
     if (problems.length > 0 || !cfg || (onDigitalOcean && !kubernetesVersion)) {
         throw new ConfigError(problems);
@@ -91,6 +88,7 @@ export async function main(options: ProgramOptions = {}) {
 
     const platform = createPlatform(cfg, {
         kubernetesVersion,
+        clusterGone,
         baseName,
     });
     return platformOutputs(platform);

@@ -215,6 +215,25 @@ describe("make destroy against the pulumi CLI (stand-in)", () => {
         }
         assert.equal(named(calls, "login").length, 0);
         assert.equal(existsSync(join(p.dir, "kubeconfig.yaml")), false);
+        for (const c of [refresh, destroy]) {
+            assert.equal(c.env.DO_GITOPS_DESTROY, "1", "the program learns it runs for a destroy");
+            assert.equal(c.env.DO_GITOPS_CLUSTER_GONE, undefined);
+        }
+    });
+
+    test("CLUSTER_GONE=1 reaches the program of the refresh and the destroy, never a pulumi up", () => {
+        const p = fakeProject();
+        // even when set in the user's shell, `pulumi up` must not run in destroy mode
+        ok(make(p, ["bootstrap", "YES=1"], { DO_GITOPS_DESTROY: "1", DO_GITOPS_CLUSTER_GONE: "1" }));
+        const [up] = named(work(p), "up");
+        assert.equal(up.env.DO_GITOPS_DESTROY, undefined);
+        assert.equal(up.env.DO_GITOPS_CLUSTER_GONE, undefined);
+        ok(make(p, ["destroy", "YES=1", "CLUSTER_GONE=1"]));
+        for (const cmd of ["refresh", "destroy"]) {
+            const [c] = named(work(p), cmd);
+            assert.equal(c.env.DO_GITOPS_DESTROY, "1");
+            assert.equal(c.env.DO_GITOPS_CLUSTER_GONE, "1");
+        }
     });
 
     test("without a terminal and without YES=1 it refuses before refreshing anything", () => {

@@ -93,10 +93,28 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     /** The options and input properties each resource was constructed with. */
     private readonly constructed = new Map<string, ConstructedResource>();
 
-    constructor(private readonly kubernetesVersions: readonly string[] = MOCK_KUBERNETES_VERSIONS) {}
+    /** DOKS clusters the mocked account has, by name → version slug: given, plus those created in the run. */
+    private readonly clusters: Map<string, string>;
+
+    /**
+     * @param kubernetesVersions the versions the mocked DigitalOcean API offers (newest first)
+     * @param existingClusters clusters the mocked account already has, name → the version they run
+     */
+    constructor(
+        private readonly kubernetesVersions: readonly string[] = MOCK_KUBERNETES_VERSIONS,
+        existingClusters: Readonly<Record<string, string>> = {},
+    ) {
+        this.clusters = new Map(Object.entries(existingClusters));
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
         const state = this.stateFor(args.type, args.name, args.inputs, args.id);
+        if (
+            args.type === "digitalocean:index/kubernetesCluster:KubernetesCluster" &&
+            typeof args.inputs.name === "string"
+        ) {
+            this.clusters.set(args.inputs.name, String(args.inputs.version));
+        }
         this.resources.push({
             type: args.type,
             name: args.name,
@@ -119,10 +137,21 @@ export class MockRecorder implements pulumi.runtime.Mocks {
                 const valid = this.kubernetesVersions.filter((v) => v.startsWith(prefix));
                 return { id: "versions", latestVersion: valid[0] ?? "", validVersions: valid, versionPrefix: prefix };
             }
-            case "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            case "digitalocean:index/getKubernetesCluster:getKubernetesCluster": {
+                const version = this.clusters.get(args.inputs.name);
+                if (version === undefined) {
+                    // The data source's own message (terraform-provider-digitalocean), wrapped as
+                    // the bridge and the engine wrap it; the SDK rejects with the gRPC `details`.
+                    const tok = args.token;
+                    const details =
+                        `invocation of ${tok} returned an error: invoking ${tok}: 1 error occurred:\n` +
+                        `\t* Unable to find cluster with name: ${args.inputs.name}\n\n`;
+                    throw Object.assign(new Error(details), { details });
+                }
                 return {
                     ...args.inputs,
                     id: `${args.inputs.name}-id`,
+                    version,
                     endpoint: placeholder("cluster API endpoint"),
                     kubeConfigs: [
                         {
@@ -136,6 +165,7 @@ export class MockRecorder implements pulumi.runtime.Mocks {
                         },
                     ],
                 };
+            }
             default:
                 return { ...args.inputs };
         }

@@ -1,14 +1,15 @@
-// npm run bootstrap -- up|destroy [--stack dev] [--yes]   (called by make bootstrap / make destroy)
+// npm run bootstrap -- up|destroy [--stack dev] [--yes] [--cluster-gone]   (called by make bootstrap / make destroy)
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { CLUSTER_GONE_ENV, DESTROY_ENV } from "../../infrastructure/run-mode";
 import { parseFlags, UsageError } from "../lib/args";
 import { backendUrl, ensureLocalState, pulumiEnv } from "../lib/backend";
 import { writePrivateFile } from "./files";
 import { confirmation, destroyPlan, type Step, summary, upPlan } from "./plan";
 import { preflight } from "./preflight";
 
-const USAGE = "usage: npm run bootstrap -- up|destroy [--stack dev] [--yes]";
+const USAGE = "usage: npm run bootstrap -- up [--stack dev] [--yes] | destroy [--stack dev] [--yes] [--cluster-gone]";
 
 function execute(step: Step, env: NodeJS.ProcessEnv): string {
     console.log(`==> ${step.describe}`);
@@ -30,7 +31,10 @@ function main(): number {
     let flags: Record<string, string | boolean>;
     try {
         if (action !== "up" && action !== "destroy") throw new UsageError(`unknown action ${action ?? "(none)"}`);
-        flags = parseFlags(rest, { values: ["stack"], switches: ["yes"] });
+        flags = parseFlags(rest, {
+            values: ["stack"],
+            switches: action === "destroy" ? ["yes", "cluster-gone"] : ["yes"],
+        });
     } catch (e) {
         if (e instanceof UsageError) {
             console.error(`bootstrap: ${e.message}\n${USAGE}`);
@@ -56,8 +60,11 @@ function main(): number {
     }
 
     const env = pulumiEnv(root, process.env);
+    // Only make destroy's own calls may tell the program it runs for a destroy.
+    delete env[DESTROY_ENV];
+    delete env[CLUSTER_GONE_ENV];
     const kubeconfigPath = join(root, "kubeconfig.yaml");
-    const options = { stack, confirmation: confirm.mode };
+    const options = { stack, confirmation: confirm.mode, clusterGone: flags["cluster-gone"] === true };
     try {
         // The CLI refuses a file:// backend whose folder does not exist.
         ensureLocalState(backendUrl(root, process.env));

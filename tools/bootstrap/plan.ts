@@ -5,6 +5,7 @@
  * No step runs `pulumi login`: the backend reaches every call through `PULUMI_BACKEND_URL`
  * in its environment (tools/lib/backend.ts), so the user's global login is never changed.
  */
+import { CLUSTER_GONE_ENV, DESTROY_ENV } from "../../infrastructure/run-mode";
 
 export interface Step {
     readonly describe: string;
@@ -26,6 +27,8 @@ export type Confirmation = "prompt" | "yes";
 export interface PlanOptions {
     readonly stack: string;
     readonly confirmation: Confirmation;
+    /** destroy only: the user declared the cluster gone (`make destroy CLUSTER_GONE=1`). */
+    readonly clusterGone?: boolean;
 }
 
 /**
@@ -81,19 +84,24 @@ export function upPlan(options: PlanOptions): Step[] {
 /**
  * Refresh, then destroy, both with `--run-program`: the program runs again, so the
  * Kubernetes provider gets fresh DOKS credentials (the ones stored in state expire after
- * 7 days) instead of the stored ones.
+ * 7 days) instead of the stored ones. Both calls tell the program it runs for a destroy
+ * (infrastructure/run-mode.ts): when the cluster is gone, the refresh then drops what lived in
+ * it from the state, and the destroy deletes the rest.
  */
 export function destroyPlan(options: PlanOptions): Step[] {
+    const env = { [DESTROY_ENV]: "1", ...(options.clusterGone ? { [CLUSTER_GONE_ENV]: "1" } : {}) };
     return [
         {
             describe: "refresh the state (pulumi refresh --run-program)",
             command: "pulumi",
             args: ["refresh", "--yes", "--skip-preview", "--run-program", ...unattended(options.stack)],
+            env,
         },
         {
             describe: "destroy (pulumi destroy --run-program)",
             command: "pulumi",
             args: confirmed("destroy", options, ["--run-program"]),
+            env,
         },
     ];
 }
