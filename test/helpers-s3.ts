@@ -1,23 +1,14 @@
-// Shared test (and benchmark) helpers: a real S3-compatible server (s3rver) on
-// 127.0.0.1, a fault-injecting loopback proxy, and small file-tree utilities.
+// Shared test helpers: a real S3-compatible server (s3rver, in a child process)
+// on 127.0.0.1, a fault-injecting loopback proxy, and small file-tree utilities.
+import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-
-// s3rver ships no type declarations.
-interface S3rverInstance {
-    run(): Promise<AddressInfo>;
-    close(): Promise<void>;
-    httpServer: http.Server;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver: S3rverCtor = require("s3rver");
 
 /** s3rver's built-in key pair; any other access key is rejected with InvalidAccessKeyId. */
 export const S3RVER_KEY = "S3RVER";
@@ -30,7 +21,6 @@ export interface SeenRequest {
 export interface LocalS3 {
     endpoint: string;
     port: number;
-    dir: string;
     /** every request the server received, in order */
     requests: SeenRequest[];
     count(method?: string): number;
@@ -39,20 +29,148 @@ export interface LocalS3 {
     /** key → body of every object in a bucket */
     objects(bucket: string): Promise<Map<string, Buffer>>;
     client: S3Client;
-    /** the server itself, e.g. to react to requests as they arrive */
+    /** the server's front (every request passes it), e.g. to react to requests as they arrive */
     httpServer: http.Server;
+    /** multipart uploads started and neither completed nor aborted (bucket/key/uploadId) */
+    openUploads(): Array<{ bucket: string; key: string; uploadId: string }>;
     close(): Promise<void>;
 }
 
-export async function startS3(): Promise<LocalS3> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "s3rver-"));
-    const server = new S3rver({ address: "127.0.0.1", port: 0, directory: dir, silent: true });
-    const addr = await server.run();
-    const requests: SeenRequest[] = [];
-    server.httpServer.prependListener("request", (req: http.IncomingMessage) => {
-        requests.push({ method: req.method ?? "", url: req.url ?? "" });
+/**
+ * s3rver 3.7.1 (bench/s3-server.cjs) in a child process. Node is started with
+ * `--openssl-legacy-provider` there because s3rver encrypts ListObjectsV2
+ * continuation tokens with DES, which OpenSSL 3 only offers through its legacy
+ * provider: without it every listing past 1,000 keys fails with
+ * ERR_OSSL_EVP_UNSUPPORTED. Nothing else in the tests or the tool runs with it.
+ */
+async function forkS3rver(): Promise<{ port: number; stop: () => Promise<void> }> {
+    const child = fork(path.join(__dirname, "..", "bench", "s3-server.cjs"), [], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        execArgv: ["--openssl-legacy-provider"],
+        env: { ...process.env, S3_BENCH_STORAGE: os.tmpdir() },
     });
-    const endpoint = `http://127.0.0.1:${addr.port}`;
+    const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("s3rver did not start in 30 s")), 30_000);
+        child.once("message", (m: { port: number }) => {
+            clearTimeout(timer);
+            resolve(m.port);
+        });
+        child.once("exit", (code) => reject(new Error(`s3rver exited (${code})`)));
+    });
+    return {
+        port,
+        stop: async () => {
+            if (child.exitCode !== null) return;
+            const exited = new Promise((r) => child.once("exit", r));
+            child.send({ type: "stop" });
+            const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+            await exited;
+            clearTimeout(timer);
+        },
+    };
+}
+
+const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * The server the tests talk to: s3rver behind a streaming loopback front that
+ * records every request. s3rver 3.7.1 implements neither ListMultipartUploads
+ * (GET ?uploads: 501 NotImplemented) nor AbortMultipartUpload (DELETE
+ * ?uploadId: 405 MethodNotAllowed). The front answers both as the AWS S3 API
+ * reference specifies (a ListMultipartUploadsResult of the uploads s3rver
+ * created that were neither completed nor aborted; 204 for an abort, 404
+ * NoSuchUpload for an unknown upload and for any later part or completion of
+ * an aborted one), so the tool's clean-up can be tested. `uploads: false`
+ * leaves s3rver's own replies (a server without these calls). Everything
+ * else is s3rver's own reply.
+ */
+export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3> {
+    const backend = await forkS3rver();
+    const requests: SeenRequest[] = [];
+    const open = new Map<string, { bucket: string; key: string; uploadId: string; initiated: Date }>();
+    const aborted = new Set<string>();
+    const noSuchUpload = (res: http.ServerResponse, id: string) => {
+        res.writeHead(404, { "content-type": "application/xml" });
+        res.end(
+            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${xml(id)}</UploadId></Error>`,
+        );
+    };
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const server = http.createServer((req, res) => {
+        requests.push({ method: req.method ?? "", url: req.url ?? "" });
+        const url = new URL(req.url ?? "/", "http://x");
+        const [, bucket = "", ...rest] = url.pathname.split("/");
+        const key = decodeURIComponent(rest.join("/"));
+        if (opts.uploads !== false && req.method === "GET" && url.searchParams.has("uploads") && key === "") {
+            const prefix = url.searchParams.get("prefix") ?? "";
+            const list = [...open.values()].filter((u) => u.bucket === bucket && u.key.startsWith(prefix));
+            req.resume();
+            res.writeHead(200, { "content-type": "application/xml" });
+            res.end(
+                `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+                    `<Bucket>${xml(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
+                    `<Prefix>${xml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+                    list
+                        .map(
+                            (u) =>
+                                `<Upload><Key>${xml(u.key)}</Key><UploadId>${xml(u.uploadId)}</UploadId>` +
+                                `<StorageClass>STANDARD</StorageClass><Initiated>${u.initiated.toISOString()}</Initiated></Upload>`,
+                        )
+                        .join("") +
+                    "</ListMultipartUploadsResult>",
+            );
+            return;
+        }
+        const id = url.searchParams.get("uploadId");
+        if (opts.uploads !== false && id !== null) {
+            if (req.method === "DELETE") {
+                req.resume();
+                if (!open.delete(id)) return noSuchUpload(res, id);
+                aborted.add(id);
+                res.writeHead(204);
+                res.end();
+                return;
+            }
+            if (aborted.has(id)) {
+                req.resume();
+                return noSuchUpload(res, id);
+            }
+        }
+        const upstream = http.request(
+            { host: "127.0.0.1", port: backend.port, method: req.method, path: req.url, headers: req.headers, agent },
+            (up) => {
+                const uploadId = url.searchParams.get("uploadId");
+                const ok = (up.statusCode ?? 500) < 300;
+                if (req.method === "POST" && url.searchParams.has("uploads") && ok) {
+                    const chunks: Buffer[] = [];
+                    up.on("data", (c: Buffer) => chunks.push(c));
+                    up.on("end", () => {
+                        const id = /<UploadId>([^<]+)<\/UploadId>/.exec(Buffer.concat(chunks).toString())?.[1];
+                        if (id) open.set(id, { bucket, key, uploadId: id, initiated: new Date() });
+                        res.writeHead(up.statusCode ?? 502, up.headers);
+                        res.end(Buffer.concat(chunks));
+                    });
+                    return;
+                }
+                if (uploadId && ok && req.method === "POST") open.delete(uploadId);
+                res.writeHead(up.statusCode ?? 502, up.headers);
+                up.pipe(res);
+            },
+        );
+        upstream.on("error", () => {
+            if (!res.headersSent) res.writeHead(502);
+            res.end();
+        });
+        // a client that goes away mid-body is passed on as such: s3rver sees the same torn request
+        req.on("aborted", () => upstream.destroy());
+        res.on("close", () => {
+            if (!res.writableFinished) upstream.destroy();
+        });
+        req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const endpoint = `http://127.0.0.1:${port}`;
     const client = new S3Client({
         endpoint,
         region: "us-east-1",
@@ -63,8 +181,7 @@ export async function startS3(): Promise<LocalS3> {
     });
     return {
         endpoint,
-        port: addr.port,
-        dir,
+        port,
         requests,
         count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
         reset: () => {
@@ -88,12 +205,14 @@ export async function startS3(): Promise<LocalS3> {
             return out;
         },
         client,
-        httpServer: server.httpServer,
+        httpServer: server,
+        openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
         close: async () => {
             client.destroy();
-            server.httpServer.closeAllConnections?.();
-            await server.close();
-            await rm(dir, { recursive: true, force: true });
+            agent.destroy();
+            server.closeAllConnections();
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            await backend.stop();
         },
     };
 }
@@ -101,12 +220,14 @@ export async function startS3(): Promise<LocalS3> {
 export interface ProxyOptions {
     /** return an HTTP status to answer the n-th request (1-based) with instead of forwarding it */
     failWith?: (n: number, req: http.IncomingMessage) => number | undefined;
+    /** return true to never answer the n-th request (a stalled server; the connection stays open) */
+    stall?: (n: number, req: http.IncomingMessage) => boolean;
 }
 
 export interface FaultProxy {
     endpoint: string;
     /** requests that reached the proxy (forwarded or failed) */
-    seen: Array<SeenRequest & { failedWith?: number; contentMd5?: string; bodyMd5?: string }>;
+    seen: Array<SeenRequest & { failedWith?: number; stalled?: boolean; contentMd5?: string; bodyMd5?: string }>;
     close(): Promise<void>;
 }
 
@@ -131,6 +252,10 @@ export async function startProxy(targetPort: number, opts: ProxyOptions = {}): P
                 entry.bodyMd5 = createHash("md5").update(body).digest("base64");
             }
             seen.push(entry);
+            if (opts.stall?.(n, req)) {
+                entry.stalled = true;
+                return;
+            }
             const status = opts.failWith?.(n, req);
             if (status !== undefined) {
                 entry.failedWith = status;
@@ -214,11 +339,14 @@ export function stackReader(outputs: Record<string, unknown> = {}, error?: Error
  * One local S3 server for a test file: started before its tests, closed after them.
  * `s3()` is the running server; `freshBucket()` creates a new, empty bucket per test.
  */
-export function useLocalS3(prefix: string): { s3: () => LocalS3; freshBucket: () => Promise<string> } {
+export function useLocalS3(
+    prefix: string,
+    opts: { uploads?: boolean } = {},
+): { s3: () => LocalS3; freshBucket: () => Promise<string> } {
     let server: LocalS3 | undefined;
     let seq = 0;
     before(async () => {
-        server = await startS3();
+        server = await startS3(opts);
     });
     after(async () => {
         await server?.close();

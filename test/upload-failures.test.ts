@@ -62,8 +62,8 @@ describe("upload: failures", () => {
             );
             assert.equal(
                 proxy.seen.filter((x) => !x.failedWith).length,
-                9,
-                "the list and 8 PUTs went through after the retries",
+                10,
+                "the list, the list of incomplete multipart uploads and 8 PUTs went through after the retries",
             );
             assert.match(r.out.join("\n"), /3 failed attempt\(s\) retried/);
             const stored = await local.s3().objects(bucket);

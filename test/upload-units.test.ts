@@ -126,10 +126,13 @@ describe("upload: ignore rules", () => {
         assert.deepEqual(plan.deletes, ["p/gone.yaml"]);
     });
 
-    test("prefixes are normalised", () => {
+    test("prefixes are normalised; a leading /, . or .. segments and empty segments are refused", () => {
         assert.equal(normalisePrefix(undefined), "");
-        assert.equal(normalisePrefix("/"), "");
-        assert.equal(normalisePrefix("/a/b//"), "a/b/");
+        assert.equal(normalisePrefix(""), "");
+        assert.equal(normalisePrefix("a/b"), "a/b/");
+        assert.equal(normalisePrefix("a/b//"), "a/b/");
+        for (const bad of ["/", "/a/b", "../x", "a/../b", "a/..", "./a", "a//b", "a\\b"])
+            assert.throws(() => normalisePrefix(bad), /prefix .* give a relative key prefix/, bad);
     });
 });
 

@@ -3,25 +3,53 @@
 // Exit codes: 0 everything synced (and the receiver, if configured, accepted
 // the call); 1 sync or receiver failure; 2 usage or configuration error;
 // 130 interrupted. The last stdout line of a sync is the summary
-// `uploaded N, deleted N, unchanged N`.
+// `uploaded N, deleted N, unchanged N` (`, failed N`, `, skipped N` appended when not 0).
 import path from "node:path";
 import { ConfigError, parseFlags, type ResolvedConfig, resolveConfig, USAGE, UsageError } from "./config";
 import { SourceError, scanSource } from "./files";
 import { type Forward, kubectlPortForward, LocalAccessError, type PortForwarder, viaLocalPort } from "./port-forward";
 import { createReporter, formatBytes, type Io, processIo } from "./progress";
 import { explainStatus, redactUrl, triggerReceiver } from "./receiver";
+import type { RetryPolicy } from "./retry";
 import { createClient, describeError, type RequestStats } from "./s3";
 import { pulumiStackOutputs, type StackOutputReader } from "./stack";
-import { digestAll, executePlan, listRemote, planSync, type Sizes, type SyncResult } from "./sync";
+import {
+    abortStaleUploads,
+    digestAll,
+    executePlan,
+    listRemote,
+    planSync,
+    type Sizes,
+    type StaleUploads,
+    type SyncResult,
+} from "./sync";
+
+/** S3's limit on the length of an object key (UTF-8 bytes). */
+const MAX_KEY_BYTES = 1024;
+/** How long the requests in flight may take to finish after the first Ctrl-C. */
+export const DEFAULT_GRACE_MS = 10_000;
+/** How often a "still waiting" line is printed while no request completes. */
+export const DEFAULT_HEARTBEAT_MS = 5_000;
 
 export interface RunDeps {
     env?: NodeJS.ProcessEnv;
     cwd?: string;
     readStackOutputs?: StackOutputReader;
     io?: Io;
+    /** first Ctrl-C/SIGTERM: stop scheduling, let the requests in flight finish (within graceMs) */
     signal?: AbortSignal;
-    /** attempts per S3 request (default 6) */
+    /** second Ctrl-C: abort the requests in flight at once */
+    abortSignal?: AbortSignal;
+    /** how long in-flight requests may take after `signal` before they are aborted (default 10 s) */
+    graceMs?: number;
+    /** attempts per S3 request (default 10) */
     maxAttempts?: number;
+    /** the retry schedule (tests shorten the waits) */
+    retry?: Partial<RetryPolicy>;
+    /** idle time after which an attempt counts as stalled and is retried (default 20 s) */
+    requestTimeoutMs?: number;
+    /** interval of the "still waiting" line (default 5 s) */
+    heartbeatMs?: number;
     sizes?: Sizes;
     /** receiver retry backoff (tests shorten it) */
     receiverBackoffMs?: number;
@@ -64,9 +92,17 @@ async function openForwards(cfg: ResolvedConfig, forwarder: PortForwarder, io: I
     }
 }
 
-export function summaryLine(r: Pick<SyncResult, "uploaded" | "deleted" | "unchanged" | "failures">): string {
-    return `uploaded ${r.uploaded}, deleted ${r.deleted}, unchanged ${r.unchanged}${r.failures.length ? `, failed ${r.failures.length}` : ""}`;
+export function summaryLine(
+    r: Pick<SyncResult, "uploaded" | "deleted" | "unchanged" | "failures">,
+    skipped = 0,
+): string {
+    return (
+        `uploaded ${r.uploaded}, deleted ${r.deleted}, unchanged ${r.unchanged}` +
+        `${r.failures.length ? `, failed ${r.failures.length}` : ""}${skipped ? `, skipped ${skipped}` : ""}`
+    );
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 
 function describeTarget(cfg: ResolvedConfig, cwd: string): string {
     const rel = path.relative(cwd, cfg.source);
@@ -115,10 +151,20 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         throw err;
     }
     for (const w of scan.warnings) io.err(`warning: ${w}`);
-    if (scan.files.length === 0) {
+    // keys S3 cannot take (too long with the prefix) join the files the scan could not use
+    const skipped = [...scan.skipped];
+    const files = scan.files.filter((f) => {
+        const bytes = Buffer.byteLength(cfg.prefix + f.rel);
+        if (bytes <= MAX_KEY_BYTES) return true;
+        skipped.push({ rel: f.rel, reason: `object key would be ${bytes} bytes (S3 allows ${MAX_KEY_BYTES})` });
+        return false;
+    });
+    for (const s of skipped) io.err(`skipped ${s.rel}: ${s.reason}`);
+    if (files.length === 0) {
         io.err(
             `error: source folder ${cfg.source} has no files to upload` +
                 (scan.ignored ? ` (${scan.ignored} entries ignored by the rules; see docs/upload.md)` : "") +
+                (skipped.length ? ` (${skipped.length} skipped, listed above)` : "") +
                 "; refusing to sync an empty tree",
         );
         return 1;
@@ -132,37 +178,104 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     const forwards = opened;
 
     const target = { endpoint: cfg.endpoint, bucket: cfg.bucket };
-    // One controller for the run: Ctrl-C (deps.signal) or a fatal error aborts
-    // it, and with it every request of the client.
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    if (deps.signal?.aborted) controller.abort();
-    deps.signal?.addEventListener("abort", onAbort, { once: true });
-    const { client, stats } = createClient({
+    // Two signals for the run. `stopper`: stop scheduling (first Ctrl-C, a
+    // fatal error); requests in flight finish. `hard`: abort the requests in
+    // flight (second Ctrl-C, or the grace period after the first ran out); the
+    // client carries it, so every request listens to it.
+    const stopper = new AbortController();
+    const hard = new AbortController();
+    const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let hardBy: "signal" | "deadline" | undefined;
+    const onStop = () => {
+        stopper.abort();
+        graceTimer ??= setTimeout(() => {
+            hardBy ??= "deadline";
+            hard.abort();
+        }, graceMs);
+    };
+    const onHard = () => {
+        hardBy ??= "signal";
+        stopper.abort();
+        hard.abort();
+    };
+    if (deps.signal?.aborted) onStop();
+    if (deps.abortSignal?.aborted) onHard();
+    deps.signal?.addEventListener("abort", onStop, { once: true });
+    deps.abortSignal?.addEventListener("abort", onHard, { once: true });
+    const { client, stats, send } = createClient({
         endpoint: cfg.endpoint,
         region: cfg.region,
         credentials: cfg.credentials,
         bucket: cfg.bucket,
         concurrency: cfg.concurrency,
-        maxAttempts: deps.maxAttempts,
-        signal: controller.signal,
+        retry: { ...deps.retry, ...(deps.maxAttempts ? { attempts: deps.maxAttempts } : {}) },
+        requestTimeoutMs: deps.requestTimeoutMs,
+        signal: hard.signal,
     });
-    const interrupted = () => {
-        io.err("interrupted: nothing is half-written (each object is replaced atomically); re-run to finish the sync");
+    const reporter = createReporter(io);
+    // Keeps the output alive while requests are slow (stalls, long backoffs).
+    const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const heartbeat = setInterval(
+        () => {
+            const now = Date.now();
+            if (stats.inFlight.size === 0 || now - stats.lastDone < heartbeatMs) return;
+            let oldest: { label: string; since: number } | undefined;
+            for (const r of stats.inFlight) if (!oldest || r.since < oldest.since) oldest = r;
+            const stopping = stopper.signal.aborted ? "stopping: " : "";
+            reporter.waiting(
+                `${stopping}still waiting for ${stats.inFlight.size} request(s); the oldest (${oldest?.label}) for ` +
+                    `${seconds(now - (oldest?.since ?? now))}` +
+                    `${stats.retries ? `; ${stats.retries} attempt(s) retried so far` : ""}`,
+            );
+        },
+        Math.max(50, Math.floor(heartbeatMs / 2)),
+    );
+    heartbeat.unref();
+    const userStopped = () => Boolean(deps.signal?.aborted || deps.abortSignal?.aborted);
+    const interrupted = (result?: SyncResult) => {
+        const notDone = result ? result.notDone + result.deletesSkipped : undefined;
+        const cut = result?.cutOff.length ?? 0;
+        io.err(
+            "interrupted: no new request was started after the signal" +
+                (cut > 0
+                    ? `; ${cut} request(s) in flight were cut off ${hardBy === "deadline" ? `after the ${seconds(graceMs)} grace period` : "by the second Ctrl-C"}` +
+                      " (S3 stores a PUT only when its whole body arrived and matches its Content-MD5, so nothing is half-written)"
+                    : "; the requests in flight finished") +
+                (notDone !== undefined ? `; ${notDone} change(s) not made` : "") +
+                "; re-run to finish the sync",
+        );
         return 130;
     };
     try {
         let remote: Awaited<ReturnType<typeof listRemote>>;
         let local: Awaited<ReturnType<typeof digestAll>>;
+        let stale: StaleUploads;
         try {
-            [remote, local] = await Promise.all([listRemote(client, cfg.bucket, cfg.prefix), digestAll(scan.files)]);
+            [remote, local, stale] = await Promise.all([
+                listRemote(send, cfg.bucket, cfg.prefix, stopper.signal),
+                digestAll(files),
+                abortStaleUploads({
+                    send,
+                    bucket: cfg.bucket,
+                    prefix: cfg.prefix,
+                    before: new Date(started),
+                    dryRun: cfg.dryRun,
+                    stop: stopper.signal,
+                    describe: (err) => describeError(err, target),
+                }),
+            ]);
         } catch (err) {
-            if (deps.signal?.aborted) return interrupted();
+            if (userStopped()) {
+                io.out(summaryLine({ uploaded: 0, deleted: 0, unchanged: 0, failures: [] }, skipped.length));
+                return interrupted();
+            }
             io.err(`error: ${describeError(err, target)}`);
             return 1;
         }
+        reportStale(io, stale, cfg.prefix, cfg.dryRun);
         const plan = await planSync({
-            files: scan.files,
+            files,
             digests: local.digests,
             remote,
             prefix: cfg.prefix,
@@ -177,19 +290,19 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
             for (const key of plan.keptRemote) io.out(`would keep ${key} (not in the source; --delete removes it)`);
             io.out(`receiver: ${cfg.receiverNote ?? "not triggered (dry run)"}`);
             io.out(
-                `dry run: would upload ${plan.uploads.length}, would delete ${plan.deletes.length}, unchanged ${plan.unchanged}`,
+                `dry run: would upload ${plan.uploads.length}, would delete ${plan.deletes.length}, unchanged ${plan.unchanged}` +
+                    `${skipped.length ? `, skipped ${skipped.length}` : ""}`,
             );
             return 0;
         }
 
         const result = await executePlan({
-            client,
+            send,
             bucket: cfg.bucket,
             plan,
             concurrency: cfg.concurrency,
-            reporter: createReporter(io),
-            signal: deps.signal,
-            controller,
+            reporter,
+            stop: stopper,
             sizes: deps.sizes,
             bodies: local.bodies,
             describe: (err) => describeError(err, target),
@@ -199,16 +312,18 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
                 `kept ${plan.keptRemote.length} remote object(s) that are not in the source (pass --delete to remove them)`,
             );
         }
-        const seconds = ((Date.now() - started) / 1000).toFixed(2);
-        const retried = stats.retryable + stats.networkErrors;
+        const elapsed = ((Date.now() - started) / 1000).toFixed(2);
+        const retried = stats.retries;
         io.out(
             `${formatBytes(result.bytesUploaded)} sent, ${stats.describe()}` +
-                `${retried ? `, ${retried} failed attempt(s) retried` : ""} in ${seconds}s`,
+                `${retried ? `, ${retried} failed attempt(s) retried` : ""} in ${elapsed}s`,
         );
 
-        if (deps.signal?.aborted) {
-            io.out(summaryLine(result));
-            return interrupted();
+        if (userStopped()) {
+            if (result.failures.length > 0)
+                io.err(`error: ${result.failures.length} object(s) failed before the interrupt (listed above)`);
+            io.out(summaryLine(result, skipped.length));
+            return interrupted(result);
         }
         if (result.failures.length > 0) {
             io.err(
@@ -216,7 +331,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
                     `${result.deletesSkipped ? `; ${result.deletesSkipped} deletion(s) skipped` : ""}. ` +
                     "Re-run to finish: unchanged files are skipped. Flux was not triggered.",
             );
-            io.out(summaryLine(result));
+            io.out(summaryLine(result, skipped.length));
             return 1;
         }
 
@@ -254,12 +369,34 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         } else {
             io.out(`receiver: ${cfg.receiverNote}`);
         }
-        io.out(summaryLine(result));
+        io.out(summaryLine(result, skipped.length));
         return code;
     } finally {
-        deps.signal?.removeEventListener("abort", onAbort);
+        clearInterval(heartbeat);
+        clearTimeout(graceTimer);
+        deps.signal?.removeEventListener("abort", onStop);
+        deps.abortSignal?.removeEventListener("abort", onHard);
         client.destroy();
         for (const f of forwards) f.close();
         deps.onStats?.(stats);
     }
+}
+
+/** What the clean-up of earlier runs' incomplete multipart uploads found (quiet when there was nothing). */
+function reportStale(io: Io, stale: StaleUploads, prefix: string, dryRun: boolean): void {
+    const where = prefix ? `under ${prefix}` : "in the bucket";
+    if (!stale.supported) {
+        io.err(
+            `note: could not list incomplete multipart uploads ${where} (${stale.reason}); ` +
+                "parts left by interrupted runs, if any, are not cleaned up by this run",
+        );
+        return;
+    }
+    if (stale.found.length === 0) return;
+    if (dryRun) {
+        for (const u of stale.found) io.out(`would abort incomplete multipart upload of ${u.key}`);
+        return;
+    }
+    io.out(`aborted ${stale.aborted} incomplete multipart upload(s) left ${where} by earlier runs`);
+    for (const f of stale.failed) io.err(`warning: ${f.key}: ${f.message}`);
 }

@@ -6,7 +6,7 @@ import { type ForwardTarget, type LocalAccess, LocalAccessError, parseLocalAcces
 import type { ReceiverConfig } from "./receiver";
 import type { Credentials } from "./s3";
 import { parseStackOutputs, type StackOutputReader } from "./stack";
-import { normalisePrefix } from "./sync";
+import { normalisePrefix, PrefixError } from "./sync";
 
 export const DEFAULT_CONCURRENCY = 32;
 export const MAX_CONCURRENCY = 256;
@@ -23,7 +23,8 @@ then calls the Flux bucket receiver so Flux reconciles at once.
   --bucket NAME         env UPLOAD_BUCKET,   stack output bucketName
   --endpoint URL        env UPLOAD_ENDPOINT, stack output bucketEndpoint (http://127.0.0.1:PORT for local servers)
   --region R            env UPLOAD_REGION,   stack output bucketRegion
-  --prefix P            env UPLOAD_PREFIX (default: bucket root, which is where Flux reads)
+  --prefix P            env UPLOAD_PREFIX (default: bucket root, which is where Flux reads);
+                        relative: no leading /, no . or .. segments
   --delete              delete remote objects that no longer exist locally
   --dry-run             print the plan, change nothing
   --concurrency N       parallel requests, 1-256 (default: ${DEFAULT_CONCURRENCY})
@@ -189,7 +190,14 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
     let bucket = nonEmpty(flags.bucket) ?? nonEmpty(env.UPLOAD_BUCKET);
     let endpoint = nonEmpty(flags.endpoint) ?? nonEmpty(env.UPLOAD_ENDPOINT);
     let region = nonEmpty(flags.region) ?? nonEmpty(env.UPLOAD_REGION);
-    const prefix = normalisePrefix(flags.prefix ?? env.UPLOAD_PREFIX);
+    let prefix: string;
+    try {
+        prefix = normalisePrefix(flags.prefix ?? env.UPLOAD_PREFIX);
+    } catch (err) {
+        if (err instanceof PrefixError)
+            throw new UsageError(`${flags.prefix !== undefined ? "--prefix" : "UPLOAD_PREFIX"}: ${err.message}`);
+        throw err;
+    }
     let credentials: Credentials | undefined;
     let credentialsFrom: ResolvedConfig["credentialsFrom"] = "environment";
     const envKey = nonEmpty(env.AWS_ACCESS_KEY_ID);

@@ -8,7 +8,7 @@
 //      can ignore more (`drafts/`) or re-include something (`!*.txt`).
 // `.sourceignore` itself is uploaded, so Flux applies the same rules to what
 // it downloads from the bucket.
-import { readdirSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import ignore from "ignore";
@@ -38,9 +38,17 @@ export interface LocalFile {
     size: number;
 }
 
+/** A path that would be synced but cannot be: listed and counted, never dropped silently. */
+export interface Skipped {
+    rel: string;
+    reason: string;
+}
+
 export interface ScanResult {
     files: LocalFile[];
     ignored: number;
+    /** not ignored, but impossible to upload (see scanSource) */
+    skipped: Skipped[];
     warnings: string[];
     /** the matcher, so remote keys can be tested against the same rules */
     matcher: Ignore;
@@ -72,13 +80,21 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
 
     const { matcher, used } = await loadMatcher(root, ignoreFile);
     const files: LocalFile[] = [];
+    const skipped: Skipped[] = [];
     const warnings: string[] = [];
     let ignored = 0;
     const pending: string[] = [""]; // relative directory paths still to read
     while (pending.length > 0) {
         const dir = pending.pop()!;
         // synchronous: far cheaper than fs/promises for thousands of small entries
-        const entries = readdirSync(path.join(root, dir), { withFileTypes: true });
+        let entries: Dirent[];
+        try {
+            entries = readdirSync(path.join(root, dir), { withFileTypes: true });
+        } catch (err) {
+            if (dir === "") throw new SourceError(`cannot read source folder ${root}: ${(err as Error).message}`);
+            skipped.push({ rel: `${dir}/`, reason: `folder cannot be read (${(err as NodeJS.ErrnoException).code})` });
+            continue;
+        }
         for (const entry of entries) {
             const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
             const abs = path.join(root, rel);
@@ -86,33 +102,45 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
             let isFile = entry.isFile();
             if (entry.isSymbolicLink()) {
                 let target: ReturnType<typeof statSync> | undefined;
+                let why: string | undefined;
                 try {
                     target = statSync(abs);
-                } catch {
-                    target = undefined;
+                } catch (err) {
+                    const code = (err as NodeJS.ErrnoException).code;
+                    why =
+                        code === "ELOOP"
+                            ? "symbolic link loop"
+                            : code === "ENOENT"
+                              ? "dangling symbolic link (its target does not exist)"
+                              : `symbolic link cannot be followed (${code})`;
                 }
                 if (target?.isDirectory()) {
-                    warnings.push(`skipping symlinked folder ${rel} (links to folders are not followed)`);
+                    if (matcher.ignores(`${rel}/`)) ignored++;
+                    else skipped.push({ rel: `${rel}/`, reason: "symbolic link to a folder (not followed)" });
                     continue;
                 }
-                isFile = target?.isFile() ?? false;
+                if (!target?.isFile()) {
+                    if (matcher.ignores(rel)) ignored++;
+                    else skipped.push({ rel, reason: why ?? "symbolic link to something that is not a file" });
+                    continue;
+                }
+                isFile = true;
                 isDir = false;
             }
             if (isDir) {
                 if (matcher.ignores(`${rel}/`)) ignored++;
                 else pending.push(rel);
-            } else if (isFile) {
-                if (matcher.ignores(rel)) {
-                    ignored++;
-                    continue;
-                }
+            } else if (matcher.ignores(rel)) {
+                ignored++;
+            } else if (!isFile) {
+                skipped.push({ rel, reason: "not a regular file (socket, FIFO or device)" });
                 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-                if (/[\\\u0000-\u001f\u007f]/.test(rel)) {
-                    warnings.push(
-                        `skipping ${JSON.stringify(rel)}: control characters or backslashes do not make portable object keys`,
-                    );
-                    continue;
-                }
+            } else if (/[\\\u0000-\u001f\u007f\ufffd]/.test(rel)) {
+                skipped.push({
+                    rel: JSON.stringify(rel),
+                    reason: "control characters, backslashes or bytes that are not UTF-8 do not make portable object keys",
+                });
+            } else {
                 const size = statSync(abs).size;
                 files.push({ rel, abs, size });
                 if (files.length > MAX_FILES) {
@@ -124,5 +152,6 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
         }
     }
     files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-    return { files, ignored, warnings, matcher, ignoreFile: used };
+    skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    return { files, ignored, skipped, warnings, matcher, ignoreFile: used };
 }

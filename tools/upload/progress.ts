@@ -35,6 +35,7 @@ export function createReporter(io: Io): Reporter {
                 io.out(`upload ${item.key} (${item.reason}, ${formatBytes(item.file.size)})`),
             deleted: (key: string) => io.out(`delete ${key}`),
             failed: (key: string, message: string) => io.err(`failed ${key}: ${message}`),
+            waiting: (message: string) => io.err(message),
             stop: () => undefined,
         };
     }
@@ -50,18 +51,22 @@ export function createReporter(io: Io): Reporter {
             bar = new SingleBar(
                 {
                     stream: process.stderr,
-                    format: "syncing [{bar}] {value}/{total} objects | {sent} sent | {eta_formatted} left",
+                    format: "syncing [{bar}] {value}/{total} objects | {sent} sent | {eta_formatted} left{note}",
                     hideCursor: true,
                     clearOnComplete: true,
                     etaBuffer: 50,
                 },
                 Presets.shades_classic,
             );
-            bar.start(total, 0, { sent: formatBytes(0) });
+            bar.start(total, 0, { sent: formatBytes(0), note: "" });
         },
         uploaded(item: UploadItem) {
             bytes += item.file.size;
-            bar?.increment(1, { sent: formatBytes(bytes) });
+            bar?.increment(1, { sent: formatBytes(bytes), note: "" });
+        },
+        waiting(message: string) {
+            if (bar) bar.update({ note: ` | ${message}` });
+            else io.err(message);
         },
         deleted() {
             bar?.increment(1);

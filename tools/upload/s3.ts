@@ -4,6 +4,7 @@ import https from "node:https";
 import { S3Client, type S3ServiceException } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { md5 } from "./etag";
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from "./retry";
 
 export interface Credentials {
     accessKeyId: string;
@@ -17,14 +18,28 @@ export interface ClientOptions {
     credentials: Credentials;
     /** sockets kept open; should match the number of parallel operations */
     concurrency: number;
-    /** attempts per request (1 = no retries); throttling, 5xx and network errors are retried */
-    maxAttempts?: number;
+    /** per-request retry schedule (see retry.ts); throttling, 5xx, timeouts and network errors are retried */
+    retry?: Partial<RetryPolicy>;
+    /**
+     * An attempt whose connection carries no bytes in either direction for this
+     * long (a stalled server) fails with a TimeoutError and is retried (default 20 s).
+     */
+    requestTimeoutMs?: number;
     /**
      * Aborts every request in flight or still to come, unless a request passes
-     * its own `abortSignal`. Requests are sent without per-call options so the
-     * SDK can reuse each command's resolved middleware (`cacheMiddleware`).
+     * its own `abortSignal` (a hard abort: second Ctrl-C, or the grace period
+     * after the first one ran out). Requests are sent without per-call options
+     * so the SDK can reuse each command's resolved middleware (`cacheMiddleware`).
      */
     signal?: AbortSignal;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+
+/** One request being sent (all its attempts), for the "still waiting" progress line. */
+export interface InFlight {
+    label: string;
+    since: number;
 }
 
 /** What went over the wire, counted at the HTTP handler (every attempt counts). */
@@ -34,6 +49,12 @@ export class RequestStats {
     /** responses with status 429 or >= 500 (each is retried while attempts remain) */
     retryable = 0;
     networkErrors = 0;
+    /** attempts that were repeated (any reason) */
+    retries = 0;
+    /** requests being sent now */
+    inFlight = new Set<InFlight>();
+    /** when a request last completed (or failed for good) */
+    lastDone = Date.now();
 
     describe(): string {
         const parts = Object.entries(this.byMethod)
@@ -56,15 +77,37 @@ export function usePathStyle(endpoint: string, bucket: string): boolean {
     );
 }
 
-export function createClient(opts: ClientOptions & { bucket: string }): { client: S3Client; stats: RequestStats } {
+/** Options of one `send`. */
+export interface SendOptions {
+    /** no new attempt after this aborts (first Ctrl-C): the request ends with a StoppedError */
+    stop?: AbortSignal;
+    /** a per-call signal instead of the client-wide one (turns off the middleware cache for this call) */
+    abortSignal?: AbortSignal;
+    /** fewer attempts than the policy (clean-up calls) */
+    attempts?: number;
+}
+
+/** An SDK command whose handler resolves to output `O` (e.g. PutObjectCommand). */
+export interface SdkCommand<O> {
+    // biome-ignore lint/suspicious/noExplicitAny: matching any handler signature
+    resolveMiddleware(...a: any[]): (...b: any[]) => Promise<{ output: O }>;
+}
+/** Sends a command with this tool's own retries; `label` names it in progress lines ("PUT apps/x.yaml"). */
+export type SendFn = <O>(command: SdkCommand<O>, label: string, options?: SendOptions) => Promise<O>;
+
+export function createClient(opts: ClientOptions & { bucket: string }): {
+    client: S3Client;
+    stats: RequestStats;
+    send: SendFn;
+} {
     const stats = new RequestStats();
     const agentOptions = { keepAlive: true, maxSockets: opts.concurrency, keepAliveMsecs: 1000 };
     const inner = new NodeHttpHandler({
         httpAgent: new http.Agent(agentOptions),
         httpsAgent: new https.Agent(agentOptions),
         connectionTimeout: 5_000,
-        // socket idle timeout: a stalled connection fails (and is retried) instead of hanging forever
-        socketTimeout: 60_000,
+        // idle timeout: a stalled request fails with a TimeoutError (and is retried) instead of hanging
+        socketTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     });
     // Count every attempt at the transport, below the SDK's retry loop.
     const handler = {
@@ -98,8 +141,8 @@ export function createClient(opts: ClientOptions & { bucket: string }): { client
         credentials: opts.credentials,
         forcePathStyle: usePathStyle(opts.endpoint, opts.bucket),
         requestHandler: handler,
-        maxAttempts: opts.maxAttempts ?? 6,
-        retryMode: "standard",
+        // retries are this tool's own, per request (see retry.ts and send below)
+        maxAttempts: 1,
         // Only add checksums the API requires. Every PUT carries our own Content-MD5;
         // the newer default (CRC32 in an aws-chunked trailer) is not understood by
         // every S3-compatible server and makes s3rver store corrupted bodies.
@@ -133,11 +176,42 @@ export function createClient(opts: ClientOptions & { bucket: string }): { client
         },
         { step: "build", name: "deleteObjectsContentMd5", priority: "low" },
     );
-    return { client, stats };
+    const policy: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
+    const send: SendFn = async <O>(command: SdkCommand<O>, label: string, options: SendOptions = {}): Promise<O> => {
+        const entry: InFlight = { label, since: Date.now() };
+        stats.inFlight.add(entry);
+        const callOptions = options.abortSignal ? { abortSignal: options.abortSignal } : undefined;
+        try {
+            return await withRetries(
+                // the command is one of the SDK's (SdkCommand only names its output type)
+                () =>
+                    (callOptions
+                        ? client.send(command as never, callOptions)
+                        : client.send(command as never)) as unknown as Promise<O>,
+                options.attempts ? { ...policy, attempts: Math.min(options.attempts, policy.attempts) } : policy,
+                {
+                    stop: options.stop,
+                    onRetry: () => {
+                        stats.retries++;
+                    },
+                },
+            );
+        } finally {
+            stats.inFlight.delete(entry);
+            stats.lastDone = Date.now();
+        }
+    };
+    return { client, stats, send };
 }
 
-/** Turns SDK and network errors into one clear sentence (never includes secrets). */
+/** Turns SDK and network errors into one clear sentence (never includes secrets), with the attempts made. */
 export function describeError(err: unknown, ctx: { endpoint: string; bucket: string }): string {
+    const attempts = (err as { attempts?: number } | undefined)?.attempts;
+    const text = describeOne(err, ctx);
+    return attempts && attempts > 1 ? `${text} (last of ${attempts} attempts)` : text;
+}
+
+function describeOne(err: unknown, ctx: { endpoint: string; bucket: string }): string {
     const e = err as S3ServiceException & { code?: string; cause?: { code?: string } };
     const name = e?.name ?? "Error";
     const status = e?.$metadata?.httpStatusCode;

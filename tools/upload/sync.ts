@@ -8,9 +8,9 @@ import {
     CompleteMultipartUploadCommand,
     CreateMultipartUploadCommand,
     DeleteObjectsCommand,
+    ListMultipartUploadsCommand,
     ListObjectsV2Command,
     PutObjectCommand,
-    type S3Client,
     UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import ignore from "ignore";
@@ -28,6 +28,8 @@ import {
 } from "./etag";
 import type { LocalFile } from "./files";
 import { forEachLimit } from "./pool";
+import { StoppedError } from "./retry";
+import type { SendFn } from "./s3";
 
 export interface RemoteObject {
     etag?: string;
@@ -61,8 +63,12 @@ export interface SyncResult {
     unchanged: number;
     bytesUploaded: number;
     failures: Failure[];
-    /** deletions skipped because some uploads failed */
+    /** deletions skipped because some uploads failed or the run was interrupted */
     deletesSkipped: number;
+    /** uploads not done because the run was interrupted (never started, or cut off) */
+    notDone: number;
+    /** requests that were still running when they were cut off (hard abort) */
+    cutOff: string[];
 }
 
 export interface Reporter {
@@ -70,6 +76,8 @@ export interface Reporter {
     uploaded(item: UploadItem): void;
     deleted(key: string): void;
     failed(key: string, message: string): void;
+    /** a line that keeps the output alive while nothing completes */
+    waiting(message: string): void;
     stop(): void;
 }
 
@@ -79,28 +87,50 @@ export interface Sizes {
 }
 export const DEFAULT_SIZES: Sizes = { multipartThreshold: MULTIPART_THRESHOLD, partSize: PART_SIZE };
 
-/** Normalises a prefix: no leading slash, exactly one trailing slash (or empty). */
+export class PrefixError extends Error {}
+
+/**
+ * Checks and normalises a key prefix: exactly one trailing slash (or empty).
+ * Refused: a leading `/` (keys have no root; `/team` would silently mean
+ * `team/`), `.` and `..` segments (S3 keeps them literally, so `../x` does not
+ * climb anywhere but lands in a folder named `..`), empty segments (`a//b`),
+ * backslashes and control characters.
+ */
 export function normalisePrefix(prefix: string | undefined): string {
-    const p = (prefix ?? "").replace(/^\/+/, "").replace(/\/+$/, "");
-    return p === "" ? "" : `${p}/`;
+    const raw = prefix ?? "";
+    const problems: string[] = [];
+    if (raw.startsWith("/")) problems.push("starts with /");
+    const trimmed = raw.replace(/\/+$/, "");
+    const segments = trimmed === "" ? [] : trimmed.replace(/^\/+/, "").split("/");
+    if (segments.some((seg) => seg === ".." || seg === ".")) problems.push("has a . or .. segment");
+    if (segments.some((seg) => seg === "")) problems.push("has an empty segment (//)");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+    if (/[\\\u0000-\u001f\u007f]/.test(raw)) problems.push("has a backslash or a control character");
+    if (problems.length > 0) {
+        throw new PrefixError(
+            `prefix ${JSON.stringify(raw)} ${problems.join(", ")}: give a relative key prefix such as team-a or apps/team-a`,
+        );
+    }
+    return segments.length === 0 ? "" : `${segments.join("/")}/`;
 }
 
 /** One ListObjectsV2 pass over the prefix (1,000 keys per request). */
 export async function listRemote(
-    client: S3Client,
+    send: SendFn,
     bucket: string,
     prefix: string,
-    signal?: AbortSignal,
+    stop?: AbortSignal,
 ): Promise<Map<string, RemoteObject>> {
     const out = new Map<string, RemoteObject>();
     let token: string | undefined;
     for (let page = 0; page < 1_000_000; page++) {
+        if (stop?.aborted) throw new StoppedError();
         const command = new ListObjectsV2Command({
             Bucket: bucket,
             Prefix: prefix || undefined,
             ContinuationToken: token,
         });
-        const res = await (signal ? client.send(command, { abortSignal: signal }) : client.send(command));
+        const res = await send(command, `LIST page ${page + 1}`, { stop });
         for (const o of res.Contents ?? []) {
             if (o.Key !== undefined) out.set(o.Key, { etag: o.ETag, size: o.Size ?? 0 });
         }
@@ -222,43 +252,42 @@ export class IntegrityError extends Error {}
 function isFatal(err: unknown): boolean {
     const e = err as { name?: string; code?: string; cause?: { code?: string } };
     return (
-        ["NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "AbortError"].includes(
-            e?.name ?? "",
-        ) || ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(e?.code ?? e?.cause?.code ?? "")
+        ["NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"].includes(e?.name ?? "") ||
+        ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(e?.code ?? e?.cause?.code ?? "")
     );
 }
 
+/** An attempt that ended because the run stopped: never started again, or cut off by the hard abort. */
+function isInterruption(err: unknown): boolean {
+    const name = (err as Error | undefined)?.name;
+    return name === "StoppedError" || name === "AbortError";
+}
+
 export interface ExecuteInput {
-    client: S3Client;
+    send: SendFn;
     bucket: string;
     plan: SyncPlan;
     concurrency: number;
     reporter: Reporter;
-    signal?: AbortSignal;
+    /**
+     * Stop scheduling (first Ctrl-C, or a fatal error): no new upload, part,
+     * retry or deletion starts; requests in flight finish. Aborting the
+     * requests in flight is the client's own signal (createClient's `signal`).
+     */
+    stop: AbortController;
     sizes?: Sizes;
     /** bytes already read while hashing (rel path → body) */
     bodies?: Map<string, Buffer>;
     describe: (err: unknown) => string;
-    /**
-     * The controller whose signal the client was created with (createClient's
-     * `signal`): aborted on a fatal error, it also stops the requests in flight.
-     * Without it, every request carries this run's signal itself (which turns
-     * off the SDK's middleware cache).
-     */
-    controller?: AbortController;
 }
 
 export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
-    const { client, bucket, plan, reporter } = input;
+    const { send, bucket, plan, reporter } = input;
     const sizes = input.sizes ?? DEFAULT_SIZES;
-    const stop = input.controller ?? new AbortController();
-    // every request in flight listens to the signal
-    setMaxListeners(input.concurrency * 8 + 16, stop.signal);
-    const onOuterAbort = () => stop.abort();
-    if (input.signal?.aborted) stop.abort();
-    input.signal?.addEventListener("abort", onOuterAbort, { once: true });
-    const signal = stop.signal;
-    const sendOptions = input.controller ? undefined : { abortSignal: signal };
+    const stopper = input.stop;
+    const stop = stopper.signal;
+    // every request waiting for a retry listens to the signal
+    setMaxListeners(input.concurrency * 8 + 16, stop);
 
     const result: SyncResult = {
         uploaded: 0,
@@ -267,13 +296,18 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
         bytesUploaded: 0,
         failures: [],
         deletesSkipped: 0,
+        notDone: 0,
+        cutOff: [],
     };
     const fail = (key: string, err: unknown) => {
-        if (signal.aborted && (err as Error)?.name === "AbortError") return; // reported once by the caller
+        if (isInterruption(err)) {
+            if ((err as Error).name === "AbortError") result.cutOff.push(key);
+            return;
+        }
         const message = input.describe(err);
         result.failures.push({ key, message });
         reporter.failed(key, message);
-        if (isFatal(err)) stop.abort();
+        if (isFatal(err)) stopper.abort();
     };
 
     reporter.start(plan);
@@ -283,18 +317,18 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
         const first = plan.uploads.filter((u) => !KUSTOMIZATION.test(u.key));
         const last = plan.uploads.filter((u) => KUSTOMIZATION.test(u.key));
         for (const batch of [first, last]) {
+            if (stop.aborted) break;
             await forEachLimit(
                 batch,
                 input.concurrency,
                 async (item) => {
                     try {
                         const bytes = await uploadOne(
-                            client,
+                            send,
                             bucket,
                             item,
                             sizes,
-                            signal,
-                            sendOptions,
+                            stop,
                             input.bodies?.get(item.file.rel),
                         );
                         result.uploaded++;
@@ -304,24 +338,29 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
                         fail(item.key, err);
                     }
                 },
-                signal,
+                stop,
             );
-            if (signal.aborted) break;
         }
+        result.notDone = plan.uploads.length - result.uploaded - result.failures.length;
 
         if (plan.deletes.length > 0) {
-            if (result.failures.length > 0 || signal.aborted) {
+            if (result.failures.length > 0 || stop.aborted) {
                 result.deletesSkipped = plan.deletes.length;
             } else {
-                for (let i = 0; i < plan.deletes.length && !signal.aborted; i += 1000) {
+                for (let i = 0; i < plan.deletes.length; i += 1000) {
+                    if (stop.aborted) {
+                        result.deletesSkipped += plan.deletes.length - i;
+                        break;
+                    }
                     const chunk = plan.deletes.slice(i, i + 1000);
                     try {
-                        const res = await client.send(
+                        const res = await send(
                             new DeleteObjectsCommand({
                                 Bucket: bucket,
                                 Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
                             }),
-                            sendOptions,
+                            `DELETE ${chunk.length} object(s)`,
+                            { stop },
                         );
                         const errors = new Map((res.Errors ?? []).map((e) => [e.Key ?? "", e]));
                         for (const key of chunk) {
@@ -336,39 +375,34 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
                             }
                         }
                     } catch (err) {
-                        for (const key of chunk) fail(key, err);
+                        if (isInterruption(err)) result.deletesSkipped += chunk.length;
+                        else for (const key of chunk) fail(key, err);
                     }
                 }
             }
         }
     } finally {
-        input.signal?.removeEventListener("abort", onOuterAbort);
         reporter.stop();
     }
     return result;
 }
 
-/** Per-call send options: undefined when the client carries the run's abort signal. */
-type SendOptions = { abortSignal: AbortSignal } | undefined;
-
 /** Uploads one file; returns the number of bytes sent. */
 async function uploadOne(
-    client: S3Client,
+    send: SendFn,
     bucket: string,
     item: UploadItem,
     sizes: Sizes,
-    signal: AbortSignal,
-    sendOptions: SendOptions,
+    stop: AbortSignal,
     cached?: Buffer,
 ): Promise<number> {
     const { file, key } = item;
-    if (file.size > sizes.multipartThreshold)
-        return uploadMultipart(client, bucket, item, sizes.partSize, signal, sendOptions);
+    if (file.size > sizes.multipartThreshold) return uploadMultipart(send, bucket, item, sizes.partSize, stop);
 
     // the bytes that were hashed, or a fresh read; Content-MD5 is always of exactly what is sent
     const body = cached ?? (await readFile(file.abs));
     const digest = cached ? Buffer.from(item.digest.md5Hex, "hex") : md5(body);
-    const res = await client.send(
+    const res = await send(
         new PutObjectCommand({
             Bucket: bucket,
             Key: key,
@@ -377,7 +411,8 @@ async function uploadOne(
             ContentMD5: digest.toString("base64"),
             ContentType: contentType(file.rel),
         }),
-        sendOptions,
+        `PUT ${key}`,
+        { stop },
     );
     const etag = parseEtag(res.ETag);
     if (etag && etag.parts === undefined && etag.hex !== digest.toString("hex")) {
@@ -388,18 +423,32 @@ async function uploadOne(
     return body.length;
 }
 
+/** How long the clean-up AbortMultipartUpload of a failed or interrupted upload may take. */
+const ABORT_UPLOAD_TIMEOUT_MS = 5_000;
+
+async function abortUpload(send: SendFn, bucket: string, key: string, uploadId: string): Promise<boolean> {
+    // its own signal: it also runs after the client-wide hard abort
+    return send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), `ABORT ${key}`, {
+        abortSignal: AbortSignal.timeout(ABORT_UPLOAD_TIMEOUT_MS),
+        attempts: 3,
+    }).then(
+        () => true,
+        () => false,
+    );
+}
+
 async function uploadMultipart(
-    client: S3Client,
+    send: SendFn,
     bucket: string,
     item: UploadItem,
     partSize: number,
-    signal: AbortSignal,
-    sendOptions: SendOptions,
+    stop: AbortSignal,
 ): Promise<number> {
     const { file, key } = item;
-    const created = await client.send(
+    const created = await send(
         new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType(file.rel) }),
-        sendOptions,
+        `CREATE UPLOAD ${key}`,
+        { stop },
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new Error("CreateMultipartUpload returned no UploadId");
@@ -408,40 +457,57 @@ async function uploadMultipart(
     const partDigests: Buffer[] = new Array(count);
     try {
         const numbers = Array.from({ length: count }, (_, i) => i + 1);
-        await forEachLimit(
-            numbers,
-            4,
-            async (n) => {
-                const offset = (n - 1) * partSize;
-                const body = await readRange(file.abs, offset, Math.min(partSize, file.size - offset));
-                const digest = md5(body);
-                partDigests[n - 1] = digest;
-                const res = await client.send(
-                    new UploadPartCommand({
-                        Bucket: bucket,
-                        Key: key,
-                        UploadId: uploadId,
-                        PartNumber: n,
-                        Body: body,
-                        ContentLength: body.length,
-                        ContentMD5: digest.toString("base64"),
-                    }),
-                    sendOptions,
-                );
-                if (!res.ETag) throw new Error(`UploadPart ${n} returned no ETag`);
-                parts[n - 1] = { ETag: res.ETag, PartNumber: n };
-            },
-            signal,
-        );
-        if (signal.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
-        const done = await client.send(
+        // a failed part stops the others from starting
+        const partsStop = new AbortController();
+        const onStop = () => partsStop.abort();
+        stop.addEventListener("abort", onStop, { once: true });
+        let firstError: unknown;
+        try {
+            await forEachLimit(
+                numbers,
+                4,
+                async (n) => {
+                    try {
+                        const offset = (n - 1) * partSize;
+                        const body = await readRange(file.abs, offset, Math.min(partSize, file.size - offset));
+                        const digest = md5(body);
+                        partDigests[n - 1] = digest;
+                        const res = await send(
+                            new UploadPartCommand({
+                                Bucket: bucket,
+                                Key: key,
+                                UploadId: uploadId,
+                                PartNumber: n,
+                                Body: body,
+                                ContentLength: body.length,
+                                ContentMD5: digest.toString("base64"),
+                            }),
+                            `PUT ${key} part ${n}/${count}`,
+                            { stop },
+                        );
+                        if (!res.ETag) throw new Error(`UploadPart ${n} returned no ETag`);
+                        parts[n - 1] = { ETag: res.ETag, PartNumber: n };
+                    } catch (err) {
+                        firstError ??= err;
+                        partsStop.abort();
+                    }
+                },
+                partsStop.signal,
+            );
+        } finally {
+            stop.removeEventListener("abort", onStop);
+        }
+        if (firstError !== undefined) throw firstError;
+        if (stop.aborted) throw new StoppedError();
+        const done = await send(
             new CompleteMultipartUploadCommand({
                 Bucket: bucket,
                 Key: key,
                 UploadId: uploadId,
                 MultipartUpload: { Parts: parts },
             }),
-            sendOptions,
+            `COMPLETE ${key}`,
+            { stop },
         );
         const etag = parseEtag(done.ETag);
         if (etag) {
@@ -455,13 +521,72 @@ async function uploadMultipart(
         }
         return file.size;
     } catch (err) {
-        // best effort, and also after an interrupt: its own never-aborted signal
-        // overrides the client's; an unfinished upload is also cleaned up by lifecycle rules
-        await client
-            .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
-                abortSignal: new AbortController().signal,
-            })
-            .catch(() => undefined);
+        // failed or interrupted: no parts may linger (they are billed until aborted)
+        await abortUpload(send, bucket, key, uploadId);
         throw err;
     }
+}
+
+export interface StaleUploads {
+    /** false when the server does not list multipart uploads (e.g. s3rver: 501 NotImplemented) */
+    supported: boolean;
+    /** why listing failed, when it did */
+    reason?: string;
+    found: Array<{ key: string; initiated?: Date }>;
+    aborted: number;
+    failed: Failure[];
+}
+
+/**
+ * Finds incomplete multipart uploads under the prefix that were started before
+ * `before` (by earlier runs that failed, were killed or lost their network) and
+ * aborts them, so no billed parts linger. `dryRun` only lists them.
+ */
+export async function abortStaleUploads(opts: {
+    send: SendFn;
+    bucket: string;
+    prefix: string;
+    before: Date;
+    dryRun: boolean;
+    stop?: AbortSignal;
+    describe: (err: unknown) => string;
+}): Promise<StaleUploads> {
+    const { send } = opts;
+    const out: StaleUploads = { supported: true, found: [], aborted: 0, failed: [] };
+    const stale: Array<{ key: string; uploadId: string; initiated?: Date }> = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+        for (let page = 0; page < 10_000; page++) {
+            const res = await send(
+                new ListMultipartUploadsCommand({
+                    Bucket: opts.bucket,
+                    Prefix: opts.prefix || undefined,
+                    KeyMarker: keyMarker,
+                    UploadIdMarker: uploadIdMarker,
+                }),
+                `LIST UPLOADS page ${page + 1}`,
+                { stop: opts.stop },
+            );
+            for (const u of res.Uploads ?? []) {
+                if (!u.Key || !u.UploadId || !u.Key.startsWith(opts.prefix)) continue;
+                if (u.Initiated && u.Initiated.getTime() > opts.before.getTime()) continue; // a run that is going on now
+                stale.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
+            }
+            if (!res.IsTruncated || (!res.NextKeyMarker && !res.NextUploadIdMarker)) break;
+            keyMarker = res.NextKeyMarker;
+            uploadIdMarker = res.NextUploadIdMarker;
+        }
+    } catch (err) {
+        if (isInterruption(err)) throw err;
+        return { ...out, supported: false, reason: opts.describe(err) };
+    }
+    out.found = stale.map(({ key, initiated }) => ({ key, initiated }));
+    if (opts.dryRun) return out;
+    for (const u of stale) {
+        if (opts.stop?.aborted) break;
+        if (await abortUpload(opts.send, opts.bucket, u.key, u.uploadId)) out.aborted++;
+        else out.failed.push({ key: u.key, message: `could not abort upload ${u.uploadId}` });
+    }
+    return out;
 }
