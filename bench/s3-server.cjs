@@ -11,6 +11,11 @@
 // s3rver 3.7.1 with `silent: true` (no per-request log output) and its storage
 // on tmpfs (/dev/shm when present; env S3_BENCH_STORAGE overrides), so neither
 // logging nor disk writes are measured. Loopback only.
+//
+// Start it with `node --openssl-legacy-provider` (bench/sync.ts and the tests'
+// helpers-s3.ts do): s3rver encrypts its ListObjectsV2 continuation tokens with
+// DES, which OpenSSL 3 only offers through the legacy provider, so without it
+// every listing of more than 1,000 keys fails with ERR_OSSL_EVP_UNSUPPORTED.
 "use strict";
 const fs = require("node:fs");
 const os = require("node:os");

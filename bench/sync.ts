@@ -121,7 +121,9 @@ async function startServer() {
         cwd: REPO,
         env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        execArgv: ["--expose-gc"],
+        // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3
+        // offers only through its legacy provider: without it, listing past 1,000 keys fails
+        execArgv: ["--expose-gc", "--openssl-legacy-provider"],
     });
     const ready = await new Promise<{ port: number; dir: string }>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("s3rver did not start in 30 s")), 30_000);
