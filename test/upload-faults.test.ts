@@ -64,7 +64,9 @@ describe("upload: retries per request", () => {
             assert.equal(r.lastOut(), "uploaded 2000, deleted 0, unchanged 0");
             const failed = proxy.seen.filter((x) => x.failedWith === 500).length;
             assert.ok(failed > 700, `the storm answered ${failed} PUTs with 500`);
-            assert.match(r.out.join("\n"), new RegExp(`, ${failed} failed attempt\\(s\\) retried in `));
+            // every injected 500 was retried (and, on a loaded machine, perhaps an attempt that timed out too)
+            const retried = Number(/, (\d+) failed attempt\(s\) retried in /.exec(r.out.join("\n"))?.[1]);
+            assert.ok(retried >= failed, `${retried} attempts retried, ${failed} answered 500`);
             const stored = await local.s3().objects(bucket);
             assert.equal(stored.size, 2000);
             for (const [k, v] of Object.entries(files)) assert.equal(stored.get(k)?.toString(), v, k);
