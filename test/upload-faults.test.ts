@@ -50,7 +50,7 @@ function rng(seed: number) {
 }
 
 describe("upload: retries per request", () => {
-    test("a 30% storm of 500s over 2,000 PUTs completes in one run", { timeout: 120_000 }, async () => {
+    test("a 30% storm of 500s over 2,000 PUTs completes in one run", { timeout: 600_000 }, async () => {
         const bucket = await freshBucket();
         const files = tree(2000);
         const src = await makeTree(files);
@@ -100,7 +100,7 @@ describe("upload: retries per request", () => {
     });
 
     test("a stalled request times out and is retried; the output stays alive meanwhile", {
-        timeout: 30_000,
+        timeout: 120_000,
     }, async () => {
         const bucket = await freshBucket();
         const src = await makeTree(tree(8));
@@ -455,7 +455,7 @@ describe("upload: prefixes and skipped files", () => {
 
 describe("upload: 10,000 objects", () => {
     test("10,000 files: the first sync uploads all, the re-sync pages through 10 listings and uploads none", {
-        timeout: 300_000,
+        timeout: 600_000,
     }, async () => {
         const bucket = await freshBucket();
         const files: Record<string, string> = {};
