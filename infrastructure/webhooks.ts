@@ -208,6 +208,8 @@ function createPublicWebhooks(
         webhookUrl: pulumi.secret(githubReceiver.url),
         bucketReceiverUrl: pulumi.secret(bucketReceiver.url),
         bucketReceiverToken: pulumi.secret(bucketReceiver.token),
+        // make upload-do trusts Let's Encrypt's staging roots for its receiver call when this is "staging"
+        acmeEnvironment: pulumi.output(acme.environment),
         ...(contour ? { loadBalancerIp: contour.loadBalancerIp } : {}),
         ...(dns ? (dns.dnsRecord ? { dnsRecord: dns.record } : { dnsRecordToCreate: dns.record }) : {}),
     };

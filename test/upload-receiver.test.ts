@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import { type RunDeps, runUpload } from "../tools/upload/cli";
 import { parseFlags, resolveConfig } from "../tools/upload/config";
+import { retryAfterMs } from "../tools/upload/receiver";
 import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader, useLocalS3 } from "./helpers-s3";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -208,6 +209,45 @@ describe("upload: Flux receiver", () => {
         } finally {
             await rm(src, { recursive: true, force: true });
         }
+    });
+
+    test("429 (Envoy's rate limit) is retried after the Retry-After the reply names", async () => {
+        const bucket = await freshBucket();
+        const src = await makeTree(TREE);
+        const times: number[] = [];
+        const server = http.createServer((req, res) => {
+            req.resume();
+            req.on("end", () => {
+                times.push(Date.now());
+                if (times.length === 1) res.writeHead(429, { "retry-after": "1" }).end();
+                else res.writeHead(200).end();
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/${HOOK}`;
+        try {
+            const r = await run(["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint], {
+                env: s3Env({ FLUX_RECEIVER_URL: url, FLUX_RECEIVER_TOKEN: TOKEN }),
+            });
+            assert.equal(r.code, 0, r.all());
+            assert.equal(times.length, 2);
+            // the backoff in this test is 5 ms: the second call waited for Retry-After: 1
+            assert.ok(times[1]! - times[0]! >= 950, `retried after ${times[1]! - times[0]!} ms`);
+            assert.match(r.out.join("\n"), /receiver: POST .* -> 200 OK/);
+        } finally {
+            server.closeAllConnections();
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("Retry-After: delay-seconds or an HTTP-date (RFC 9110 10.2.3), capped at a minute", () => {
+        assert.equal(retryAfterMs("2"), 2000);
+        assert.equal(retryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("2015-10-21T07:27:58Z")), 2000);
+        assert.equal(retryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("2015-10-21T07:29:00Z")), 0);
+        assert.equal(retryAfterMs("3600"), 60_000);
+        assert.equal(retryAfterMs("soon"), undefined);
+        assert.equal(retryAfterMs(undefined), undefined);
     });
 
     test("--dry-run and --no-trigger never call the receiver", async () => {

@@ -65,6 +65,15 @@ describe("webhook outputs", () => {
         assert.notEqual(tokenOf(run, "bucket-receiver"), tokenOf(run, "github-receiver"));
     });
 
+    it("acmeEnvironment is the stack's acme.environment (make upload-do trusts the staging roots by it)", async () => {
+        assert.equal(run.outputs?.acmeEnvironment, "staging");
+        const production = baseConfig();
+        production.acme = { ...production.acme, environment: "production" };
+        const prod = await runStack(production);
+        if (prod.error) throw prod.error;
+        assert.equal(prod.outputs?.acmeEnvironment, "production");
+    });
+
     it("the URLs and the token are secret outputs", async () => {
         const raw = run.rawOutputs as Record<string, unknown>;
         for (const key of ["webhookUrl", "bucketReceiverUrl", "bucketReceiverToken"]) {

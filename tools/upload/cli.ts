@@ -355,6 +355,13 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
                     `receiver: POST ${shown} -> ${res.status} ${res.statusText ?? ""}`.trimEnd() +
                         "; Flux reconciles the bucket now",
                 );
+            } else if (res.tlsError) {
+                io.err(
+                    `error: receiver POST ${shown}: its TLS certificate is not trusted (${res.error}), so the call was not made. ` +
+                        tlsHint(cfg) +
+                        " Certificate checks are never turned off. The sync itself succeeded; Flux will pick the change up at its next interval.",
+                );
+                code = 1;
             } else {
                 const what =
                     res.status !== undefined
@@ -380,6 +387,19 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         for (const f of forwards) f.close();
         deps.onStats?.(stats);
     }
+}
+
+/** What to do about a receiver certificate that does not verify, given what the call trusted. */
+function tlsHint(cfg: ResolvedConfig): string {
+    const trusted = `It was checked against Node's roots${cfg.receiverTrust ? ` and ${cfg.receiverTrust}` : ""}.`;
+    if (cfg.acmeEnvironment === "staging")
+        return `${trusted} The stack's certificates come from Let's Encrypt staging, so the receiver does not serve a certificate KCert issued yet (is it still pending?), or it serves another one.`;
+    if (cfg.acmeEnvironment === "production")
+        return `${trusted} The stack uses Let's Encrypt production (acme.environment), whose roots Node trusts: the receiver does not serve a certificate KCert issued yet (is it still pending?), or it serves another one.`;
+    return (
+        `${trusted} The stack's ACME environment is not known${cfg.usedStack ? " (the stack has no acmeEnvironment output: run make bootstrap to update it)" : " (the stack outputs were not read)"}: ` +
+        "with Let's Encrypt staging certificates, let the tool read the stack's outputs, or pass --receiver-ca FILE (FLUX_RECEIVER_CA) with the root to trust."
+    );
 }
 
 /** What the clean-up of earlier runs' incomplete multipart uploads found (quiet when there was nothing). */

@@ -7,13 +7,15 @@ import type { ReceiverConfig } from "./receiver";
 import type { Credentials } from "./s3";
 import { parseStackOutputs, type StackOutputReader } from "./stack";
 import { normalisePrefix, PrefixError } from "./sync";
+import { readCaFile, STAGING_ROOTS, stagingRoots, TrustError } from "./trust";
 
 export const DEFAULT_CONCURRENCY = 32;
 export const MAX_CONCURRENCY = 256;
 
 export const USAGE = `usage: npm run upload -- [--stack NAME] [--source deploy] [--bucket NAME] [--endpoint URL]
                          [--region R] [--prefix P] [--delete] [--dry-run] [--concurrency N]
-                         [--receiver-url URL] [--receiver-token T] [--no-trigger] [--ignore-file F]
+                         [--receiver-url URL] [--receiver-token T] [--receiver-ca FILE] [--no-trigger]
+                         [--ignore-file F]
 
 Syncs the source folder to the bucket (content-based: MD5 against the ETag),
 then calls the Flux bucket receiver so Flux reconciles at once.
@@ -30,6 +32,9 @@ then calls the Flux bucket receiver so Flux reconciles at once.
   --concurrency N       parallel requests, 1-256 (default: ${DEFAULT_CONCURRENCY})
   --receiver-url URL    env FLUX_RECEIVER_URL,   stack output bucketReceiverUrl
   --receiver-token T    env FLUX_RECEIVER_TOKEN, stack output bucketReceiverToken (prefer the env var)
+  --receiver-ca FILE    env FLUX_RECEIVER_CA: PEM root(s) to trust for the receiver call, besides
+                        Node's; Let's Encrypt's staging roots are added when the stack output
+                        acmeEnvironment is staging
   --no-trigger          do not call the receiver
   --ignore-file F       ignore rules (default: <source>/.sourceignore)
 
@@ -55,6 +60,7 @@ export interface CliFlags {
     concurrency?: string;
     receiverUrl?: string;
     receiverToken?: string;
+    receiverCa?: string;
     trigger: boolean;
     ignoreFile?: string;
     help: boolean;
@@ -72,6 +78,7 @@ const FLAG_OPTIONS = {
     concurrency: { type: "string" },
     "receiver-url": { type: "string" },
     "receiver-token": { type: "string" },
+    "receiver-ca": { type: "string" },
     "no-trigger": { type: "boolean" },
     "ignore-file": { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -102,6 +109,7 @@ export function parseFlags(argv: readonly string[]): CliFlags {
         concurrency: v.concurrency,
         receiverUrl: v["receiver-url"],
         receiverToken: v["receiver-token"],
+        receiverCa: v["receiver-ca"],
         trigger: !(v["no-trigger"] ?? false),
         ignoreFile: v["ignore-file"],
         help: v.help ?? false,
@@ -124,6 +132,10 @@ export interface ResolvedConfig {
     /** undefined: do not trigger (see receiverNote) */
     receiver?: ReceiverConfig;
     receiverNote?: string;
+    /** the stack's ACME environment (output acmeEnvironment), when the stack was read */
+    acmeEnvironment?: string;
+    /** what the receiver call trusts besides Node's roots, in words */
+    receiverTrust?: string;
     /** whether the stack outputs were read */
     usedStack: boolean;
     /** in-cluster services to reach through port-forwards (stack output localAccess) */
@@ -223,6 +235,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
     let usedStack = false;
     let stackError: string | undefined;
     let forward: ResolvedConfig["forward"];
+    let acmeEnvironment: string | undefined;
     if (coreMissing() || receiverMissing()) {
         try {
             const raw = await deps.readStackOutputs(flags.stack);
@@ -246,6 +259,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
             }
             receiverUrl ??= out.bucketReceiverUrl;
             receiverToken ??= out.bucketReceiverToken;
+            acmeEnvironment = out.acmeEnvironment;
         } catch (err) {
             if (err instanceof LocalAccessError) throw new ConfigError(err.message);
             stackError = (err as Error).message;
@@ -275,6 +289,7 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
 
     let receiver: ReceiverConfig | undefined;
     let receiverNote: string | undefined;
+    let receiverTrustNote: string | undefined;
     if (!flags.trigger) receiverNote = "not triggered (--no-trigger)";
     else if (flags.dryRun) receiverNote = "not triggered (dry run)";
     else if (receiverUrl && receiverToken) {
@@ -291,6 +306,13 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
             );
         }
         receiver = { url: url.toString(), token: receiverToken };
+        const trust = receiverTrust(
+            nonEmpty(flags.receiverCa) ?? nonEmpty(env.FLUX_RECEIVER_CA),
+            acmeEnvironment,
+            deps.cwd,
+        );
+        if (trust.ca.length > 0) receiver.extraCa = trust.ca;
+        receiverTrustNote = trust.note;
     } else {
         const what = !receiverUrl && !receiverToken ? "URL and token" : !receiverUrl ? "URL" : "token";
         receiverNote =
@@ -314,8 +336,39 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
         concurrency,
         receiver,
         receiverNote,
+        acmeEnvironment,
+        receiverTrust: receiverTrustNote,
         usedStack,
         ...(forward && (forward.s3 || forward.receiver) ? { forward } : {}),
         warnings,
     };
+}
+
+/**
+ * The roots the receiver call trusts besides Node's: Let's Encrypt's staging
+ * roots when the stack's ACME environment is staging (certificates issued by
+ * KCert there chain to them), and the PEM file of --receiver-ca/FLUX_RECEIVER_CA.
+ */
+function receiverTrust(
+    caFile: string | undefined,
+    acmeEnvironment: string | undefined,
+    cwd: string,
+): { ca: string[]; note?: string } {
+    const ca: string[] = [];
+    const notes: string[] = [];
+    try {
+        if (acmeEnvironment === "staging") {
+            ca.push(...stagingRoots());
+            notes.push(`Let's Encrypt's staging roots (${STAGING_ROOTS.map((r) => r.name).join(", ")})`);
+        }
+        if (caFile) {
+            const file = path.resolve(cwd, caFile);
+            ca.push(...readCaFile(file));
+            notes.push(`the root(s) in ${file}`);
+        }
+    } catch (err) {
+        if (err instanceof TrustError) throw new ConfigError(err.message);
+        throw err;
+    }
+    return { ca, note: notes.length ? notes.join(" and ") : undefined };
 }

@@ -17,6 +17,7 @@ const OUTPUT_NAMES = [
     "uploadSecretAccessKey",
     "bucketReceiverUrl",
     "bucketReceiverToken",
+    "acmeEnvironment",
 ] as const;
 export type StackOutputs = Partial<Record<(typeof OUTPUT_NAMES)[number], string>>;
 
