@@ -1,6 +1,7 @@
 // Failure handling: retries, interruptions, and the clear errors the issue asks for.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -235,6 +236,30 @@ describe("upload: failures", () => {
             ]) {
                 assert.ok(msg.includes(name), `error should name ${name}: ${msg}`);
             }
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("the README's npm run upload example names the credentials it needs, and works with them", async () => {
+        const readme = readFileSync(path.resolve(__dirname, "..", "README.md"), "utf8");
+        const m = /^(.*)\\\n\s*npm run upload -- (--endpoint \S+ --bucket \S+ --no-trigger)/m.exec(readme);
+        assert.ok(m, "the README has the example");
+        assert.match(m[1]!, /AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+/);
+        const bucket = await freshBucket();
+        const src = await makeTree(TREE);
+        try {
+            const args = m[2]!
+                .split(" ")
+                .map((a) => (a.startsWith("http://") ? local.s3().endpoint : a === "test" ? bucket : a));
+            const without = await run(["--source", src, ...args], {
+                env: {},
+                readStackOutputs: pulumiStackOutputs({ env: { PATH: "/nonexistent" } }),
+            });
+            assert.equal(without.code, 2, "without the credentials it needs the stack");
+            assert.match(without.err.join("\n"), /missing credentials/);
+            const withKeys = await run(["--source", src, ...args]);
+            assert.equal(withKeys.code, 0, withKeys.all());
         } finally {
             await rm(src, { recursive: true, force: true });
         }
