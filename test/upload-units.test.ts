@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import { digestFile, multipartEtag, parseEtag, partCount } from "../tools/upload/etag";
 import { scanSource } from "../tools/upload/files";
 import { redactUrl, signature } from "../tools/upload/receiver";
-import { normalisePrefix, planSync, type RemoteObject, sameContent } from "../tools/upload/sync";
+import { digestAll, normalisePrefix, planSync, type RemoteObject, sameContent } from "../tools/upload/sync";
 import { makeTree } from "./helpers-s3";
 
 const md5hex = (b: Buffer) => createHash("md5").update(b).digest("hex");
@@ -75,6 +75,33 @@ describe("upload: ETags", () => {
                 "size differs",
             );
             assert.equal(await sameContent(file, digest, { etag: "garbage", size: body.length }, partSize), false);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("upload: hashing", () => {
+    test("digestAll hashes every file exactly and keeps no file body (memory bounded, not by the tree)", async () => {
+        const files: Record<string, Buffer> = {};
+        for (let i = 0; i < 400; i++) files[`d/f-${i}.json`] = Buffer.alloc(128 * 1024, i % 251);
+        files["big.json"] = Buffer.alloc(5 * 1024 * 1024 + 3, 7); // streamed
+        files["empty.yaml"] = Buffer.alloc(0);
+        const src = await makeTree(files);
+        try {
+            const list = Object.entries(files).map(([rel, body]) => ({
+                rel,
+                abs: path.join(src, rel),
+                size: body.length,
+            }));
+            const before = process.memoryUsage().arrayBuffers;
+            const result = await digestAll(list);
+            const grown = process.memoryUsage().arrayBuffers - before;
+            // 50 MiB of files went through; what is still held must not grow with them
+            assert.ok(grown < 16 * 1024 * 1024, `array buffers grew by ${(grown / 1048576).toFixed(1)} MiB`);
+            const digests = result instanceof Map ? result : (result as { digests: Map<string, unknown> }).digests;
+            for (const [rel, body] of Object.entries(files))
+                assert.equal((digests.get(rel) as { md5Hex: string }).md5Hex, md5hex(body), rel);
         } finally {
             await rm(src, { recursive: true, force: true });
         }

@@ -249,10 +249,10 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     };
     try {
         let remote: Awaited<ReturnType<typeof listRemote>>;
-        let local: Awaited<ReturnType<typeof digestAll>>;
+        let digests: Awaited<ReturnType<typeof digestAll>>;
         let stale: StaleUploads;
         try {
-            [remote, local, stale] = await Promise.all([
+            [remote, digests, stale] = await Promise.all([
                 listRemote(send, cfg.bucket, cfg.prefix, stopper.signal),
                 digestAll(files),
                 abortStaleUploads({
@@ -276,7 +276,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         reportStale(io, stale, cfg.prefix, cfg.dryRun);
         const plan = await planSync({
             files,
-            digests: local.digests,
+            digests,
             remote,
             prefix: cfg.prefix,
             deleteRemote: cfg.deleteRemote,
@@ -304,7 +304,6 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
             reporter,
             stop: stopper,
             sizes: deps.sizes,
-            bodies: local.bodies,
             describe: (err) => describeError(err, target),
         });
         if (plan.keptRemote.length > 0) {

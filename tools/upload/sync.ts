@@ -1,7 +1,7 @@
 // Plan and execute a one-way sync of a local folder to a bucket prefix.
 
 import { setMaxListeners } from "node:events";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import {
     AbortMultipartUploadCommand,
@@ -140,40 +140,45 @@ export async function listRemote(
     throw new Error("bucket listing did not end after 1,000,000 pages");
 }
 
-/** Local content: the MD5 of every file, plus the bytes of small files so they are read only once. */
-export interface LocalContent {
-    digests: Map<string, LocalDigest>;
-    bodies: Map<string, Buffer>;
-}
-
-const CACHE_FILE_LIMIT = 1024 * 1024;
-const CACHE_TOTAL_LIMIT = 256 * 1024 * 1024;
+/** Files up to this size are hashed from one reusable buffer; larger ones are streamed. */
+const SMALL_FILE = 1024 * 1024;
 
 /**
- * Hashes every file. Small files (manifests) are read synchronously, which is
- * several times cheaper than fs/promises for thousands of tiny files; the loop
- * yields to the event loop every few files so the bucket listing that runs
- * meanwhile keeps moving.
+ * The MD5 of every file, with memory bounded by one buffer (not by the tree):
+ * small files (manifests) are read synchronously into one reusable 1 MiB
+ * buffer, which is several times cheaper than fs/promises for thousands of
+ * tiny files and allocates nothing per file; larger files are streamed in
+ * 4 MiB chunks. No body is kept: an upload reads its file again, so what is
+ * held at once is bounded by the uploads in flight. The loop yields to the
+ * event loop every few files so the bucket listing that runs meanwhile keeps
+ * moving.
  */
-export async function digestAll(files: readonly LocalFile[]): Promise<LocalContent> {
+export async function digestAll(files: readonly LocalFile[]): Promise<Map<string, LocalDigest>> {
     const digests = new Map<string, LocalDigest>();
-    const bodies = new Map<string, Buffer>();
-    let cached = 0;
+    const buf = Buffer.allocUnsafe(SMALL_FILE);
     for (let i = 0; i < files.length; i++) {
         const f = files[i]!;
-        if (f.size <= CACHE_FILE_LIMIT) {
-            const body = readFileSync(f.abs);
-            digests.set(f.rel, localDigest(md5(body)));
-            if (cached + body.length <= CACHE_TOTAL_LIMIT) {
-                bodies.set(f.rel, body);
-                cached += body.length;
+        let whole: Buffer | undefined;
+        if (f.size < SMALL_FILE) {
+            const fd = openSync(f.abs, "r");
+            try {
+                let filled = 0;
+                for (;;) {
+                    const n = readSync(fd, buf, filled, SMALL_FILE - filled, filled);
+                    if (n === 0) break;
+                    filled += n;
+                    if (filled === SMALL_FILE) break;
+                }
+                // a file that grew to the buffer's size since the scan is streamed instead
+                if (filled < SMALL_FILE) whole = buf.subarray(0, filled);
+            } finally {
+                closeSync(fd);
             }
-        } else {
-            digests.set(f.rel, await digestFile(f.abs, f.size));
         }
+        digests.set(f.rel, whole ? localDigest(md5(whole)) : await digestFile(f.abs, f.size));
         if (i % 64 === 63) await new Promise((r) => setImmediate(r));
     }
-    return { digests, bodies };
+    return digests;
 }
 
 /**
@@ -276,8 +281,6 @@ export interface ExecuteInput {
      */
     stop: AbortController;
     sizes?: Sizes;
-    /** bytes already read while hashing (rel path → body) */
-    bodies?: Map<string, Buffer>;
     describe: (err: unknown) => string;
 }
 
@@ -323,14 +326,7 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
                 input.concurrency,
                 async (item) => {
                     try {
-                        const bytes = await uploadOne(
-                            send,
-                            bucket,
-                            item,
-                            sizes,
-                            stop,
-                            input.bodies?.get(item.file.rel),
-                        );
+                        const bytes = await uploadOne(send, bucket, item, sizes, stop);
                         result.uploaded++;
                         result.bytesUploaded += bytes;
                         reporter.uploaded(item);
@@ -394,14 +390,15 @@ async function uploadOne(
     item: UploadItem,
     sizes: Sizes,
     stop: AbortSignal,
-    cached?: Buffer,
 ): Promise<number> {
     const { file, key } = item;
     if (file.size > sizes.multipartThreshold) return uploadMultipart(send, bucket, item, sizes.partSize, stop);
 
-    // the bytes that were hashed, or a fresh read; Content-MD5 is always of exactly what is sent
-    const body = cached ?? (await readFile(file.abs));
-    const digest = cached ? Buffer.from(item.digest.md5Hex, "hex") : md5(body);
+    // read again (no body is kept from hashing); Content-MD5 is always of exactly what is sent.
+    // Small files synchronously: fs/promises' FileHandle open/fstat/read/close per file was the
+    // largest cost left in a 10,000-file upload's CPU profile (see docs/upload.md)
+    const body = file.size < SMALL_FILE ? readFileSync(file.abs) : await readFile(file.abs);
+    const digest = md5(body);
     const res = await send(
         new PutObjectCommand({
             Bucket: bucket,
