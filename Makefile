@@ -13,7 +13,7 @@ ifneq ($(NODE_BIN),)
 export PATH := $(NODE_BIN):$(PATH)
 endif
 
-.PHONY: help install bootstrap destroy upload-do render validate test lint format bench-sync
+.PHONY: help install bootstrap destroy upload-do render validate test e2e lint format bench-sync
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ validate: install ## Build every kustomization in deploy/ and validate the objec
 
 test: install ## Lint, type-check and run the full offline test suite
 	@$(NPM) test
+
+e2e: install ## End-to-end on a local API server (builds its programs with Go once; see README)
+	@$(NPM) run --silent e2e -- $(ARGS)
 
 lint: install ## Biome (format + lint) and the Pulumi ESLint rules
 	@$(NPM) run --silent lint

@@ -47,6 +47,45 @@ export const versions = {
      * its cluster with, using that release's default node image. The workflow reads it from here.
      */
     kind: "v0.31.0",
+    /**
+     * What `make e2e` (tools/e2e) builds from Go modules by name with `go build`, and the Go modules
+     * it reads CRDs from. Nothing here is installed on a real cluster.
+     */
+    e2e: {
+        /** etcd server (`go.etcd.io/etcd/server/v3`); the 3.6 line that Kubernetes 1.36 is tested with. */
+        etcd: "v3.6.16",
+        /**
+         * Kubernetes (`k8s.io/kubernetes`: kube-apiserver and kubectl, with every `k8s.io/*` staging
+         * module at `v0.<minor>.<patch>`). 1.36 is the line Flux 2.9's client libraries (k8s.io v0.36) target.
+         */
+        kubernetes: "v1.36.3",
+        /**
+         * The Flux controllers of Flux 2.9.4 (flux2 v2.9.4's manifests/bases and go.mod pin these;
+         * `make e2e` checks that they still match).
+         */
+        fluxControllers: {
+            "source-controller": "v1.9.4",
+            "kustomize-controller": "v1.9.4",
+            "helm-controller": "v1.6.3",
+            "notification-controller": "v1.9.3",
+        },
+        /** flux-operator Go module whose `config/crd/bases` are the CRDs the Flux Operator chart 0.58.1 installs. */
+        fluxOperator: "v0.58.1",
+        /** Contour Go module whose `examples/contour/01-crds.yaml` holds the CRDs of Contour 1.33.6 (chart 0.7.0). */
+        contour: "v1.33.6",
+        /**
+         * Pulumi CLI (`github.com/pulumi/pulumi/pkg/v3/cmd/pulumi`, with `sdk/v3` at the same version).
+         * The Go module proxy does not serve pkg/v3 v3.270.0 (the npm `@pulumi/pulumi` pin), so the
+         * e2e uses the nearest newer CLI; a newer CLI runs older SDKs.
+         */
+        pulumi: "v3.274.1",
+        /**
+         * Pulumi Kubernetes provider (`github.com/pulumi/pulumi-kubernetes/provider/v4`). Its tags are
+         * on the repository root, not on `provider/`, so the module exists only as commit pseudo-versions,
+         * and the Go module proxy serves this one alone (January 2026, between 4.24.0 and 4.26.0).
+         */
+        pulumiKubernetes: "v4.0.0-20260115033456-f47bc2d6f199",
+    },
 } as const;
 
 /** The SeaweedFS image the in-cluster S3 server runs. */

