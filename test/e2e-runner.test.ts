@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { versions } from "../components/versions";
-import { goBinaryName, programs } from "../tools/e2e/build";
+import { cpuTime, goBinaryName, programs } from "../tools/e2e/build";
 import { parseGoMod, wrapperGoMod } from "../tools/e2e/gomod";
 import { Supervisor } from "../tools/e2e/procs";
 import { Report } from "../tools/e2e/report";
@@ -129,6 +129,25 @@ describe("build recipes", () => {
         assert.equal(goBinaryName("go.etcd.io/etcd/server/v3"), "server");
         assert.equal(goBinaryName("k8s.io/kubernetes/cmd/kube-apiserver"), "kube-apiserver");
         assert.equal(goBinaryName("github.com/fluxcd/source-controller"), "source-controller");
+    });
+
+    test("the build's CPU time is read from the shell's times output (children's line)", async () => {
+        const { execFileSync } = await import("node:child_process");
+        const out = execFileSync(
+            "/bin/sh",
+            [
+                "-c",
+                '"$0" "$@" || exit $?; echo MARK; times',
+                "/bin/sh",
+                "-c",
+                "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done",
+            ],
+            { encoding: "utf8" },
+        );
+        const cpu = cpuTime(`noise\n${out}`, "MARK");
+        assert.ok(cpu !== undefined && cpu >= 0, out);
+        assert.equal(cpuTime("0m1.5s 0m0.5s\n", "MARK"), undefined);
+        assert.equal(cpuTime("MARK\n0m0.01s 0m0.00s\n2m3.50s 0m10.20s\n", "MARK"), 134);
     });
 
     test("Kubernetes: staging modules at v0.<minor>.<patch>, version stamped into the binaries", () => {

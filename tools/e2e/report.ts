@@ -13,7 +13,8 @@ export class Report {
 
     pass(name: string, detail?: string): void {
         this.lines.push({ ok: true, name, detail });
-        this.out(`ok   ${name}${detail ? ` — ${detail}` : ""}`);
+        const oneLine = detail?.replace(/\s*\n\s*/g, " ");
+        this.out(`ok   ${name}${oneLine ? ` — ${oneLine}` : ""}`);
     }
 
     fail(name: string, detail: string): void {

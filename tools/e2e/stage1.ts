@@ -282,7 +282,7 @@ async function negativeChecks(
                 const spec = x.spec as Record<string, Record<string, unknown>>;
                 spec.virtualhost = { ...spec.virtualhost, fqdnn: "typo.example.com" };
             },
-            expect: 'unknown field "spec.virtualhost.fqdnn"',
+            expect: ".spec.virtualhost.fqdnn: field not declared in schema",
         },
     ];
     let n = 0;
