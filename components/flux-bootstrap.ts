@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type Duration, FluxInstance } from "./flux/api";
-import { FLUX_SYNC_NAME, SYNC_DEFAULTS, syncPatches } from "./flux/sync";
+import { FluxInstance } from "./flux/api";
+import { FLUX_SYNC_NAME, SYNC_DEFAULTS, type SyncSettings, syncPatches } from "./flux/sync";
 import { versions } from "./versions";
 
 export { FLUX_SYNC_NAME } from "./flux/sync";
@@ -22,7 +22,7 @@ export interface FluxBucketSource {
     readonly insecure?: boolean;
 }
 
-export interface FluxBootstrapArgs {
+export interface FluxBootstrapArgs extends SyncSettings {
     /** The bucket to sync from. Required. */
     readonly source: FluxBucketSource;
     /** Namespace of Flux and of the sync objects. Default: `flux-system`. */
@@ -31,18 +31,6 @@ export interface FluxBootstrapArgs {
     readonly fluxVersion?: pulumi.Input<string>;
     /** Flux Operator chart version. Default: `versions.fluxOperatorChart.version`. */
     readonly operatorChartVersion?: pulumi.Input<string>;
-    /** Path inside the bucket that the root Kustomization applies. Default: `./`. */
-    readonly path?: pulumi.Input<string>;
-    /** How often the Bucket source is polled. Default: `1m`. */
-    readonly sourceInterval?: pulumi.Input<Duration>;
-    /** Root Kustomization reconcile interval. Default: `10m`. */
-    readonly interval?: pulumi.Input<Duration>;
-    /** Root Kustomization retry interval after a failure. Default: `2m`. */
-    readonly retryInterval?: pulumi.Input<Duration>;
-    /** Root Kustomization apply and health-check timeout. Default: `5m`. */
-    readonly timeout?: pulumi.Input<Duration>;
-    /** Root Kustomization waits for every applied object to be healthy. Default: `true`. */
-    readonly wait?: pulumi.Input<boolean>;
     /** Flux network policies (deny ingress except webhooks and metrics). Default: `true`. */
     readonly networkPolicy?: pulumi.Input<boolean>;
     /** Flux controllers' vertical scaling profile. Default: the operator's default. */
