@@ -91,7 +91,10 @@ export function kcertDeploymentOps(s: KCertSettings): JsonPatchOp[] {
 
 /**
  * JSON6902 operations for upstream's `kcert` ClusterRole: v1.2.0's `deploy.yml` grants no access
- * to ConfigMaps, which the ConfigMap certificate requests need.
+ * to ConfigMaps. KCert needs it in every mode: on every check, `CertChangeService` lists the
+ * labelled ConfigMaps in all namespaces (`K8sClient.GetAllConfigMapsAsync`,
+ * `ListConfigMapForAllNamespacesAsync`) whatever `KCERT__WATCHCONFIGMAPS` says, and a 403 there
+ * aborts the whole check, Ingress certificates included. `watch` serves the ConfigMap watch.
  */
 export function kcertClusterRoleOps(): JsonPatchOp[] {
     return [
@@ -116,8 +119,9 @@ export interface KCertArgs {
     /** IngressClass KCert puts on its HTTP-01 challenge Ingress. Default: `contour`. */
     readonly ingressClassName?: pulumi.Input<string>;
     /**
-     * Watch ConfigMap certificate requests (label `kcert.dev/cert-request: request`); also adds
-     * the ClusterRole rule for ConfigMaps that upstream lacks. Default: `true`.
+     * Watch ConfigMap certificate requests (label `kcert.dev/cert-request: request`) for changes
+     * (`KCERT__WATCHCONFIGMAPS`). The ClusterRole rule for ConfigMaps that upstream lacks is added
+     * either way, because KCert v1.2.0 lists them on every check. Default: `true`.
      */
     readonly watchConfigMaps?: boolean;
     /** Git tag of nabsul/kcert; the image is pinned to the same tag. Default: `versions.kcert.tag`. */
@@ -209,7 +213,7 @@ export class KCert extends pulumi.ComponentResource {
                     targetNamespace: namespace,
                     patches: [
                         jsonPatch(KCERT_DEPLOYMENT_TARGET, deploymentOps),
-                        ...(watchConfigMaps ? [jsonPatch(KCERT_CLUSTER_ROLE_TARGET, kcertClusterRoleOps())] : []),
+                        jsonPatch(KCERT_CLUSTER_ROLE_TARGET, kcertClusterRoleOps()),
                     ],
                 },
             },

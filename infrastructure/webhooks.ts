@@ -126,7 +126,8 @@ function createPublicWebhooks(
             acmeEnvironment: acme.environment,
             termsAccepted: acme.termsAccepted,
             ingressClassName,
-            // The ConfigMap certificate request is what the httpproxy exposure relies on.
+            // The ConfigMap certificate request is what the httpproxy exposure relies on (KCert's
+            // ClusterRole may list ConfigMaps in both modes: KCert v1.2.0 lists them on every check).
             watchConfigMaps: cfg.webhook.exposure === "httpproxy",
             fluxNamespace,
             dependsOn: [...ingressReady, ctx.fluxInstance],

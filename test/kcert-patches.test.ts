@@ -18,7 +18,7 @@ import {
     kcertDeploymentOps,
 } from "../components/kcert";
 import { versions } from "../components/versions";
-import { runComponent } from "./harness";
+import { baseConfig, runComponent, runStack } from "./harness";
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, "fixtures", name), "utf8"));
 const apply = (doc: unknown, ops: unknown) => applyPatch(doc, ops as Operation[], true, false).newDocument as any;
@@ -147,4 +147,44 @@ describe("KCert patches as the component renders them", () => {
         const role = apply(fixture("kcert-clusterrole.json"), JSON.parse(byKind.get("ClusterRole").patch));
         assert.ok(role.rules.some((r: any) => r.resources.includes("configmaps") && r.verbs.includes("watch")));
     });
+});
+
+/**
+ * KCert v1.2.0's CertChangeService.CheckForChangesAsync merges GetIngressCertsAsync() with
+ * GetConfigMapCertsAsync() on every check, and the latter calls ListConfigMapForAllNamespacesAsync
+ * (K8sClient.GetAllConfigMapsAsync) unconditionally; KCERT__WATCHCONFIGMAPS only switches the
+ * ConfigMap watch (ConfigMonitorService). A 403 there aborts the whole check, Ingress certificates
+ * included. So the ClusterRole must allow listing ConfigMaps in every cluster scope, in every mode.
+ */
+describe("KCert's ClusterRole in every exposure mode", () => {
+    /** Does `role` let its subject perform `verb` on core `resource` cluster-wide? (RBAC's rule match) */
+    const allows = (role: any, verb: string, resource: string) =>
+        role.rules.some(
+            (r: any) =>
+                (r.apiGroups.includes("") || r.apiGroups.includes("*")) &&
+                (r.resources.includes(resource) || r.resources.includes("*")) &&
+                (r.verbs.includes(verb) || r.verbs.includes("*")) &&
+                !r.resourceNames?.length,
+        );
+
+    it("upstream's ClusterRole (the fixture) cannot list ConfigMaps on its own", () => {
+        assert.equal(allows(fixture("kcert-clusterrole.json"), "list", "configmaps"), false);
+    });
+
+    for (const exposure of ["httpproxy", "ingress"] as const) {
+        it(`webhook.exposure: ${exposure}: the patched ClusterRole lists ConfigMaps cluster-wide`, async () => {
+            const cfg = baseConfig();
+            cfg.webhook.exposure = exposure;
+            const run = await runStack(cfg);
+            assert.equal(run.error, undefined);
+            const k = run.recorder.kubeObject("Kustomization", "kcert");
+            let role = fixture("kcert-clusterrole.json");
+            for (const p of k.spec.patches) {
+                const t = p.target;
+                if (t.kind === role.kind && t.name === role.metadata.name) role = apply(role, JSON.parse(p.patch));
+            }
+            assert.equal(allows(role, "list", "configmaps"), true);
+            assert.equal(allows(role, "list", "ingresses") || allows(role, "list", "secrets"), true);
+        });
+    }
 });

@@ -95,12 +95,11 @@ describe("KCert Kustomization", () => {
         assert.equal(env.CHALLENGEINGRESS__USEANNOTATIONS, "false");
     });
 
-    it("without ConfigMap requests: no ClusterRole patch and KCERT__WATCHCONFIGMAPS=false", async () => {
+    it("without ConfigMap requests: KCERT__WATCHCONFIGMAPS=false, and still the ClusterRole patch", async () => {
+        // KCert v1.2.0's CertChangeService lists labelled ConfigMaps cluster-wide on every check,
+        // whatever KCERT__WATCHCONFIGMAPS says (kcert-patches.test.ts applies the patch).
         const k = (await render({ watchConfigMaps: false })).recorder.kubeObject("Kustomization", "kcert");
-        assert.deepEqual(
-            k.spec.patches.map((p: any) => p.target.kind),
-            ["Deployment"],
-        );
+        assert.deepEqual(k.spec.patches.map((p: any) => p.target.kind).sort(), ["ClusterRole", "Deployment"]);
         assert.equal(envOf(k).KCERT__WATCHCONFIGMAPS, "false");
     });
 
