@@ -35,7 +35,19 @@ export interface FluxBootstrapArgs extends SyncSettings {
     readonly networkPolicy?: pulumi.Input<boolean>;
     /** Flux controllers' vertical scaling profile. Default: the operator's default. */
     readonly size?: "small" | "medium" | "large";
+    /**
+     * How long Pulumi waits for the FluxInstance's `Ready` condition (Flux's CRDs applied, its
+     * controllers and the sync objects healthy) before failing the create or update, in seconds.
+     * Default: `900` ({@link FLUX_READY_TIMEOUT_SECONDS}).
+     */
+    readonly readyTimeoutSeconds?: number;
 }
+
+/**
+ * Default of {@link FluxBootstrapArgs.readyTimeoutSeconds}: room for about two full attempts of
+ * the operator (a 30 s distribution pull, then up to its 5 min health wait) and image pulls.
+ */
+export const FLUX_READY_TIMEOUT_SECONDS = 900;
 
 /** Service of Flux's notification-controller that serves Receivers (port 80 → 9292). */
 export const FLUX_WEBHOOK_SERVICE = { name: "webhook-receiver", port: 80 } as const;
@@ -45,6 +57,27 @@ export const FLUX_WEBHOOK_SERVICE = { name: "webhook-receiver", port: 80 } as co
  * that installs the pinned Flux distribution and syncs the cluster from a Spaces bucket
  * (`sync.kind: Bucket`). The root Kustomization the operator generates is patched to carry
  * `interval`, `retryInterval`, `timeout`, `wait` and `prune`.
+ *
+ * **Flux's CRDs.** Every Flux object the stack creates (Receivers, Providers, Alerts, KCert's
+ * GitRepository and Kustomization) must depend on {@link FluxBootstrap.instance}, which Pulumi
+ * creates only once Flux's CRDs exist: the FluxInstance carries `pulumi.com/waitFor:
+ * condition=Ready` and `pulumi.com/timeoutSeconds`. Without it pulumi-kubernetes treats the
+ * FluxInstance as ready at once (await.go `Creation`: no built-in awaiter for custom resources,
+ * metadata/overrides.go `ReadyCondition` returns an immediate condition without the annotation)
+ * and retries a dependent's "no matches for kind" only 5 times (retry.SleepingRetry: 1+2+4+8+16 s),
+ * while the operator first pulls the distribution from ghcr.io. What Ready means (flux-operator
+ * v0.58.1, internal/controller/fluxinstance_controller.go `reconcile`/`apply`): it is set True only
+ * after the distribution was fetched, built and server-side applied (`ApplyAllStaged`: CRDs
+ * first) and, with `spec.wait` (true here), after every applied object is healthy, the generated
+ * Bucket and root Kustomization included; a failure sets Ready=False and the operator retries.
+ * Before the first `make upload-do` the bucket is empty, and that is healthy: source-controller
+ * archives an empty artifact (bucket_controller.go `reconcileArtifact`, "stored artifact with 0
+ * fetched files"), and kustomize-controller builds it with a generated, empty kustomization
+ * (fluxcd/pkg kustomize `findOrGenerateKustomization`) and skips health checks when nothing was
+ * applied. So the first bootstrap does not wait on the bucket's content. pulumi-kubernetes checks
+ * the condition like `kubectl wait` (await/condition/kubectl.go `checkCondition`), ignoring a
+ * condition whose observedGeneration is older than the object's generation, so an update waits
+ * for the operator to reconcile the new spec.
  */
 export class FluxBootstrap extends pulumi.ComponentResource {
     /** The Flux namespace. */
@@ -53,7 +86,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     public readonly operator: k8s.helm.v3.Release;
     /** Secret with the bucket's read-only key (keys `accesskey`, `secretkey`). */
     public readonly bucketSecret: k8s.core.v1.Secret;
-    /** The FluxInstance. */
+    /** The FluxInstance; Pulumi treats it as created once it is Ready (Flux's CRDs exist). */
     public readonly instance: FluxInstance;
     /** Name of the generated Bucket source and root Kustomization. */
     public readonly syncName: pulumi.Output<string>;
@@ -61,6 +94,12 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     public readonly fluxVersion: pulumi.Output<string>;
 
     constructor(name: string, args: FluxBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+        const readyTimeoutSeconds = args.readyTimeoutSeconds ?? FLUX_READY_TIMEOUT_SECONDS;
+        if (!Number.isInteger(readyTimeoutSeconds) || readyTimeoutSeconds < 1) {
+            throw new Error(
+                `FluxBootstrap ${name}: readyTimeoutSeconds must be a positive integer, got ${readyTimeoutSeconds}`,
+            );
+        }
         super("gitops:flux:FluxBootstrap", name, {}, opts);
         const namespaceName = args.namespace ?? "flux-system";
 
@@ -103,8 +142,17 @@ export class FluxBootstrap extends pulumi.ComponentResource {
         this.instance = new FluxInstance(
             `${name}-instance`,
             {
-                // The operator only reconciles a FluxInstance named `flux`.
-                metadata: { name: "flux", namespace: this.namespace },
+                metadata: {
+                    // The operator only reconciles a FluxInstance named `flux`.
+                    name: "flux",
+                    namespace: this.namespace,
+                    // Pulumi creates the Flux objects that depend on this only once Flux's CRDs
+                    // exist (see the class comment).
+                    annotations: {
+                        "pulumi.com/waitFor": "condition=Ready",
+                        "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds),
+                    },
+                },
                 spec: {
                     distribution: {
                         version: this.fluxVersion,

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FLUX_SYNC_NAME, FluxBootstrap, type FluxBootstrapArgs } from "../components/flux-bootstrap";
+import {
+    FLUX_READY_TIMEOUT_SECONDS,
+    FLUX_SYNC_NAME,
+    FluxBootstrap,
+    type FluxBootstrapArgs,
+} from "../components/flux-bootstrap";
 import { versions } from "../components/versions";
 import { applyPatches, generatedSyncObjects } from "./flux-operator-sync";
 import { reveal, runComponent } from "./harness";
@@ -93,5 +98,26 @@ describe("FluxBootstrap", () => {
             "kubernetes:core/v1:Secret::flux-bucket-credentials",
             "kubernetes:helm.sh/v3:Release::flux-operator",
         ]);
+    });
+});
+
+describe("FluxBootstrap: waiting for Flux's CRDs", () => {
+    test("the FluxInstance carries pulumi-kubernetes' waitFor (condition Ready) and a timeout in seconds", async () => {
+        const annotations = (await bootstrap()).recorder.kubeObject("FluxInstance", "flux").metadata.annotations;
+        assert.deepEqual(annotations, {
+            "pulumi.com/waitFor": "condition=Ready",
+            "pulumi.com/timeoutSeconds": String(FLUX_READY_TIMEOUT_SECONDS),
+        });
+        const custom = (await bootstrap({ readyTimeoutSeconds: 1200 })).recorder.kubeObject("FluxInstance", "flux");
+        assert.equal(custom.metadata.annotations["pulumi.com/timeoutSeconds"], "1200");
+    });
+
+    test("refuses a timeout that is not a positive whole number of seconds", async () => {
+        for (const bad of [0, -5, 12.5]) {
+            await assert.rejects(
+                bootstrap({ readyTimeoutSeconds: bad }),
+                /readyTimeoutSeconds must be a positive integer/,
+            );
+        }
     });
 });
