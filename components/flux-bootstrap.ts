@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { FluxInstance } from "./flux/api";
+import { FluxInstance, type PatchSelector } from "./flux/api";
+import { type JsonPatchOp, jsonPatch, pointer } from "./flux/patches";
 import { FLUX_SYNC_NAME, SYNC_DEFAULTS, type SyncSettings, syncPatches } from "./flux/sync";
 import { versions } from "./versions";
 
@@ -33,6 +34,13 @@ export interface FluxBootstrapArgs extends SyncSettings {
     readonly operatorChartVersion?: pulumi.Input<string>;
     /** Flux network policies (deny ingress except webhooks and metrics). Default: `true`. */
     readonly networkPolicy?: pulumi.Input<boolean>;
+    /**
+     * The only namespace (besides Flux's own) whose pods may reach notification-controller's
+     * receiver port 9292: Envoy's, so every webhook goes through its rate limit. The operator's
+     * `allow-webhooks` NetworkPolicy admits every namespace; with this set (and `networkPolicy`
+     * not `false`) it is patched to admit only this one. Default: unset (the operator's policy).
+     */
+    readonly webhookClientNamespace?: string;
     /** Flux controllers' vertical scaling profile. Default: the operator's default. */
     readonly size?: "small" | "medium" | "large";
     /**
@@ -51,6 +59,37 @@ export const FLUX_READY_TIMEOUT_SECONDS = 900;
 
 /** Service of Flux's notification-controller that serves Receivers (port 80 → 9292). */
 export const FLUX_WEBHOOK_SERVICE = { name: "webhook-receiver", port: 80 } as const;
+
+/**
+ * The NetworkPolicy the Flux Operator generates for the receivers with `cluster.networkPolicy`
+ * (Flux's `policies.yaml`, e.g. flux-operator config/data/flux/v2.9.4/policies.yaml): ingress to
+ * pods `app: notification-controller` on TCP 9292 `from: [{namespaceSelector: {}}]`, i.e. from
+ * every namespace. No namespace in the selector: the operator's kustomization sets it with its
+ * namespace transformer, which runs after the patches.
+ */
+export const FLUX_WEBHOOK_POLICY_TARGET: PatchSelector = {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "NetworkPolicy",
+    name: "allow-webhooks",
+};
+
+/**
+ * JSON6902 operations narrowing the operator's `allow-webhooks` policy to one source namespace
+ * (matched by the `kubernetes.io/metadata.name` label Kubernetes sets on every namespace). The
+ * `test` ops make the patch fail loudly if a Flux release changes the policy's shape.
+ */
+export function webhookPolicyOps(namespace: string): JsonPatchOp[] {
+    return [
+        { op: "test", path: pointer("spec", "ingress", 0, "ports", 0, "port"), value: 9292 },
+        { op: "test", path: pointer("spec", "ingress", 0, "from"), value: [{ namespaceSelector: {} }] },
+        {
+            op: "replace",
+            path: pointer("spec", "ingress", 0, "from"),
+            value: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }],
+        },
+    ];
+}
 
 /**
  * Flux installed by the Flux Operator: the operator's Helm chart, then a `FluxInstance`
@@ -182,7 +221,14 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                     },
                     // The operator generates the Bucket and root Kustomization; these patches add
                     // the settings it does not set (components/flux/sync.ts, shared with FluxSync).
-                    kustomize: { patches: syncPatches(namespaceName, args.source, args) },
+                    kustomize: {
+                        patches: [
+                            ...syncPatches(namespaceName, args.source, args),
+                            ...(args.webhookClientNamespace !== undefined && args.networkPolicy !== false
+                                ? [jsonPatch(FLUX_WEBHOOK_POLICY_TARGET, webhookPolicyOps(args.webhookClientNamespace))]
+                                : []),
+                        ],
+                    },
                     wait: true,
                 },
             },

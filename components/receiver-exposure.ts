@@ -4,15 +4,20 @@ import { HTTPProxy, type RateLimitUnit } from "./contour/api";
 import { FLUX_WEBHOOK_SERVICE } from "./flux-bootstrap";
 import { KCERT_CERT_REQUEST_LABEL, KCERT_CERT_REQUEST_VALUE, KCERT_INGRESS_LABEL, KCERT_INGRESS_VALUE } from "./kcert";
 
-/** The only path prefix exposed: Flux receivers live under `/hook/`. */
-export const RECEIVER_PATH_PREFIX = "/hook/";
+/**
+ * Contour's Ingress annotation for "redirect plain HTTP to HTTPS" (Contour 1.33
+ * internal/annotation/annotations.go `TLSRequired`: the value must be exactly `"true"`; the
+ * port-80 routes then answer 301 instead of proxying).
+ */
+export const CONTOUR_FORCE_SSL_REDIRECT = "ingress.kubernetes.io/force-ssl-redirect";
 
 /**
- * How the receiver is published:
+ * How the receivers are published; in both modes only the receivers' own hook paths are routed
+ * (exact match), so any other path gets 404 from Envoy without reaching Flux:
  * - `httpproxy`: a KCert ConfigMap certificate request plus a Contour HTTPProxy using that
- *   certificate, with a local rate limit on the `/hook/` route;
- * - `ingress`: a plain Ingress (class contour) that KCert manages; NOT rate-limited, because
- *   Contour applies rate limits only through HTTPProxy.
+ *   certificate, with one route per receiver, each with its own local rate limit;
+ * - `ingress`: a plain Ingress (class contour) that KCert manages, plain HTTP redirected to
+ *   HTTPS; NOT rate-limited, because Contour applies rate limits only through HTTPProxy.
  */
 export type ReceiverExposureMode = "httpproxy" | "ingress";
 
@@ -29,6 +34,11 @@ export interface ReceiverRateLimit {
 export interface ReceiverExposureArgs {
     /** Public host name (DNS must point at the Envoy load balancer). Required. */
     readonly host: pulumi.Input<string>;
+    /**
+     * The receivers' hook paths (`/hook/<sha256>`, see `FluxReceiver.webhookPath`), one route
+     * each, matched exactly; nothing else is routed. At least one. Required.
+     */
+    readonly hookPaths: readonly pulumi.Input<string>[];
     /** Publishing mode. Default: `httpproxy`. */
     readonly mode?: ReceiverExposureMode;
     /** Flux namespace, where the receiver Service runs and these objects live. Default: `flux-system`. */
@@ -40,8 +50,8 @@ export interface ReceiverExposureArgs {
     /** IngressClass (`ingress` mode) / HTTPProxy class. Default: `contour`. */
     readonly ingressClassName?: pulumi.Input<string>;
     /**
-     * Local rate limit of the `/hook/` route (`httpproxy` mode only). Default: 30 requests per
-     * minute with a burst of 10, per Envoy pod.
+     * Local rate limit of each receiver's route (`httpproxy` mode only): every route has its own
+     * token bucket in each Envoy pod. Default: 30 requests per minute with a burst of 10.
      */
     readonly rateLimit?: ReceiverRateLimit;
     /** Resources that must exist first (Contour's release, for the HTTPProxy CRD; Flux). Default: none. */
@@ -50,7 +60,7 @@ export interface ReceiverExposureArgs {
 
 /**
  * Publishes Flux's receiver Service over HTTPS with a Let's Encrypt certificate from KCert,
- * routing only `/hook/`. See {@link ReceiverExposureMode} for the two designs.
+ * routing only the receivers' hook paths. See {@link ReceiverExposureMode} for the two designs.
  */
 export class ReceiverExposure extends pulumi.ComponentResource {
     /** The publishing mode. */
@@ -69,6 +79,9 @@ export class ReceiverExposure extends pulumi.ComponentResource {
     public readonly rateLimited: pulumi.Output<boolean>;
 
     constructor(name: string, args: ReceiverExposureArgs, opts?: pulumi.ComponentResourceOptions) {
+        if (args.hookPaths.length === 0) {
+            throw new Error(`ReceiverExposure ${name}: hookPaths must name at least one receiver path`);
+        }
         super("gitops:flux:ReceiverExposure", name, {}, opts);
         const mode = args.mode ?? "httpproxy";
         const namespace = args.namespace ?? "flux-system";
@@ -102,20 +115,22 @@ export class ReceiverExposure extends pulumi.ComponentResource {
                     spec: {
                         ingressClassName: className,
                         virtualhost: { fqdn: args.host, tls: { secretName: tlsSecretName } },
-                        routes: [
-                            {
-                                conditions: [{ prefix: RECEIVER_PATH_PREFIX }],
-                                services: [{ name: service.name, port: service.port }],
-                                rateLimitPolicy: {
-                                    local: {
-                                        requests: limit.requests,
-                                        unit: limit.unit,
-                                        burst: limit.burst ?? 0,
-                                        responseStatusCode: 429,
-                                    },
+                        // One route per receiver (exact path), each with its own token bucket:
+                        // requests to any other path match no route and Envoy answers 404 without
+                        // touching a limit (Contour's local_ratelimit filter has no bucket outside
+                        // the routes that configure one) or Flux.
+                        routes: args.hookPaths.map((path) => ({
+                            conditions: [{ exact: path }],
+                            services: [{ name: service.name, port: service.port }],
+                            rateLimitPolicy: {
+                                local: {
+                                    requests: limit.requests,
+                                    unit: limit.unit,
+                                    burst: limit.burst ?? 0,
+                                    responseStatusCode: 429,
                                 },
                             },
-                        ],
+                        })),
                     },
                 },
                 { ...childOpts, dependsOn: [...(args.dependsOn ?? []), this.certificateRequest] },
@@ -128,6 +143,9 @@ export class ReceiverExposure extends pulumi.ComponentResource {
                         name: "webhook-receiver",
                         namespace,
                         labels: { [KCERT_INGRESS_LABEL]: KCERT_INGRESS_VALUE },
+                        // Port 80 answers 301 to HTTPS for these paths; KCert's own challenge
+                        // Ingress (a separate object) still serves HTTP-01 on port 80.
+                        annotations: { [CONTOUR_FORCE_SSL_REDIRECT]: "true" },
                     },
                     spec: {
                         ingressClassName: className,
@@ -136,15 +154,13 @@ export class ReceiverExposure extends pulumi.ComponentResource {
                             {
                                 host: args.host,
                                 http: {
-                                    paths: [
-                                        {
-                                            path: RECEIVER_PATH_PREFIX,
-                                            pathType: "Prefix",
-                                            backend: {
-                                                service: { name: service.name, port: { number: service.port } },
-                                            },
+                                    paths: args.hookPaths.map((path) => ({
+                                        path,
+                                        pathType: "Exact",
+                                        backend: {
+                                            service: { name: service.name, port: { number: service.port } },
                                         },
-                                    ],
+                                    })),
                                 },
                             },
                         ],

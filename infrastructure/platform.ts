@@ -243,7 +243,16 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
     if (cfg.flux.installation === "operator") {
         flux = new FluxBootstrap(
             "flux",
-            { namespace: cfg.flux.namespace, source, ...sync, networkPolicy: true, size: cfg.flux.size },
+            {
+                namespace: cfg.flux.namespace,
+                source,
+                ...sync,
+                networkPolicy: true,
+                // With Contour installed here only Envoy reaches the receivers, so every webhook
+                // passes its rate limit (another ingress controller's namespace is not known).
+                ...(cfg.webhook.host && cfg.contour.install ? { webhookClientNamespace: cfg.contour.namespace } : {}),
+                size: cfg.flux.size,
+            },
             { provider },
         );
     } else {

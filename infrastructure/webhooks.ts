@@ -164,6 +164,8 @@ function createPublicWebhooks(
         "webhook",
         {
             host,
+            // Only the receivers' own paths are routed: anything else is a 404 from Envoy.
+            hookPaths: [githubReceiver.webhookPath, bucketReceiver.webhookPath],
             mode: cfg.webhook.exposure,
             namespace: fluxNamespace,
             ingressClassName,

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, test } from "node:test";
 import {
     FLUX_READY_TIMEOUT_SECONDS,
@@ -119,5 +121,99 @@ describe("FluxBootstrap: waiting for Flux's CRDs", () => {
                 /readyTimeoutSeconds must be a positive integer/,
             );
         }
+    });
+});
+
+/**
+ * The NetworkPolicies the Flux Operator generates with `cluster.networkPolicy: true`
+ * (test/fixtures/flux-network-policies.json: Flux v2.9.4's `policies.yaml` as flux-operator
+ * v0.58.1 ships it in config/data/flux/v2.9.4/, before kustomize sets their namespace), patched
+ * as the FluxInstance's `kustomize.patches` say, then evaluated the way Kubernetes does: a pod
+ * selected by at least one Ingress policy admits a connection only if some rule of some such
+ * policy admits it (policies are additive).
+ */
+describe("FluxBootstrap: who may reach the receivers (port 9292)", () => {
+    const FLUX_NS = "flux-system";
+    const notificationController = { namespace: FLUX_NS, labels: { app: "notification-controller" } };
+
+    const matches = (selector: any, labels: Record<string, string>) =>
+        Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+        (selector?.matchExpressions ?? []).length === 0;
+    /** Does the (namespaced) policy admit TCP `port` from a pod in `fromNs` with `fromLabels`? */
+    function admits(policy: any, port: number, fromNs: string, fromLabels: Record<string, string>): boolean {
+        return (policy.spec.ingress ?? []).some((rule: any) => {
+            const portOk =
+                !rule.ports?.length || rule.ports.some((p: any) => p.port === port && (p.protocol ?? "TCP") === "TCP");
+            const peerOk =
+                !rule.from?.length ||
+                rule.from.some((peer: any) => {
+                    const nsLabels = { "kubernetes.io/metadata.name": fromNs };
+                    if (peer.ipBlock) return false;
+                    const nsOk = peer.namespaceSelector
+                        ? matches(peer.namespaceSelector, nsLabels)
+                        : fromNs === policy.metadata.namespace;
+                    const podOk = peer.podSelector ? matches(peer.podSelector, fromLabels) : true;
+                    return nsOk && podOk;
+                });
+            return portOk && peerOk;
+        });
+    }
+    function reachable(policies: any[], port: number, fromNs: string, fromLabels: Record<string, string> = {}) {
+        const selecting = policies.filter(
+            (p) =>
+                p.metadata.namespace === notificationController.namespace &&
+                (p.spec.policyTypes ?? ["Ingress"]).includes("Ingress") &&
+                matches(p.spec.podSelector, notificationController.labels),
+        );
+        return selecting.length === 0 || selecting.some((p) => admits(p, port, fromNs, fromLabels));
+    }
+    /** The generated policies after the FluxInstance's patches and kustomize's namespace transformer. */
+    async function policiesOf(extra: Partial<FluxBootstrapArgs>) {
+        const fi = (await bootstrap(extra)).recorder.kubeObject("FluxInstance", "flux");
+        const upstream: any[] = JSON.parse(
+            readFileSync(path.join(__dirname, "fixtures", "flux-network-policies.json"), "utf8"),
+        );
+        return upstream.map((p) => {
+            const patched = applyPatches(p, fi.spec.kustomize.patches);
+            return { ...patched, metadata: { ...patched.metadata, namespace: FLUX_NS } };
+        });
+    }
+
+    test("the fixture evaluates as upstream intends: webhooks from every namespace", async () => {
+        const upstream = await policiesOf({}); // no webhookClientNamespace: the operator's policies as they are
+        assert.equal(reachable(upstream, 9292, "podinfo"), true);
+        assert.equal(reachable(upstream, 9191, "podinfo"), false);
+    });
+
+    test("with webhookClientNamespace, 9292 is admitted only from that namespace (and Flux's own)", async () => {
+        const policies = await policiesOf({ webhookClientNamespace: "projectcontour" });
+        assert.equal(reachable(policies, 9292, "projectcontour", { app: "envoy" }), true);
+        for (const other of ["podinfo", "default", "kcert", "kube-system"]) {
+            assert.equal(reachable(policies, 9292, other), false, other);
+        }
+        // Unchanged: metrics from every namespace, everything from inside the Flux namespace.
+        assert.equal(reachable(policies, 8080, "monitoring"), true);
+        assert.equal(reachable(policies, 9292, FLUX_NS), true);
+    });
+
+    test("the patch targets the policy by kind and name only (kustomize patches before it sets namespaces)", async () => {
+        const fi = (await bootstrap({ webhookClientNamespace: "edge" })).recorder.kubeObject("FluxInstance", "flux");
+        const np = fi.spec.kustomize.patches.filter((p: any) => p.target.kind === "NetworkPolicy");
+        assert.equal(np.length, 1);
+        assert.deepEqual(np[0].target, {
+            group: "networking.k8s.io",
+            version: "v1",
+            kind: "NetworkPolicy",
+            name: "allow-webhooks",
+        });
+    });
+
+    test("no patch when Flux's network policies are off", async () => {
+        const fi = (await bootstrap({ webhookClientNamespace: "edge", networkPolicy: false })).recorder.kubeObject(
+            "FluxInstance",
+            "flux",
+        );
+        assert.equal(fi.spec.cluster.networkPolicy, false);
+        assert.ok(!fi.spec.kustomize.patches.some((p: any) => p.target.kind === "NetworkPolicy"));
     });
 });

@@ -6,14 +6,36 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { CONTOUR_API } from "../components/contour/api";
+import { receiverHookPath } from "../components/flux-receiver";
 import { ReceiverExposure, type ReceiverExposureArgs } from "../components/receiver-exposure";
 import { baseConfig, inputValue, runComponent, runStack } from "./harness";
+
+/** Two receivers' hook paths, as notification-controller derives them (sha256 hex). */
+const HOOKS = [
+    receiverHookPath("a".repeat(48), "github", "flux-system"),
+    receiverHookPath("b".repeat(48), "bucket", "flux-system"),
+];
 
 async function render(args: Partial<ReceiverExposureArgs> = {}) {
     return runComponent(() => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
-        return new ReceiverExposure("webhook", { host: "flux.example.org", ...args }, { provider });
+        return new ReceiverExposure("webhook", { host: "flux.example.org", hookPaths: HOOKS, ...args }, { provider });
     });
+}
+
+/**
+ * The route Envoy picks for a request path, as Contour configures it: routes are tried in order;
+ * `exact` is Envoy's `path` match (the whole path, query string removed), `prefix` a string
+ * prefix. No match: Envoy's router answers 404 itself (no upstream, no rate limit: Contour's
+ * local_ratelimit filter has no token bucket outside the routes that configure one).
+ */
+function routeFor(proxy: any, requestPath: string): any {
+    const path = requestPath.split("?")[0];
+    return proxy.spec.routes.find((r: any) =>
+        (r.conditions ?? [{ prefix: "/" }]).every((c: any) =>
+            c.exact !== undefined ? path === c.exact : c.prefix !== undefined ? path.startsWith(c.prefix) : true,
+        ),
+    );
 }
 
 describe("httpproxy exposure (default)", () => {
@@ -25,7 +47,7 @@ describe("httpproxy exposure (default)", () => {
         assert.deepEqual(cm.data, { hosts: "flux.example.org" });
     });
 
-    it("serves only /hook/ over TLS from that secret, to Flux's webhook-receiver:80", async () => {
+    it("serves only the receivers' exact hook paths over TLS from that secret, to Flux's webhook-receiver:80", async () => {
         const { recorder } = await render();
         const proxy = recorder.kubeObject("HTTPProxy", "webhook-receiver");
         assert.equal(proxy.apiVersion, CONTOUR_API);
@@ -35,21 +57,50 @@ describe("httpproxy exposure (default)", () => {
         const cm = recorder.kubeObject("ConfigMap", "webhook-receiver-tls");
         assert.equal(proxy.spec.virtualhost.tls.secretName, cm.metadata.name);
         assert.equal(proxy.metadata.namespace, cm.metadata.namespace);
-        assert.equal(proxy.spec.routes.length, 1);
-        const [route] = proxy.spec.routes;
-        assert.deepEqual(route.conditions, [{ prefix: "/hook/" }]);
-        assert.deepEqual(route.services, [{ name: "webhook-receiver", port: 80 }]);
-        assert.notEqual(route.permitInsecure, true);
+        // One route per receiver, exact path match (Contour 1.33 MatchCondition.exact).
+        assert.deepEqual(
+            proxy.spec.routes.map((r: any) => r.conditions),
+            HOOKS.map((h) => [{ exact: h }]),
+        );
+        for (const route of proxy.spec.routes) {
+            assert.deepEqual(route.services, [{ name: "webhook-receiver", port: 80 }]);
+            assert.notEqual(route.permitInsecure, true);
+        }
+        assert.equal(proxy.spec.virtualhost.rateLimitPolicy, undefined, "no limit shared by every path");
     });
 
-    it("rate-limits the route locally: 30/minute, burst 10, 429 by default", async () => {
+    it("unknown /hook/ paths match no route (Envoy: 404, no limit touched); each hook matches its own", async () => {
+        const { recorder } = await render();
+        const proxy = recorder.kubeObject("HTTPProxy", "webhook-receiver");
+        for (const unknown of [
+            "/hook/",
+            "/hook/anything",
+            `/hook/${"0".repeat(64)}`,
+            `${HOOKS[0]}/x`,
+            `${HOOKS[0]}x`,
+            "/",
+        ]) {
+            assert.equal(routeFor(proxy, unknown), undefined, unknown);
+        }
+        assert.equal(routeFor(proxy, HOOKS[0]), proxy.spec.routes[0]);
+        assert.equal(routeFor(proxy, `${HOOKS[1]}?x=1`), proxy.spec.routes[1]);
+    });
+
+    it("rate-limits each route on its own: 30/minute, burst 10, 429 by default", async () => {
         const { recorder, value } = await render();
-        const [route] = recorder.kubeObject("HTTPProxy", "webhook-receiver").spec.routes;
-        assert.deepEqual(route.rateLimitPolicy, {
-            local: { requests: 30, unit: "minute", burst: 10, responseStatusCode: 429 },
-        });
+        const routes = recorder.kubeObject("HTTPProxy", "webhook-receiver").spec.routes;
+        assert.equal(routes.length, 2);
+        for (const route of routes) {
+            assert.deepEqual(route.rateLimitPolicy, {
+                local: { requests: 30, unit: "minute", burst: 10, responseStatusCode: 429 },
+            });
+        }
         assert.equal(await inputValue(value.rateLimited), true);
         assert.equal(recorder.kube("Ingress").length, 0);
+    });
+
+    it("needs at least one hook path", async () => {
+        await assert.rejects(render({ hookPaths: [] }), /hookPaths must name at least one receiver path/);
     });
 
     it("takes the limit from Args", async () => {
@@ -58,7 +109,7 @@ describe("httpproxy exposure (default)", () => {
             tlsSecretName: "hook-tls",
         });
         const proxy = recorder.kubeObject("HTTPProxy", "webhook-receiver");
-        assert.deepEqual(proxy.spec.routes[0].rateLimitPolicy.local, {
+        assert.deepEqual(proxy.spec.routes[1].rateLimitPolicy.local, {
             requests: 5,
             unit: "second",
             burst: 2,
@@ -68,18 +119,29 @@ describe("httpproxy exposure (default)", () => {
         assert.equal(recorder.kubeObject("ConfigMap", "hook-tls").data.hosts, "flux.example.org");
     });
 
-    it("takes the limit from the stack config (webhook.rateLimit)", async () => {
+    it("takes the limit from the stack config (webhook.rateLimit); routes are the receivers' hook paths", async () => {
         const cfg = baseConfig();
         cfg.webhook.rateLimit = { requests: 12, unit: "hour", burst: 0 };
         const run = await runStack(cfg);
         assert.equal(run.error, undefined);
-        const local = run.recorder.kubeObject("HTTPProxy", "webhook-receiver").spec.routes[0].rateLimitPolicy.local;
-        assert.deepEqual(local, { requests: 12, unit: "hour", burst: 0, responseStatusCode: 429 });
+        const routes = run.recorder.kubeObject("HTTPProxy", "webhook-receiver").spec.routes;
+        for (const route of routes) {
+            assert.deepEqual(route.rateLimitPolicy.local, {
+                requests: 12,
+                unit: "hour",
+                burst: 0,
+                responseStatusCode: 429,
+            });
+        }
+        // Exactly the paths of the URLs the stack exports (GitHub's webhook, make upload-do's trigger).
+        const paths = ["webhookUrl", "bucketReceiverUrl"].map((k) => new URL(String(run.outputs?.[k])).pathname);
+        assert.deepEqual(routes.map((r: any) => r.conditions[0].exact).sort(), paths.sort());
+        for (const p of paths) assert.match(p, /^\/hook\/[0-9a-f]{64}$/);
     });
 });
 
 describe("ingress exposure", () => {
-    it("is the plain Ingress: class contour, KCert label, TLS, only /hook/ Prefix to webhook-receiver:80", async () => {
+    it("is the plain Ingress: class contour, KCert label, TLS, the exact hook paths to webhook-receiver:80", async () => {
         const { recorder, value } = await render({ mode: "ingress" });
         const ing = recorder.kubeObject("Ingress", "webhook-receiver");
         assert.equal(ing.metadata.namespace, "flux-system");
@@ -90,13 +152,11 @@ describe("ingress exposure", () => {
             {
                 host: "flux.example.org",
                 http: {
-                    paths: [
-                        {
-                            path: "/hook/",
-                            pathType: "Prefix",
-                            backend: { service: { name: "webhook-receiver", port: { number: 80 } } },
-                        },
-                    ],
+                    paths: HOOKS.map((h) => ({
+                        path: h,
+                        pathType: "Exact",
+                        backend: { service: { name: "webhook-receiver", port: { number: 80 } } },
+                    })),
                 },
             },
         ]);
@@ -104,6 +164,14 @@ describe("ingress exposure", () => {
         assert.equal(await inputValue(value.rateLimited), false);
         assert.equal(recorder.kube("HTTPProxy").length, 0);
         assert.equal(recorder.kube("ConfigMap").length, 0);
+    });
+
+    it("redirects plain HTTP to HTTPS (Contour's force-ssl-redirect), so the hook path is never served in clear", async () => {
+        const ing = (await render({ mode: "ingress" })).recorder.kubeObject("Ingress", "webhook-receiver");
+        // Contour 1.33 internal/annotation/annotations.go TLSRequired: the value must be exactly "true".
+        assert.equal(ing.metadata.annotations?.["ingress.kubernetes.io/force-ssl-redirect"], "true");
+        // ...and nothing re-enables cleartext routes next to it.
+        assert.notEqual(ing.metadata.annotations?.["kubernetes.io/ingress.allow-http"], "true");
     });
 
     it("is chosen by webhook.exposure; KCert then does not watch ConfigMaps but may still list them", async () => {

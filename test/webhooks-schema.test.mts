@@ -34,7 +34,12 @@ describe("webhook objects validate against their schemas", () => {
         run = await runStack(cfg);
         assert.equal(run.error, undefined);
         ingressRun = await runComponent(
-            () => new ReceiverExposure("webhook", { host: "flux.example.com", mode: "ingress" }),
+            () =>
+                new ReceiverExposure("webhook", {
+                    host: "flux.example.com",
+                    mode: "ingress",
+                    hookPaths: [`/hook/${"0".repeat(64)}`, `/hook/${"1".repeat(64)}`],
+                }),
         );
     });
 
@@ -83,6 +88,7 @@ describe("webhook objects validate against their schemas", () => {
     it("the HTTPProxy matches the CRD's fields, enums and bounds", async () => {
         const proxies = objects(run, "HTTPProxy");
         assert.equal(proxies.length, 1);
+        assert.equal(proxies[0].spec.routes.length, 2);
         assert.deepEqual(await validateObject(proxies[0]), []);
     });
 
@@ -99,7 +105,10 @@ describe("webhook objects validate against their schemas", () => {
             (await broken((p) => (p.spec.routes[0].rateLimitPolicy.local.responseStatusCode = 200))).join(),
             /responseStatusCode/,
         );
-        assert.match((await broken((p) => (p.spec.routes[0].conditions[0].prefix = "hook/"))).join(), /prefix/);
+        assert.match((await broken((p) => (p.spec.routes[0].conditions[0].exact = "hook/x"))).join(), /exact/);
+        // Contour: "more than one prefix, exact or regex is not allowed in a condition block".
+        assert.notDeepEqual(await broken((p) => (p.spec.routes[0].conditions[0].prefix = "/hook/")), []);
+        assert.match((await broken((p) => (p.spec.routes[0].conditions = [{ prefix: "hook/" }]))).join(), /prefix/);
         assert.match((await broken((p) => (p.spec.virtualhost.fqdn = "Flux_Example"))).join(), /fqdn/);
         assert.match((await broken((p) => (p.spec.routes[0].rateLimit = {}))).join(), /unknown field/);
     });

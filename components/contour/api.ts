@@ -32,9 +32,12 @@ export interface RateLimitPolicy {
     readonly local?: LocalRateLimitPolicy;
 }
 
+/** A route condition; at most one of `prefix` and `exact` per condition (Contour rejects more). */
 export interface MatchCondition {
     /** Path prefix, starting with `/`. */
     readonly prefix?: In<string>;
+    /** Whole path, starting with `/` (Envoy's `path` match: compared without the query string). */
+    readonly exact?: In<string>;
 }
 
 export interface RouteService {
