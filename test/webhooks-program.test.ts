@@ -218,3 +218,30 @@ describe("bad input", () => {
         assert.ok(run.recorder.all(DNS).length === 1 && run.outputs?.webhookUrl !== undefined);
     });
 });
+
+describe("who may reach the receivers", () => {
+    it("Flux's allow-webhooks policy is narrowed to Envoy's namespace (contour.namespace)", async () => {
+        const ops = (run: StackRun) => {
+            const fi = run.recorder.kubeObject("FluxInstance", "flux");
+            const patch = fi.spec.kustomize.patches.find(
+                (p: any) => p.target.kind === "NetworkPolicy" && p.target.name === "allow-webhooks",
+            );
+            assert.ok(patch, "no patch for allow-webhooks");
+            return JSON.parse(patch.patch).find((o: any) => o.op === "replace").value;
+        };
+        const envoyNamespace = (run: StackRun) =>
+            reveal<any>(run.recorder.get(RELEASE, "contour-release").inputs).namespace as string;
+        const def = await sharedRun();
+        assert.equal(envoyNamespace(def), "projectcontour");
+        assert.deepEqual(ops(def), [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "projectcontour" } } },
+        ]);
+        const cfg = baseConfig();
+        cfg.contour = { namespace: "edge" };
+        const custom = await runStack(cfg);
+        assert.equal(envoyNamespace(custom), "edge");
+        assert.deepEqual(ops(custom), [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "edge" } } },
+        ]);
+    });
+});
