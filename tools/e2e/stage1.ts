@@ -101,17 +101,18 @@ export async function exampleStacks(root: string): Promise<string[]> {
         .sort();
 }
 
-/** `make render` for one stack, in a child process (the render sets process-wide Pulumi mocks). */
+/**
+ * `make render` for one stack, in a child process (the render sets process-wide Pulumi mocks);
+ * the objects come back on its stdout with secrets revealed (see render-objects.ts), because the
+ * rendered files redact whole fields that hold secrets.
+ */
 async function renderStack(root: string, stack: string, out: string): Promise<KubeObject[]> {
-    await execFileP(process.execPath, ["--import", "tsx", "tools/render/main.ts", "--stack", stack, "--out", out], {
-        cwd: root,
-        timeout: 300_000,
-        maxBuffer: 16 << 20,
-    });
-    const dir = path.join(out, "kubernetes");
-    const objects: KubeObject[] = [];
-    for (const f of await yamlFiles(dir)) objects.push(...parseObjects(await readFile(f, "utf8"), f));
-    return objects;
+    const { stdout } = await execFileP(
+        process.execPath,
+        ["--import", "tsx", "tools/e2e/render-objects.ts", stack, out],
+        { cwd: root, timeout: 300_000, maxBuffer: 64 << 20 },
+    );
+    return JSON.parse(stdout) as KubeObject[];
 }
 
 /** Every distinct object of every kustomization under deploy/, built as `make validate` builds it. */
