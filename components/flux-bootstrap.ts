@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxInstance, type PatchSelector } from "./flux/api";
 import { type JsonPatchOp, jsonPatch, pointer } from "./flux/patches";
-import { FLUX_SYNC_NAME, SYNC_DEFAULTS, type SyncSettings, syncPatches } from "./flux/sync";
+import { FLUX_SYNC_NAME, SYNC_DEFAULTS, type SyncSettings, settingsConfigMap, syncPatches, treeSettings } from "./flux/sync";
 import { versions } from "./versions";
 
 export { FLUX_SYNC_NAME } from "./flux/sync";
@@ -49,6 +49,12 @@ export interface FluxBootstrapArgs extends SyncSettings {
      * Default: `900` ({@link FLUX_READY_TIMEOUT_SECONDS}).
      */
     readonly readyTimeoutSeconds?: number;
+    /**
+     * The stack's values for the synced tree (`${name}`): `postBuild.substitute` on the root
+     * Kustomization and the `platform-settings` ConfigMap (components/flux/sync.ts
+     * `treeSettings`). Default: only `flux_namespace`.
+     */
+    readonly settings?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -95,7 +101,8 @@ export function webhookPolicyOps(namespace: string): JsonPatchOp[] {
  * Flux installed by the Flux Operator: the operator's Helm chart, then a `FluxInstance`
  * that installs the pinned Flux distribution and syncs the cluster from a Spaces bucket
  * (`sync.kind: Bucket`). The root Kustomization the operator generates is patched to carry
- * `interval`, `retryInterval`, `timeout`, `wait` and `prune`.
+ * `interval`, `retryInterval`, `timeout`, `wait`, `prune` and the stack's values for the tree
+ * (`postBuild.substitute`, also kept in the `platform-settings` ConfigMap).
  *
  * **Flux's CRDs.** Every Flux object the stack creates (Receivers, Providers, Alerts, KCert's
  * GitRepository and Kustomization) must depend on {@link FluxBootstrap.instance}, which Pulumi
@@ -131,6 +138,8 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     public readonly syncName: pulumi.Output<string>;
     /** Flux version installed. */
     public readonly fluxVersion: pulumi.Output<string>;
+    /** ConfigMap `platform-settings`: the stack's values for the synced tree. */
+    public readonly settings: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: FluxBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
         const readyTimeoutSeconds = args.readyTimeoutSeconds ?? FLUX_READY_TIMEOUT_SECONDS;
@@ -176,6 +185,10 @@ export class FluxBootstrap extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        this.settings = settingsConfigMap(`${name}-settings`, this.namespace, treeSettings(namespaceName, args), {
+            parent: this,
+        });
 
         this.fluxVersion = pulumi.output(args.fluxVersion ?? versions.flux);
         this.instance = new FluxInstance(
@@ -232,7 +245,8 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                     wait: true,
                 },
             },
-            { parent: this, dependsOn: [this.operator, this.bucketSecret] },
+            // the tree's layers read platform-settings as soon as the root sync applies them
+            { parent: this, dependsOn: [this.operator, this.bucketSecret, this.settings] },
         );
         this.syncName = pulumi.output(FLUX_SYNC_NAME);
 
@@ -243,6 +257,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
             instance: this.instance,
             syncName: this.syncName,
             fluxVersion: this.fluxVersion,
+            settings: this.settings,
         });
     }
 }

@@ -1,7 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Bucket, Kustomization } from "./flux/api";
-import { bucketSyncSpec, FLUX_SYNC_NAME, kustomizationSyncSpec, type SyncSettings } from "./flux/sync";
+import {
+    bucketSyncSpec,
+    FLUX_SYNC_NAME,
+    kustomizationSyncSpec,
+    type SyncSettings,
+    settingsConfigMap,
+    treeSettings,
+} from "./flux/sync";
 import type { FluxBucketSource } from "./flux-bootstrap";
 
 export interface FluxSyncArgs extends SyncSettings {
@@ -31,6 +38,8 @@ export class FluxSync extends pulumi.ComponentResource {
     public readonly kustomization: Kustomization;
     /** Name of the Bucket source and root Kustomization. */
     public readonly syncName: pulumi.Output<string>;
+    /** ConfigMap `platform-settings`: the stack's values for the synced tree. */
+    public readonly settings: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: FluxSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops:flux:FluxSync", name, {}, opts);
@@ -59,13 +68,18 @@ export class FluxSync extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.bucketSecret] },
         );
 
+        this.settings = settingsConfigMap(`${name}-settings`, namespace, treeSettings(namespace, args), {
+            parent: this,
+        });
+
         this.kustomization = new Kustomization(
             `${name}-kustomization`,
             {
                 metadata: { name: syncName, namespace },
-                spec: kustomizationSyncSpec(args, this.bucket.metadata.name),
+                spec: kustomizationSyncSpec(namespace, args, this.bucket.metadata.name),
             },
-            { parent: this, dependsOn: [this.bucket] },
+            // the tree's layers read platform-settings as soon as the root sync applies them
+            { parent: this, dependsOn: [this.bucket, this.settings] },
         );
 
         this.namespace = pulumi.output(namespace);
@@ -77,6 +91,7 @@ export class FluxSync extends pulumi.ComponentResource {
             bucket: this.bucket,
             kustomization: this.kustomization,
             syncName: this.syncName,
+            settings: this.settings,
         });
     }
 }

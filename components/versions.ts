@@ -27,6 +27,16 @@ export const versions = {
         /** Chart 0.7.0 ships Contour 1.33.6. */
         version: "0.7.0",
     },
+    /**
+     * kustomize that `make validate` builds `deploy/` with: the release whose API
+     * (sigs.k8s.io/kustomize/api v0.21.1) kustomize-controller v1.9.4 (Flux 2.9.4) is built
+     * with, per that controller's go.mod. Built from the Go module proxy by
+     * `tools/kustomize/ensure-kustomize.sh`.
+     */
+    kustomize: {
+        module: "sigs.k8s.io/kustomize/kustomize/v5",
+        version: "v5.8.1",
+    },
     /** KCert (Let's Encrypt for Ingresses): git tag of nabsul/kcert and the image it publishes. */
     kcert: {
         repoUrl: "https://github.com/nabsul/kcert",

@@ -237,6 +237,8 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         retryInterval: cfg.flux.retryInterval,
         timeout: cfg.flux.timeout,
         wait: cfg.flux.wait,
+        // the stack's values for deploy/ (components/flux/settings.ts; flux_namespace is always set)
+        settings: { cluster_name: clusterName, cluster_region: cfg.cluster.region },
     };
     let flux: FluxBootstrap | undefined;
     let fluxSync: FluxSync | undefined;

@@ -93,10 +93,29 @@ describe("FluxBootstrap", () => {
         assert.equal(b.metadata.name, FLUX_SYNC_NAME);
     });
 
-    test("the FluxInstance waits for the operator and the credentials", async () => {
+    test("the root Kustomization substitutes the stack's values; platform-settings holds the same for the tree's layers", async () => {
+        const { recorder } = await bootstrap({ namespace: "gitops", settings: { cluster_name: "blue" } });
+        const fi = recorder.kubeObject("FluxInstance", "flux");
+        const { kustomization } = generatedSyncObjects(fi.spec);
+        const k = applyPatches(
+            { ...kustomization, metadata: { ...kustomization.metadata, namespace: "gitops" } },
+            fi.spec.kustomize.patches,
+        );
+        assert.deepEqual(k.spec.postBuild, { substitute: { cluster_name: "blue", flux_namespace: "gitops" } });
+        const cm = recorder.kubeObject("ConfigMap", "platform-settings");
+        assert.equal(cm.metadata.namespace, "gitops");
+        assert.deepEqual(cm.data, k.spec.postBuild.substitute);
+        await assert.rejects(
+            runComponent(() => new FluxBootstrap("bad", { source, settings: { "cluster-name": "x" } })),
+            /settings names must match/,
+        );
+    });
+
+    test("the FluxInstance waits for the operator, the credentials and the settings", async () => {
         const { recorder } = await bootstrap();
         const fi = recorder.get("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance");
         assert.deepEqual([...fi.dependsOn].sort(), [
+            "kubernetes:core/v1:ConfigMap::flux-settings",
             "kubernetes:core/v1:Secret::flux-bucket-credentials",
             "kubernetes:helm.sh/v3:Release::flux-operator",
         ]);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { z } from "zod";
+import { PLATFORM_VARIABLES } from "../components/flux/settings";
 import { versions } from "../components/versions";
 import { configSchema } from "../infrastructure/config";
 
@@ -72,6 +73,7 @@ describe("README", () => {
             versions.kcert.tag,
             `${versions.seaweedfs.image}:${versions.seaweedfs.tag}`,
             versions.kind,
+            versions.kustomize.version,
         ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }
@@ -88,6 +90,11 @@ describe("README", () => {
         }
         const release = parse(readFileSync(join(ROOT, "deploy/apps/podinfo/release.yaml"), "utf8"));
         assert.ok(readme.includes(release.spec.chart.spec.version), "the podinfo chart pin is missing from the README");
+    });
+
+    test("every variable the stack passes to deploy/ is documented", () => {
+        for (const name of Object.keys(PLATFORM_VARIABLES))
+            assert.ok(readme.includes(`\`\${${name}}\``), `\${${name}} (components/flux/settings.ts) is undocumented`);
     });
 
     test("the test command in the README is the one CI runs", () => {

@@ -1,12 +1,19 @@
 // `make validate`: the real deploy/ tree passes; a broken tree fails, naming file, object and error.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { formatProblem, type ValidationReport, validateDeploy, validateObject } from "../tools/validate/validate";
+import {
+    ensureKustomize,
+    formatProblem,
+    isReservedHost,
+    type ValidationReport,
+    validateDeploy,
+    validateObject,
+} from "../tools/validate/validate";
 import { makeTree } from "./helpers-s3";
 
 const REPO = path.resolve(__dirname, "..");
@@ -87,16 +94,27 @@ describe("validate: deploy/", () => {
     test("every kustomization in the repository's deploy/ builds and validates", () => {
         assert.deepEqual(report.problems.map(formatProblem), []);
         const dirs = report.kustomizations.map((k) => k.dir);
-        for (const d of ["deploy", "deploy/apps", "deploy/apps/podinfo"])
+        for (const d of [
+            "deploy",
+            "deploy/infrastructure/controllers",
+            "deploy/infrastructure/configs",
+            "deploy/apps",
+            "deploy/apps/podinfo",
+        ])
             assert.ok(dirs.includes(d), `${d} was not built`);
+        assert.equal(
+            dirs.includes("deploy/apps/podinfo/tls"),
+            false,
+            "a kustomize Component is built through its users",
+        );
         assert.equal(report.kustomizations.find((k) => k.dir === "deploy/apps/podinfo")?.objects, 4);
     });
 
-    test("the demo uses current Flux APIs, a pinned chart and a KCert-managed Contour Ingress", async () => {
+    test("the demo uses current Flux APIs, a pinned chart and a Contour Ingress", async () => {
         const dir = path.join(REPO, "deploy/apps/podinfo");
         const objects: any[] = [];
         for (const f of await readdir(dir)) {
-            if (f !== "kustomization.yaml")
+            if (f !== "kustomization.yaml" && f.endsWith(".yaml"))
                 objects.push(...parseAllDocuments(await readFile(path.join(dir, f), "utf8")).map((d) => d.toJS()));
         }
         const byKind = (k: string) => objects.filter((o) => o.kind === k);
@@ -106,11 +124,64 @@ describe("validate: deploy/", () => {
         assert.equal(byKind("HelmRepository")[0].apiVersion, "source.toolkit.fluxcd.io/v1");
         const [ingress] = byKind("Ingress");
         assert.equal(ingress.spec.ingressClassName, "contour");
-        assert.equal(ingress.metadata.labels["kcert.dev/ingress"], "managed");
-        assert.ok(ingress.spec.tls[0].secretName);
-        assert.deepEqual(ingress.spec.tls[0].hosts, [ingress.spec.rules[0].host]);
         // the Ingress points at the Service the chart creates for release "podinfo"
         assert.equal(release.spec.releaseName, ingress.spec.rules[0].http.paths[0].backend.service.name);
+    });
+});
+
+describe("validate: the demo asks KCert for a certificate only for a real host", () => {
+    const dirs: string[] = [];
+    after(async () => {
+        for (const d of dirs) await rm(d, { recursive: true, force: true });
+    });
+    /** A copy of deploy/ with podinfo's host set and its tls component on or off. */
+    async function demo(host: string | undefined, tls: boolean) {
+        const dir = await mkdtemp(path.join(os.tmpdir(), "validate-demo-"));
+        dirs.push(dir);
+        await cp(path.join(REPO, "deploy"), dir, { recursive: true });
+        const k = path.join(dir, "apps/podinfo/kustomization.yaml");
+        if (tls) await writeFile(k, `${await readFile(k, "utf8")}components:\n  - tls\n`);
+        const ing = path.join(dir, "apps/podinfo/ingress.yaml");
+        if (host) await writeFile(ing, (await readFile(ing, "utf8")).replace("podinfo.example.com", host));
+        const report = await validateDeploy(dir, { relativeTo: dir });
+        const ingress = parseAllDocuments(
+            execFileSync(ensureKustomize(), ["build", path.join(dir, "apps/podinfo")], { encoding: "utf8" }),
+        )
+            .map((d) => d.toJS())
+            .find((o) => o?.kind === "Ingress");
+        return { problems: report.problems.map(formatProblem), ingress };
+    }
+
+    test("as shipped: plain HTTP on the example host, no KCert label, no tls, no problem", async () => {
+        const { problems, ingress } = await demo(undefined, false);
+        assert.deepEqual(problems, []);
+        assert.equal(ingress.metadata.labels?.["kcert.dev/ingress"], undefined);
+        assert.equal(ingress.spec.tls, undefined);
+    });
+
+    test("the tls component with the example host is refused: Let's Encrypt never issues for example.com", async () => {
+        const { problems } = await demo(undefined, true);
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(
+            problems[0]!,
+            /^apps\/podinfo\/ingress\.yaml: Ingress podinfo\/podinfo: asks KCert .* podinfo\.example\.com/,
+        );
+    });
+
+    test("with a real host the component labels the Ingress for KCert and requests that host", async () => {
+        const { problems, ingress } = await demo("podinfo.apps.acme-corp.dev", true);
+        assert.deepEqual(problems, []);
+        assert.equal(ingress.metadata.labels["kcert.dev/ingress"], "managed");
+        assert.equal(ingress.metadata.labels["app.kubernetes.io/name"], "podinfo", "existing labels are kept");
+        assert.deepEqual(ingress.spec.tls, [{ hosts: ["podinfo.apps.acme-corp.dev"], secretName: "podinfo-tls" }]);
+        assert.equal(ingress.spec.rules[0].host, "podinfo.apps.acme-corp.dev");
+    });
+
+    test("reserved names", () => {
+        for (const h of ["podinfo.example.com", "a.example.org", "x.example", "app.test", "localhost", "web.local"])
+            assert.equal(isReservedHost(h), true, h);
+        for (const h of ["podinfo.apps.acme-corp.dev", "example.company.io", "examples.com"])
+            assert.equal(isReservedHost(h), false, h);
     });
 });
 

@@ -98,6 +98,19 @@ export interface DependencyReference {
     readonly namespace?: In<string>;
 }
 
+/** A ConfigMap or Secret, in the Kustomization's namespace, whose data are substitution variables. */
+export interface SubstituteReference {
+    readonly kind: "ConfigMap" | "Secret";
+    readonly name: In<string>;
+    readonly optional?: In<boolean>;
+}
+
+/** Flux's post-build variable substitution (`${name}` in the built objects). */
+export interface PostBuild {
+    readonly substitute?: In<Record<string, In<string>>>;
+    readonly substituteFrom?: In<SubstituteReference[]>;
+}
+
 export interface KustomizationSpec {
     readonly sourceRef: CrossNamespaceSourceReference;
     readonly interval: In<Duration>;
@@ -109,6 +122,7 @@ export interface KustomizationSpec {
     readonly targetNamespace?: In<string>;
     readonly dependsOn?: In<DependencyReference[]>;
     readonly patches?: In<KustomizePatch[]>;
+    readonly postBuild?: In<PostBuild>;
     readonly suspend?: In<boolean>;
     readonly force?: In<boolean>;
 }

@@ -6,12 +6,14 @@
  * installation the stack creates them itself ({@link bucketSyncSpec}, {@link kustomizationSyncFields}).
  * Both read the fields from here, so the two paths cannot drift apart.
  */
+import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { BucketSpec, Duration, KustomizationSpec, KustomizePatch } from "./api";
 import { type JsonPatchOp, jsonPatch } from "./patches";
+import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, VARIABLE_NAME } from "./settings";
 
 /** Name of the Bucket source and the root Kustomization (the Flux Operator's fixed choice). */
-export const FLUX_SYNC_NAME = "flux-system";
+export { FLUX_SYNC_NAME };
 
 /** What the root sync reads and how often; every field but the bucket has a default. */
 export interface SyncSettings {
@@ -27,6 +29,14 @@ export interface SyncSettings {
     readonly timeout?: pulumi.Input<Duration>;
     /** Root Kustomization waits for every applied object to be healthy. Default: `true`. */
     readonly wait?: pulumi.Input<boolean>;
+    /**
+     * The stack's values for the synced tree, which it uses as `${name}` (Flux post-build
+     * substitution; the variables are listed in components/flux/settings.ts): set on the root
+     * Kustomization as `postBuild.substitute`, and kept in the `platform-settings` ConfigMap the
+     * tree's own Kustomizations read (`postBuild.substituteFrom`). `flux_namespace` is always
+     * set, to the Flux namespace. Default: only `flux_namespace`.
+     */
+    readonly settings?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /** The bucket the root sync reads. */
@@ -51,15 +61,48 @@ export const SYNC_DEFAULTS = {
     wait: true,
 } as const;
 
-/** The root Kustomization's reconcile settings (what the operator's generated object lacks, plus prune). */
-export function kustomizationSyncFields(s: SyncSettings) {
+/**
+ * The values the tree substitutes: `settings` plus `flux_namespace` (always the Flux
+ * namespace). Throws on a name Flux would refuse (a programming error: the composition passes
+ * fixed names).
+ */
+export function treeSettings(namespace: string, s: SyncSettings): Record<string, pulumi.Input<string>> {
+    const values: Record<string, pulumi.Input<string>> = { ...s.settings, flux_namespace: namespace };
+    const bad = Object.keys(values).filter((k) => !VARIABLE_NAME.test(k));
+    if (bad.length > 0) throw new Error(`settings names must match ${VARIABLE_NAME}: ${bad.join(", ")}`);
+    return values;
+}
+
+/**
+ * The root Kustomization's reconcile settings (what the operator's generated object lacks, plus
+ * prune) and the stack's values for the tree (`postBuild.substitute`, see {@link treeSettings}).
+ */
+export function kustomizationSyncFields(namespace: string, s: SyncSettings) {
     return {
         interval: s.interval ?? SYNC_DEFAULTS.interval,
         retryInterval: s.retryInterval ?? SYNC_DEFAULTS.retryInterval,
         timeout: s.timeout ?? SYNC_DEFAULTS.timeout,
         wait: s.wait ?? SYNC_DEFAULTS.wait,
         prune: true,
+        postBuild: { substitute: treeSettings(namespace, s) },
     } satisfies Partial<KustomizationSpec>;
+}
+
+/** The `platform-settings` ConfigMap: the same values, for the tree's own Kustomizations (`substituteFrom`). */
+export function settingsConfigMap(
+    name: string,
+    namespace: pulumi.Input<string>,
+    values: Record<string, pulumi.Input<string>>,
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.ConfigMap {
+    return new k8s.core.v1.ConfigMap(
+        name,
+        {
+            metadata: { name: PLATFORM_SETTINGS_NAME, namespace, labels: { "app.kubernetes.io/part-of": "flux" } },
+            data: values,
+        },
+        opts,
+    );
 }
 
 /** The Bucket fields the operator's generated Bucket lacks. */
@@ -79,12 +122,16 @@ export function bucketSyncSpec(b: SyncBucket, s: SyncSettings, secretName: pulum
     };
 }
 
-/** The full root Kustomization spec. */
-export function kustomizationSyncSpec(s: SyncSettings, sourceName: pulumi.Input<string>): KustomizationSpec {
+/** The full root Kustomization spec, in the Flux namespace `namespace`. */
+export function kustomizationSyncSpec(
+    namespace: string,
+    s: SyncSettings,
+    sourceName: pulumi.Input<string>,
+): KustomizationSpec {
     return {
         sourceRef: { kind: "Bucket", name: sourceName },
         path: s.path ?? SYNC_DEFAULTS.path,
-        ...kustomizationSyncFields(s),
+        ...kustomizationSyncFields(namespace, s),
     };
 }
 
@@ -101,6 +148,6 @@ export function syncPatches(namespace: string, b: SyncBucket, s: SyncSettings): 
     const target = (kind: "Kustomization" | "Bucket") => ({ kind, name: FLUX_SYNC_NAME, namespace });
     return [
         jsonPatch(target("Bucket"), addOps(bucketSyncFields(b))),
-        jsonPatch(target("Kustomization"), addOps(kustomizationSyncFields(s))),
+        jsonPatch(target("Kustomization"), addOps(kustomizationSyncFields(namespace, s))),
     ];
 }

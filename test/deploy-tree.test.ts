@@ -1,0 +1,269 @@
+// The GitOps tree as Flux applies it: layers in order, the stack's values substituted, and a
+// CRD plus its first object in one upload. Everything is built with the pinned kustomize.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as jsonpatch from "fast-json-patch";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, PLATFORM_VARIABLES } from "../components/flux/settings";
+import { versions } from "../components/versions";
+import { ancestors, findLayers } from "../tools/validate/flux-tree";
+import { substituteText } from "../tools/validate/substitute";
+import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
+import { baseConfig, reveal, runStack } from "./harness";
+
+const REPO = path.resolve(__dirname, "..");
+const DEPLOY = path.join(REPO, "deploy");
+const FIXTURE = path.join(__dirname, "fixtures", "crd-and-first-object");
+
+let kustomize: string;
+before(() => {
+    kustomize = ensureKustomize();
+});
+
+function build(dir: string): any[] {
+    const out = execFileSync(kustomize, ["build", dir], { encoding: "utf8", timeout: 60_000 });
+    return parseAllDocuments(out)
+        .map((d) => d.toJS())
+        .filter((o) => o !== null);
+}
+
+/** Flux's post-build substitution of one object; fails the test on a variable the values lack. */
+function substitute(obj: any, vars: Record<string, string>): any {
+    const { text, missing } = substituteText(stringify(obj), vars);
+    assert.deepEqual(missing, [], `${obj.kind} ${obj.metadata?.name} uses variables the stack does not set`);
+    return parse(text);
+}
+
+/** Copies deploy/ and adds the fixture's files; each new folder is listed in its parent's kustomization. */
+function treeWithFixture(move?: { from: string; to: string }): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "tree-"));
+    cpSync(DEPLOY, dir, { recursive: true });
+    cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !src.endsWith("README.md") });
+    const list = (kustomization: string, entry: string) => {
+        const file = path.join(dir, kustomization, "kustomization.yaml");
+        const k = parse(readFileSync(file, "utf8"));
+        k.resources = [...(k.resources ?? []), entry];
+        writeFileSync(file, stringify(k));
+    };
+    list("infrastructure/controllers", "widgets-crd.yaml");
+    list("apps", "widgets");
+    if (move) {
+        // move the CRD to another layer
+        cpSync(
+            path.join(dir, "infrastructure/controllers/widgets-crd.yaml"),
+            path.join(dir, move.to, "widgets-crd.yaml"),
+        );
+        const from = path.join(dir, "infrastructure/controllers/kustomization.yaml");
+        const k = parse(readFileSync(from, "utf8"));
+        k.resources = k.resources.filter((r: string) => r !== "widgets-crd.yaml");
+        writeFileSync(from, stringify(k));
+        list(move.to, "widgets-crd.yaml");
+    }
+    return dir;
+}
+
+describe("deploy/: layers applied in order from the stack's bucket", () => {
+    const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
+
+    test("the root applies only the layers infra-controllers → infra-configs → apps (kustomize.toolkit.fluxcd.io/v1)", () => {
+        const root = build(DEPLOY).map((o) => substitute(o, vars));
+        assert.deepEqual(
+            root.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort(),
+            ["apps", "infra-configs", "infra-controllers"].map(
+                (n) => `kustomize.toolkit.fluxcd.io/v1 Kustomization flux-system/${n}`,
+            ),
+        );
+        const byName = Object.fromEntries(root.map((o) => [o.metadata.name, o.spec]));
+        assert.deepEqual(byName["infra-controllers"].dependsOn, undefined);
+        assert.deepEqual(byName["infra-configs"].dependsOn, [{ name: "infra-controllers" }]);
+        assert.deepEqual(byName.apps.dependsOn, [{ name: "infra-configs" }]);
+        for (const [name, spec] of Object.entries<any>(byName)) {
+            // the Bucket the Flux Operator generates is named after sync.name (flux-operator v0.58 sync template)
+            assert.deepEqual(spec.sourceRef, { kind: "Bucket", name: FLUX_SYNC_NAME }, name);
+            assert.equal(spec.wait, true, `${name} waits for health, so Ready means healthy`);
+            assert.equal(spec.prune, true, name);
+            assert.deepEqual(spec.postBuild.substituteFrom, [{ kind: "ConfigMap", name: PLATFORM_SETTINGS_NAME }]);
+            // every layer's path is a folder of the tree that builds
+            assert.ok(build(path.join(DEPLOY, spec.path)), name);
+        }
+        const { layers } = findLayers(root, { root: DEPLOY, fluxNamespace: "flux-system", syncName: FLUX_SYNC_NAME });
+        assert.deepEqual([...ancestors(layers, "flux-system/apps")].sort(), [
+            "flux-system/infra-configs",
+            "flux-system/infra-controllers",
+        ]);
+    });
+
+    test("make validate builds with the kustomize release kustomize-controller v1.9.4 is built with (v5.8.1)", () => {
+        // kustomize-controller v1.9.4 go.mod: sigs.k8s.io/kustomize/api v0.21.1 ("Pin kustomize to v5.8.1")
+        assert.equal(versions.kustomize.module, "sigs.k8s.io/kustomize/kustomize/v5");
+        assert.equal(versions.kustomize.version, "v5.8.1");
+        assert.equal(execFileSync(kustomize, ["version"], { encoding: "utf8" }).trim(), versions.kustomize.version);
+        // the Go build info names the kustomize API module kustomize-controller uses
+        const go = existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : "go"; // as ensure-kustomize.sh
+        const info = execFileSync(go, ["version", "-m", kustomize], { encoding: "utf8" });
+        assert.match(info, /\bdep\s+sigs\.k8s\.io\/kustomize\/api\s+v0\.21\.1\b/);
+    });
+});
+
+describe("the stack's values reach the tree (another Flux namespace)", () => {
+    let run: Awaited<ReturnType<typeof runStack>>;
+    before(async () => {
+        run = await runStack({
+            ...baseConfig(),
+            cluster: { ...baseConfig().cluster, name: "blue" },
+            flux: { namespace: "gitops" },
+        });
+        assert.equal(run.error, undefined);
+    });
+
+    /** The root Kustomization as flux-operator generates it, with the FluxInstance's patches applied. */
+    function rootKustomization(): any {
+        const fi = run.recorder.kubeObject("FluxInstance", "flux");
+        let k: any = {
+            apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+            kind: "Kustomization",
+            metadata: { name: fi.spec.sync.name, namespace: fi.metadata.namespace },
+            spec: {
+                interval: "10m0s",
+                path: fi.spec.sync.path,
+                prune: true,
+                sourceRef: { kind: "Bucket", name: fi.spec.sync.name },
+            },
+        };
+        for (const p of fi.spec.kustomize.patches) {
+            if (p.target.kind === "Kustomization" && p.target.name === k.metadata.name) {
+                k = jsonpatch.applyPatch(k, JSON.parse(p.patch), true, false).newDocument;
+            }
+        }
+        return k;
+    }
+
+    test("the root Kustomization substitutes them, and the platform-settings ConfigMap holds the same", () => {
+        const root = rootKustomization();
+        assert.deepEqual(root.spec.postBuild.substitute, {
+            flux_namespace: "gitops",
+            cluster_name: "blue",
+            cluster_region: "fra1",
+        });
+        assert.deepEqual(Object.keys(root.spec.postBuild.substitute).sort(), Object.keys(PLATFORM_VARIABLES).sort());
+        const cm = run.recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME);
+        assert.equal(cm.metadata.namespace, "gitops");
+        assert.deepEqual(cm.data, root.spec.postBuild.substitute);
+        const fi = reveal<any>(
+            run.recorder.get("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance").inputs,
+        );
+        assert.ok(fi, "FluxInstance recorded");
+    });
+
+    test("nothing in the tree lands in flux-system when the Flux namespace is gitops", () => {
+        const vars = rootKustomization().spec.postBuild.substitute;
+        const settings = run.recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME).data;
+        const layers = build(DEPLOY).map((o) => substitute(o, vars));
+        const applied: any[] = [...layers];
+        for (const layer of layers) {
+            assert.equal(layer.metadata.namespace, "gitops", `${layer.metadata.name} sits beside its Bucket source`);
+            applied.push(...build(path.join(DEPLOY, layer.spec.path)).map((o) => substitute(o, settings)));
+        }
+        const info = applied.find((o) => o.kind === "ConfigMap" && o.metadata.name === "platform-info");
+        assert.equal(info.metadata.namespace, "gitops");
+        assert.equal(info.data.cluster, "blue");
+        const inFluxSystem = applied.filter((o) => o.metadata.namespace === "flux-system");
+        assert.deepEqual(
+            inFluxSystem.map((o) => `${o.kind} ${o.metadata.name}`),
+            [],
+        );
+    });
+
+    test("make validate with these values finds no problem", async () => {
+        const vars = rootKustomization().spec.postBuild.substitute;
+        const report = await validateDeploy(DEPLOY, { relativeTo: REPO, kustomize, variables: vars });
+        assert.deepEqual(report.problems.map(formatProblem), []);
+    });
+});
+
+describe("a CRD and its first object in one upload", () => {
+    const dirs: string[] = [];
+    after(() => {
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+
+    test("CRD under controllers, object under apps: the object's layer runs after the CRD's, which waits", async () => {
+        const dir = treeWithFixture();
+        dirs.push(dir);
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        assert.deepEqual(report.problems.map(formatProblem), []);
+
+        const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
+        const root = build(dir).map((o) => substitute(o, vars));
+        const { layers } = findLayers(root, { root: dir, fluxNamespace: "flux-system", syncName: FLUX_SYNC_NAME });
+        const layerOf = (kind: string) => layers.find((l) => build(l.dir).some((o) => o.kind === kind))?.id;
+        const crdLayer = layerOf("CustomResourceDefinition");
+        const widgetLayer = layerOf("Widget");
+        assert.equal(crdLayer, "flux-system/infra-controllers");
+        assert.equal(widgetLayer, "flux-system/apps");
+        assert.ok(ancestors(layers, widgetLayer!).has(crdLayer!), "apps depends on infra-controllers, directly or not");
+        assert.equal(layers.find((l) => l.id === crdLayer)?.wait, true, "Ready only once the CRD is established");
+    });
+
+    test("the object is validated against its CRD's schema", async () => {
+        const dir = treeWithFixture();
+        dirs.push(dir);
+        writeFileSync(
+            path.join(dir, "apps/widgets/widget.yaml"),
+            readFileSync(path.join(dir, "apps/widgets/widget.yaml"), "utf8").replace("size: 3", "size: 0"),
+        );
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        assert.match(
+            report.problems.map(formatProblem).join("\n"),
+            /Widget flux-system\/first: \/spec\/size must be >= 1/,
+        );
+    });
+
+    test("a CRD in a layer the object's layer does not depend on is reported", async () => {
+        const dir = treeWithFixture({ from: "infrastructure/controllers", to: "apps" });
+        dirs.push(dir);
+        // now the CRD is applied by apps, and a second object of its kind by infra-configs
+        cpSync(path.join(FIXTURE, "apps/widgets/widget.yaml"), path.join(dir, "infrastructure/configs/widget.yaml"));
+        const file = path.join(dir, "infrastructure/configs/kustomization.yaml");
+        const k = parse(readFileSync(file, "utf8"));
+        writeFileSync(file, stringify({ ...k, resources: [...k.resources, "widget.yaml"] }));
+        writeFileSync(
+            path.join(dir, "infrastructure/configs/widget.yaml"),
+            readFileSync(path.join(dir, "infrastructure/configs/widget.yaml"), "utf8").replace("first", "second"),
+        );
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const text = report.problems.map(formatProblem).join("\n");
+        assert.match(
+            text,
+            /Widget flux-system\/second: its CustomResourceDefinition is applied by flux-system\/apps, which flux-system\/infra-configs does not depend on/,
+        );
+        assert.doesNotMatch(
+            text,
+            /Widget flux-system\/first:/,
+            "same layer as the CRD: kustomize-controller applies CRDs first",
+        );
+    });
+
+    test("a layer with dependents but no wait, a dependsOn on nothing and a cycle are reported", async () => {
+        const dir = treeWithFixture();
+        dirs.push(dir);
+        const file = path.join(dir, "infrastructure.yaml");
+        const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS());
+        docs[0].spec.wait = false;
+        docs[0].spec.dependsOn = [{ name: "apps" }];
+        docs[1].spec.dependsOn.push({ name: "nothing" });
+        writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const text = report.problems.map(formatProblem).join("\n");
+        assert.match(text, /Kustomization flux-system\/infra-controllers: .* no wait: true/);
+        assert.match(
+            text,
+            /Kustomization flux-system\/infra-configs: dependsOn flux-system\/nothing, which the tree does not define/,
+        );
+        assert.match(text, /Kustomization flux-system\/apps: dependsOn forms a cycle/);
+    });
+});
