@@ -177,9 +177,14 @@ describe("the local example stack (Pulumi.local.yaml)", () => {
             recorder.all("kubernetes:helm.sh/v3:Release").map((r) => reveal<{ name: string }>(r.inputs).name),
             ["flux-operator"],
         );
-        for (const kind of ["GitRepository", "HTTPProxy", "Ingress", "ConfigMap"]) {
+        for (const kind of ["GitRepository", "HTTPProxy", "Ingress"]) {
             assert.deepEqual(recorder.kube(kind), [], `no ${kind}`);
         }
+        // no certificate request ConfigMap; only the stack's values for deploy/ (platform-settings)
+        assert.deepEqual(
+            recorder.kube("ConfigMap").map((r) => reveal<any>(r.inputs).metadata.name),
+            ["platform-settings"],
+        );
         assert.deepEqual(
             recorder.kube("Receiver").map((r) => reveal<any>(r.inputs).metadata.name),
             ["bucket"],
