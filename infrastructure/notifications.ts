@@ -12,8 +12,12 @@
  * - A `github` target gets one commit-status alert on the GitRepository-sourced Kustomizations
  *   listed in its `kustomizations` (a bucket revision is not a Git commit).
  */
+import { type Dirent, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { parseAllDocuments } from "yaml";
+import { substituteText } from "../components/flux/substitute";
 import { FluxAlert, type FluxAlertEventSource } from "../components/flux-alert";
 import { FluxProvider, type FluxProviderTarget } from "../components/flux-provider";
 import { kustomizationRef, type NotificationTarget, type PlatformConfig } from "./config";
@@ -132,6 +136,62 @@ export function everythingSources(
         seen.add(key);
     }
     return sources;
+}
+
+/** The GitOps tree the stack's bucket serves (`make upload-do` uploads this folder). */
+export const DEPLOY_DIR = path.join(__dirname, "..", "deploy");
+
+/**
+ * The namespaces in which the GitOps tree declares Flux objects, so the alerts can watch them:
+ * notification-controller v1.9.3 matches an Alert's event source only when the event's
+ * namespace equals the source's (`eventMatchesAlertSource`), and has no namespace wildcard.
+ * Read from the files themselves (the program needs no kustomize): every Flux object's
+ * `metadata.namespace`, after the stack's `${…}` values are substituted, plus the `namespace:`
+ * of any kustomization.yaml above one. test/notifications-program.test.ts checks the result
+ * against the tree as kustomize builds it.
+ */
+export function fluxNamespacesInTree(dir: string, variables: Readonly<Record<string, string>>): string[] {
+    const found = new Set<string>();
+    const walk = (d: string, depth: number): boolean => {
+        if (depth > 20) return false;
+        let hasFlux = false;
+        let entries: Dirent[];
+        try {
+            entries = readdirSync(d, { withFileTypes: true });
+        } catch {
+            return false;
+        }
+        let kustomizeNamespace: string | undefined;
+        for (const e of entries) {
+            const file = path.join(d, e.name);
+            if (e.isDirectory() && !e.name.startsWith(".")) {
+                hasFlux = walk(file, depth + 1) || hasFlux;
+                continue;
+            }
+            if (!e.isFile() || !/\.ya?ml$/.test(e.name)) continue;
+            const text = substituteText(readFileSync(file, "utf8"), variables).text;
+            for (const doc of parseAllDocuments(text)) {
+                const o = doc.toJS() as {
+                    apiVersion?: unknown;
+                    kind?: unknown;
+                    namespace?: unknown;
+                    metadata?: { namespace?: unknown };
+                } | null;
+                if (!o) continue;
+                if (/^kustomization\.ya?ml$/.test(e.name) && typeof o.namespace === "string")
+                    kustomizeNamespace = o.namespace;
+                if (typeof o.apiVersion === "string" && o.apiVersion.includes(".toolkit.fluxcd.io/")) {
+                    hasFlux = true;
+                    if (typeof o.metadata?.namespace === "string" && o.metadata.namespace !== "")
+                        found.add(o.metadata.namespace);
+                }
+            }
+        }
+        if (hasFlux && kustomizeNamespace) found.add(kustomizeNamespace);
+        return hasFlux;
+    };
+    walk(dir, 0);
+    return [...found].sort();
 }
 
 /** Creates the providers and alerts of every configured notification target. */

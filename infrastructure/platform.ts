@@ -19,7 +19,13 @@ import { FluxSync } from "../components/flux-sync";
 import { GitOpsBucket } from "../components/gitops-bucket";
 import { InClusterS3 } from "../components/in-cluster-s3";
 import type { PlatformConfig } from "./config";
-import { createNotifications, type Notifications, notificationOutputs } from "./notifications";
+import {
+    createNotifications,
+    DEPLOY_DIR,
+    fluxNamespacesInTree,
+    type Notifications,
+    notificationOutputs,
+} from "./notifications";
 import { createWebhooks, type Webhooks } from "./webhooks";
 
 /** Values resolved before any resource is registered. */
@@ -275,6 +281,8 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         provider,
         fluxNamespace: cfg.flux.namespace,
         syncName: FLUX_SYNC_NAME,
+        // every namespace deploy/ puts Flux objects in (notification-controller has no namespace wildcard)
+        namespaces: fluxNamespacesInTree(DEPLOY_DIR, { ...sync.settings, flux_namespace: cfg.flux.namespace }),
         dependsOn: [fluxReady],
         // KCert's Kustomization is already covered by `Kustomization *` in the Flux namespace.
         extraEventSources: webhooks.kcert

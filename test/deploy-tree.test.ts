@@ -9,9 +9,9 @@ import { after, before, describe, test } from "node:test";
 import * as jsonpatch from "fast-json-patch";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, PLATFORM_VARIABLES } from "../components/flux/settings";
+import { substituteText } from "../components/flux/substitute";
 import { versions } from "../components/versions";
 import { ancestors, findLayers } from "../tools/validate/flux-tree";
-import { substituteText } from "../tools/validate/substitute";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
 import { baseConfig, reveal, runStack } from "./harness";
 

@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { PLATFORM_SETTINGS_NAME } from "../components/flux/settings";
+import { substituteText } from "../components/flux/substitute";
 import { ConfigError } from "../infrastructure/config";
+import { DEPLOY_DIR, fluxNamespacesInTree } from "../infrastructure/notifications";
 import { render } from "../tools/render/render";
+import { ensureKustomize } from "../tools/validate/validate";
 import { baseConfig, containsSecret, isSecretOutput, type MockRecorder, redact, reveal, runStack } from "./harness";
 
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
@@ -58,6 +64,9 @@ describe("stack defaults with one generic webhook", () => {
             { kind: "Bucket", name: "flux-system", namespace: "flux-system" },
             { kind: "Kustomization", name: "*", namespace: "flux-system" },
             { kind: "HelmRelease", name: "*", namespace: "flux-system" },
+            // deploy/apps/podinfo: the demo's HelmRelease lives in its own namespace
+            { kind: "Kustomization", name: "*", namespace: "podinfo" },
+            { kind: "HelmRelease", name: "*", namespace: "podinfo" },
             { kind: "GitRepository", name: "kcert", namespace: "flux-system" },
         ];
         assert.deepEqual(alerts["ops-info"].spec.eventSources, expected);
@@ -110,7 +119,7 @@ const FULL = [
         name: "feed",
         type: "generic",
         credential: CRED.generic,
-        namespaces: ["podinfo"],
+        namespaces: ["team-a"],
         timeout: "30s",
         suspend: true,
         summary: "dev cluster",
@@ -207,13 +216,22 @@ describe("stack defaults with every provider type", () => {
             { kind: "Bucket", name: "flux-system", namespace: "gitops" },
             { kind: "Kustomization", name: "*", namespace: "gitops" },
             { kind: "HelmRelease", name: "*", namespace: "gitops" },
+            // from deploy/ (the podinfo demo), for every target
             { kind: "Kustomization", name: "*", namespace: "podinfo" },
             { kind: "HelmRelease", name: "*", namespace: "podinfo" },
+            // from this target's namespaces
+            { kind: "Kustomization", name: "*", namespace: "team-a" },
+            { kind: "HelmRelease", name: "*", namespace: "team-a" },
             { kind: "GitRepository", name: "kcert", namespace: "gitops" },
         ]);
+        const chat = alerts["chat-info"].spec.eventSources;
         assert.equal(
-            alerts["chat-info"].spec.eventSources.some((s: any) => s.namespace === "podinfo"),
+            chat.some((s: any) => s.namespace === "team-a"),
             false,
+        );
+        assert.equal(
+            chat.some((s: any) => s.namespace === "podinfo"),
+            true,
         );
     });
 
@@ -605,5 +623,71 @@ describe("each notification credential must be a Pulumi secret", () => {
                 e.problems.join("\n"),
             );
         });
+    });
+});
+
+// ------------------------------------------------------------------ the GitOps tree's namespaces
+
+/**
+ * notification-controller v1.9.3 (internal/server/event_handlers.go, eventMatchesAlertSource):
+ * an event matches a source only when its namespace and kind equal the source's (an empty source
+ * namespace means the Alert's), and its name equals the source's unless that is "*".
+ */
+function alertMatches(alert: any, event: { kind: string; name: string; namespace: string }): boolean {
+    return alert.spec.eventSources.some(
+        (s: any) =>
+            (s.namespace ?? alert.metadata.namespace) === event.namespace &&
+            s.kind === event.kind &&
+            (s.name === "*" || s.name === event.name),
+    );
+}
+
+describe("the alerts hear every Kustomization and HelmRelease the GitOps tree declares", () => {
+    for (const fluxNamespace of ["flux-system", "gitops"]) {
+        test(`Flux namespace ${fluxNamespace}: built and substituted as Flux applies deploy/`, async () => {
+            const { recorder, error } = await runStack(
+                {
+                    ...baseConfig(),
+                    flux: { namespace: fluxNamespace },
+                    notifications: [{ name: "ops", type: "generic", address: "https://hooks.example.com/flux" }],
+                },
+                { secretKeys: ["notifications"] },
+            );
+            assert.equal(error, undefined);
+            const info = byName(objects(recorder, ALERT))["ops-info"];
+            const settings = recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME).data;
+            const kustomize = ensureKustomize();
+            const build = (dir: string) =>
+                parseAllDocuments(execFileSync(kustomize, ["build", dir], { encoding: "utf8" }))
+                    .map((d) => d.toJS())
+                    .filter((o) => o !== null)
+                    .map((o) => parse(substituteText(stringify(o), settings).text));
+            const layers = build(DEPLOY_DIR);
+            const applied = [...layers, ...layers.flatMap((l: any) => build(join(DEPLOY_DIR, l.spec.path)))];
+            const watched = applied.filter((o: any) => ["Kustomization", "HelmRelease"].includes(o.kind));
+            assert.ok(watched.some((o: any) => o.kind === "HelmRelease" && o.metadata.namespace === "podinfo"));
+            for (const o of watched) {
+                const event = { kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace };
+                assert.ok(alertMatches(info, event), `${o.kind} ${event.namespace}/${event.name} is not heard`);
+            }
+        });
+    }
+
+    test("namespaces come from Flux objects' metadata and from a kustomization namespace above them", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "tree-ns-"));
+        const files: Record<string, string> = {
+            "a/kustomization.yaml": "namespace: team-a\nresources: [release.yaml]\n",
+            "a/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: r\n",
+            "b/k.yaml":
+                // biome-ignore lint/suspicious/noTemplateCurlyInString: Flux's substitution syntax, not a template
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: ${flux_namespace}\n",
+            "c/kustomization.yaml": "namespace: plain\nresources: [cm.yaml]\n",
+            "c/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: other\n",
+        };
+        for (const [f, text] of Object.entries(files)) {
+            mkdirSync(join(dir, f, ".."), { recursive: true });
+            writeFileSync(join(dir, f), text);
+        }
+        assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "gitops" }), ["gitops", "team-a"]);
     });
 });

@@ -27,8 +27,8 @@ import path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments, stringify } from "yaml";
 import { exampleSettings, FLUX_SYNC_NAME, PLATFORM_VARIABLES } from "../../components/flux/settings";
+import { substituteText, substitutionDisabled } from "../../components/flux/substitute";
 import { findLayers, orderingProblems } from "./flux-tree";
-import { substituteText, substitutionDisabled } from "./substitute";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
