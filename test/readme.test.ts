@@ -1,7 +1,7 @@
 /** The README stays true: every config key is documented, every pinned version is listed. */
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
@@ -95,6 +95,71 @@ describe("README", () => {
     test("every variable the stack passes to deploy/ is documented", () => {
         for (const name of Object.keys(PLATFORM_VARIABLES))
             assert.ok(readme.includes(`\`\${${name}}\``), `\${${name}} (components/flux/settings.ts) is undocumented`);
+    });
+
+    test("the cost table: each hourly price is the monthly one ÷ 672 (DigitalOcean's 28-day cap), and the totals add up", () => {
+        const section = readme.slice(readme.indexOf("## Cost of the default dev stack"));
+        const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| item")));
+        const money = (cell: string) => {
+            const all = [...cell.matchAll(/\$(\d+(?:\.\d+)?)/g)].map((m) => Number(m[1]));
+            return cell.includes("free") ? 0 : all[all.length - 1];
+        };
+        const rows = table
+            .split("\n")
+            .filter((l) => l.startsWith("|") && !l.includes("---") && !l.includes("| item"))
+            .map((l) =>
+                l
+                    .split("|")
+                    .slice(2, 4)
+                    .map((c) => c.trim()),
+            );
+        assert.ok(rows.length >= 4, table);
+        let monthly = 0;
+        let hourly = 0;
+        for (const [m, h] of rows.slice(0, -1)) {
+            assert.ok(money(m!) !== undefined && money(h!) !== undefined, `${m} | ${h}`);
+            assert.ok(Math.abs(money(h!)! - money(m!)! / 672) < 0.0001, `${h} is not ${m} ÷ 672`);
+            monthly += money(m!)!;
+            hourly += money(h!)!;
+        }
+        const [totalMonthly, totalHourly] = rows[rows.length - 1]!;
+        assert.equal(money(totalMonthly!), monthly);
+        assert.ok(Math.abs(money(totalHourly!)! - monthly / 672) < 0.001, `${totalHourly} vs ${monthly / 672}`);
+        assert.ok(Math.abs(hourly - monthly / 672) < 0.001);
+    });
+
+    test("the README's picture of deploy/ names every kustomization folder and layer file the tree has", () => {
+        const section = readme.slice(readme.indexOf("## The GitOps tree"));
+        const block = section.slice(
+            section.indexOf("```\ndeploy/"),
+            section.indexOf("```", section.indexOf("```") + 3),
+        );
+        const named = new Set(
+            block
+                .split("\n")
+                .slice(2)
+                .map((l) => l.trim().split(/\s+/)[0]!)
+                .filter((p) => p),
+        );
+        const deploy = join(ROOT, "deploy");
+        const expected: string[] = [];
+        const walk = (dir: string, rel: string) => {
+            for (const e of readdirSync(dir, { withFileTypes: true })) {
+                if (e.isDirectory()) walk(join(dir, e.name), `${rel}${e.name}/`);
+                else if (rel === "" && e.name.endsWith(".yaml")) expected.push(e.name);
+            }
+            const k = join(dir, "kustomization.yaml");
+            if (rel && existsSync(k) && !readFileSync(k, "utf8").includes("kind: Component")) {
+                expected.push(rel);
+            }
+        };
+        walk(deploy, "");
+        for (const p of expected) {
+            const shown = [...named].some((n) => n === p || p.startsWith(n) || n.startsWith(p));
+            assert.ok(shown, `${p} is not in the README's picture of deploy/:\n${[...named].join("\n")}`);
+        }
+        for (const n of named)
+            assert.ok(existsSync(join(deploy, n)), `the README names ${n}, which deploy/ does not have`);
     });
 
     test("the test command in the README is the one CI runs", () => {
