@@ -11,9 +11,11 @@ import { execFile } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { versions } from "../../components/versions";
-import { defaultKustomize, findKustomizations, kustomizeBuild } from "../validate/validate";
+import { exampleSettings } from "../../components/flux/settings";
+import { substituteText, substitutionDisabled } from "../../components/flux/substitute";
+import { ensureKustomize, findKustomizations, kustomizeBuild } from "../validate/validate";
 import { downloadModule } from "./build";
 import { type ControlPlane, kubectl } from "./cluster";
 import { parseGoMod } from "./gomod";
@@ -115,14 +117,26 @@ async function renderStack(root: string, stack: string, out: string): Promise<Ku
     return JSON.parse(stdout) as KubeObject[];
 }
 
-/** Every distinct object of every kustomization under deploy/, built as `make validate` builds it. */
+/**
+ * Every distinct object of every kustomization under deploy/, built as `make validate` builds it:
+ * the pinned kustomize, then Flux's post-build substitution with the example stack's values
+ * (`${flux_namespace}` and the others the root Kustomization sets), unless an object opts out.
+ */
 async function deployObjects(root: string): Promise<SourcedObject[]> {
-    const bin = defaultKustomize();
+    const bin = ensureKustomize();
+    const vars = exampleSettings();
     const seen = new Set<string>();
     const out: SourcedObject[] = [];
     for (const dir of await findKustomizations(path.join(root, "deploy"))) {
         const rel = path.relative(root, dir);
-        for (const o of parseObjects(await kustomizeBuild(bin, dir), rel)) {
+        for (const built of parseObjects(await kustomizeBuild(bin, dir), rel)) {
+            let o = built;
+            if (!substitutionDisabled(built as never)) {
+                const sub = substituteText(stringify(built, { lineWidth: 0 }), vars);
+                if (sub.missing.length > 0)
+                    throw new Error(`${rel}: ${describe(built)} uses unset \${${sub.missing.join("}, ${")}}`);
+                o = parse(sub.text) as KubeObject;
+            }
             if (seen.has(identity(o))) continue;
             seen.add(identity(o));
             out.push({ source: rel, object: o });
