@@ -2,7 +2,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxInstance, type PatchSelector } from "./flux/api";
 import { type JsonPatchOp, jsonPatch, pointer } from "./flux/patches";
-import { FLUX_SYNC_NAME, SYNC_DEFAULTS, type SyncSettings, settingsConfigMap, syncPatches, treeSettings } from "./flux/sync";
+import {
+    FLUX_SYNC_NAME,
+    SYNC_DEFAULTS,
+    type SyncSettings,
+    settingsConfigMap,
+    syncPatches,
+    treeSettings,
+} from "./flux/sync";
 import { versions } from "./versions";
 
 export { FLUX_SYNC_NAME } from "./flux/sync";
