@@ -6,6 +6,7 @@
  * cluster and a Spaces bucket; `existing-cluster` builds the provider from a kubeconfig and
  * takes the bucket from config (`s3`) or installs an S3 server in the cluster (`inClusterS3`).
  */
+import { isAbsolute, resolve } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DoksCluster } from "../components/doks-cluster";
@@ -155,15 +156,17 @@ function createDigitalOcean(cfg: PlatformConfig, resolved: Resolved) {
 function createExistingCluster(cfg: PlatformConfig, resolved: Resolved) {
     const existing = cfg.existingCluster;
     // Unset fields keep the provider's own defaults: $KUBECONFIG (else ~/.kube/config) and its
-    // current context. A path (not the file's content) is passed, so no credential lands in the state.
-    const provider = new k8s.Provider("existing-cluster", {
-        ...(existing.kubeconfig !== undefined ? { kubeconfig: existing.kubeconfig } : {}),
-        ...(existing.context !== undefined ? { context: existing.context } : {}),
-    });
+    // current context. A path (not the file's content) is passed, so no credential lands in the
+    // state; a relative one is made absolute here (the provider expands `~/` itself).
+    const kubeconfig =
+        existing.kubeconfig === undefined || existing.kubeconfig.startsWith("~") || isAbsolute(existing.kubeconfig)
+            ? existing.kubeconfig
+            : resolve(existing.kubeconfig);
     const localAccess: { kubeconfig?: string; context?: string } = {
-        ...(existing.kubeconfig !== undefined ? { kubeconfig: existing.kubeconfig } : {}),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
         ...(existing.context !== undefined ? { context: existing.context } : {}),
     };
+    const provider = new k8s.Provider("existing-cluster", localAccess);
 
     let bucket: BucketAccess;
     let inClusterS3: InClusterS3 | undefined;

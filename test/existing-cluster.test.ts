@@ -229,6 +229,27 @@ describe("the local example stack (Pulumi.local.yaml)", () => {
         assert.deepEqual((run.outputs!.localAccess as Record<string, unknown>).kubeconfig, file);
     });
 
+    test("a relative kubeconfig path is made absolute (the provider plugin may run elsewhere); ~/ is left to the provider", async () => {
+        const rel = await runStack(localConfig({ existingCluster: { kubeconfig: "clusters/kind.yaml" } }), {
+            program: { requireCredentials: false },
+        });
+        const relInputs = reveal<Record<string, unknown>>(
+            rel.recorder.get("pulumi:providers:kubernetes", "existing-cluster").inputs,
+        );
+        assert.equal(relInputs.kubeconfig, join(process.cwd(), "clusters/kind.yaml"));
+        assert.equal(
+            (rel.outputs!.localAccess as Record<string, unknown>).kubeconfig,
+            join(process.cwd(), "clusters/kind.yaml"),
+        );
+        const home = await runStack(localConfig({ existingCluster: { kubeconfig: "~/.kube/kind" } }), {
+            program: { requireCredentials: false },
+        });
+        const homeInputs = reveal<Record<string, unknown>>(
+            home.recorder.get("pulumi:providers:kubernetes", "existing-cluster").inputs,
+        );
+        assert.equal(homeInputs.kubeconfig, "~/.kube/kind");
+    });
+
     test("skipAwait marks the server's workload and volume (API servers without nodes)", async () => {
         const run = await runStack(localConfig({ existingCluster: { context: "kind-gitops", skipAwait: true } }), {
             program: { requireCredentials: false },
