@@ -512,6 +512,20 @@ describe("existing-cluster target: configuration errors", () => {
             problems.join("\n"),
         );
         assert.ok(problems.some((p) => p.startsWith("inClusterS3: only for target existing-cluster")));
+        const noContour = problemsOf(() =>
+            parse(
+                {
+                    webhook: { host: "flux.example.com" },
+                    acme: { email: "ops@example.com" },
+                    contour: { install: false },
+                },
+                { DIGITALOCEAN_TOKEN: "t", SPACES_ACCESS_KEY_ID: "i", SPACES_SECRET_ACCESS_KEY: "s" },
+            ),
+        );
+        assert.ok(
+            noContour.some((p) => p.startsWith("contour.install: target digitalocean always installs Contour")),
+            noContour.join("\n"),
+        );
         const bad = problemsOf(() => parse({ target: "kind" }, {}));
         assert.ok(
             bad.some((p) => p.startsWith("target: must be one of digitalocean, existing-cluster")),
