@@ -166,7 +166,9 @@ function createExistingCluster(cfg: PlatformConfig, resolved: Resolved) {
         ...(kubeconfig !== undefined ? { kubeconfig } : {}),
         ...(existing.context !== undefined ? { context: existing.context } : {}),
     };
-    const provider = new k8s.Provider("existing-cluster", localAccess);
+    // deleteUnreachable off, explicitly (it overrides PULUMI_K8S_DELETE_UNREACHABLE): the stack cannot
+    // tell a deleted cluster from one that is briefly unreachable, so a refresh never drops objects.
+    const provider = new k8s.Provider("existing-cluster", { ...localAccess, deleteUnreachable: false });
 
     let bucket: BucketAccess;
     let inClusterS3: InClusterS3 | undefined;

@@ -229,6 +229,15 @@ describe("the local example stack (Pulumi.local.yaml)", () => {
         assert.deepEqual((run.outputs!.localAccess as Record<string, unknown>).kubeconfig, file);
     });
 
+    test("deleteUnreachable is off, explicitly (PULUMI_K8S_DELETE_UNREACHABLE in the environment cannot turn it on)", async () => {
+        const run = await runStack(localConfig(), { program: { requireCredentials: false } });
+        assert.equal(run.error, undefined, String(run.error));
+        const inputs = reveal<Record<string, unknown>>(
+            run.recorder.get("pulumi:providers:kubernetes", "existing-cluster").inputs,
+        );
+        assert.equal(inputs.deleteUnreachable, "false");
+    });
+
     test("a relative kubeconfig path is made absolute (the provider plugin may run elsewhere); ~/ is left to the provider", async () => {
         const rel = await runStack(localConfig({ existingCluster: { kubeconfig: "clusters/kind.yaml" } }), {
             program: { requireCredentials: false },
