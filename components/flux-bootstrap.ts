@@ -7,6 +7,7 @@ import {
     SYNC_DEFAULTS,
     type SyncSettings,
     settingsConfigMap,
+    sopsAgeSecret,
     syncPatches,
     treeSettings,
 } from "./flux/sync";
@@ -108,8 +109,9 @@ export function webhookPolicyOps(namespace: string): JsonPatchOp[] {
  * Flux installed by the Flux Operator: the operator's Helm chart, then a `FluxInstance`
  * that installs the pinned Flux distribution and syncs the cluster from a Spaces bucket
  * (`sync.kind: Bucket`). The root Kustomization the operator generates is patched to carry
- * `interval`, `retryInterval`, `timeout`, `wait`, `prune` and the stack's values for the tree
- * (`postBuild.substitute`, also kept in the `platform-settings` ConfigMap).
+ * `interval`, `retryInterval`, `timeout`, `wait`, `prune`, the stack's values for the tree
+ * (`postBuild.substitute`, also kept in the `platform-settings` ConfigMap) and, with
+ * `sopsAgeIdentity`, SOPS decryption with the `sops-age` Secret created here.
  *
  * **Flux's CRDs.** Every Flux object the stack creates (Receivers, Providers, Alerts, KCert's
  * GitRepository and Kustomization) must depend on {@link FluxBootstrap.instance}, which Pulumi
@@ -147,6 +149,8 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     public readonly fluxVersion: pulumi.Output<string>;
     /** ConfigMap `platform-settings`: the stack's values for the synced tree. */
     public readonly settings: k8s.core.v1.ConfigMap;
+    /** Secret `sops-age` (key `age.agekey`) the Kustomizations decrypt with, when `sopsAgeIdentity` is set. */
+    public readonly sopsAgeSecret?: k8s.core.v1.Secret;
 
     constructor(name: string, args: FluxBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
         const readyTimeoutSeconds = args.readyTimeoutSeconds ?? FLUX_READY_TIMEOUT_SECONDS;
@@ -196,6 +200,12 @@ export class FluxBootstrap extends pulumi.ComponentResource {
         this.settings = settingsConfigMap(`${name}-settings`, this.namespace, treeSettings(namespaceName, args), {
             parent: this,
         });
+
+        if (args.sopsAgeIdentity !== undefined) {
+            this.sopsAgeSecret = sopsAgeSecret(`${name}-sops-age`, this.namespace, args.sopsAgeIdentity, {
+                parent: this,
+            });
+        }
 
         this.fluxVersion = pulumi.output(args.fluxVersion ?? versions.flux);
         this.instance = new FluxInstance(
@@ -252,8 +262,17 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                     wait: true,
                 },
             },
-            // the tree's layers read platform-settings as soon as the root sync applies them
-            { parent: this, dependsOn: [this.operator, this.bucketSecret, this.settings] },
+            // the tree's layers read platform-settings as soon as the root sync applies them, and
+            // kustomize-controller fails a Kustomization whose decryption Secret does not exist
+            {
+                parent: this,
+                dependsOn: [
+                    this.operator,
+                    this.bucketSecret,
+                    this.settings,
+                    ...(this.sopsAgeSecret ? [this.sopsAgeSecret] : []),
+                ],
+            },
         );
         this.syncName = pulumi.output(FLUX_SYNC_NAME);
 
@@ -265,6 +284,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
             syncName: this.syncName,
             fluxVersion: this.fluxVersion,
             settings: this.settings,
+            sopsAgeSecret: this.sopsAgeSecret,
         });
     }
 }

@@ -7,6 +7,7 @@ import {
     kustomizationSyncSpec,
     type SyncSettings,
     settingsConfigMap,
+    sopsAgeSecret,
     treeSettings,
 } from "./flux/sync";
 import type { FluxBucketSource } from "./flux-bootstrap";
@@ -40,6 +41,8 @@ export class FluxSync extends pulumi.ComponentResource {
     public readonly syncName: pulumi.Output<string>;
     /** ConfigMap `platform-settings`: the stack's values for the synced tree. */
     public readonly settings: k8s.core.v1.ConfigMap;
+    /** Secret `sops-age` (key `age.agekey`) the Kustomizations decrypt with, when `sopsAgeIdentity` is set. */
+    public readonly sopsAgeSecret?: k8s.core.v1.Secret;
 
     constructor(name: string, args: FluxSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops:flux:FluxSync", name, {}, opts);
@@ -72,14 +75,22 @@ export class FluxSync extends pulumi.ComponentResource {
             parent: this,
         });
 
+        if (args.sopsAgeIdentity !== undefined) {
+            this.sopsAgeSecret = sopsAgeSecret(`${name}-sops-age`, namespace, args.sopsAgeIdentity, { parent: this });
+        }
+
         this.kustomization = new Kustomization(
             `${name}-kustomization`,
             {
                 metadata: { name: syncName, namespace },
                 spec: kustomizationSyncSpec(namespace, args, this.bucket.metadata.name),
             },
-            // the tree's layers read platform-settings as soon as the root sync applies them
-            { parent: this, dependsOn: [this.bucket, this.settings] },
+            // the tree's layers read platform-settings as soon as the root sync applies them, and
+            // kustomize-controller fails a Kustomization whose decryption Secret does not exist
+            {
+                parent: this,
+                dependsOn: [this.bucket, this.settings, ...(this.sopsAgeSecret ? [this.sopsAgeSecret] : [])],
+            },
         );
 
         this.namespace = pulumi.output(namespace);
@@ -92,6 +103,7 @@ export class FluxSync extends pulumi.ComponentResource {
             kustomization: this.kustomization,
             syncName: this.syncName,
             settings: this.settings,
+            sopsAgeSecret: this.sopsAgeSecret,
         });
     }
 }

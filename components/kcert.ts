@@ -1,5 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type Duration, GitRepository, Kustomization, type PatchSelector, SOURCE_API } from "./flux/api";
+import {
+    type Decryption,
+    type Duration,
+    GitRepository,
+    Kustomization,
+    type PatchSelector,
+    SOURCE_API,
+} from "./flux/api";
 import { type JsonPatchOp, jsonPatch, pointer } from "./flux/patches";
 import { versions } from "./versions";
 
@@ -140,6 +147,12 @@ export interface KCertArgs {
      * `spec.dependsOn`) and the FluxInstance that installs Flux's CRDs. Default: none.
      */
     readonly dependsOn?: pulumi.Resource[];
+    /**
+     * SOPS decryption of the Kustomization (`spec.decryption`, e.g. components/flux/sync.ts
+     * `sopsDecryption()`), like every Kustomization the stack creates. Its Secret must exist
+     * before the Kustomization: pass it in `dependsOn`. Default: none.
+     */
+    readonly decryption?: Decryption;
 }
 
 /**
@@ -210,6 +223,7 @@ export class KCert extends pulumi.ComponentResource {
                     timeout: "5m",
                     prune: true,
                     wait: true,
+                    ...(args.decryption ? { decryption: args.decryption } : {}),
                     targetNamespace: namespace,
                     patches: [
                         jsonPatch(KCERT_DEPLOYMENT_TARGET, deploymentOps),

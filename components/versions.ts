@@ -37,6 +37,17 @@ export const versions = {
         module: "sigs.k8s.io/kustomize/kustomize/v5",
         version: "v5.8.1",
     },
+    /**
+     * sops, which `make seal` encrypts Secret manifests with (for the stack's age recipient) and
+     * the tests check sealed files with; kustomize-controller decrypts them in the cluster with
+     * its own built-in SOPS, the release pinned here (kustomize-controller v1.9.4's go.mod:
+     * github.com/getsops/sops/v3 v3.13.2). Built from the Go module proxy by
+     * `tools/sops/ensure-sops.sh`.
+     */
+    sops: {
+        module: "github.com/getsops/sops/v3/cmd/sops",
+        version: "v3.13.2",
+    },
     /** KCert (Let's Encrypt for Ingresses): git tag of nabsul/kcert and the image it publishes. */
     kcert: {
         repoUrl: "https://github.com/nabsul/kcert",

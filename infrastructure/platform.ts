@@ -10,6 +10,7 @@ import { isAbsolute, resolve } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DoksCluster } from "../components/doks-cluster";
+import { sopsDecryption } from "../components/flux/sync";
 import {
     FLUX_SYNC_NAME,
     FLUX_WEBHOOK_SERVICE,
@@ -19,6 +20,7 @@ import {
 import { FluxSync } from "../components/flux-sync";
 import { GitOpsBucket } from "../components/gitops-bucket";
 import { InClusterS3 } from "../components/in-cluster-s3";
+import { SopsAgeKey } from "../components/sops-age-key";
 import type { PlatformConfig } from "./config";
 import {
     createNotifications,
@@ -92,6 +94,8 @@ export interface Platform {
     readonly flux?: FluxBootstrap;
     /** The root sync created on an existing Flux installation (`flux.installation: existing`). */
     readonly fluxSync?: FluxSync;
+    /** The stack's age key: Flux decrypts SOPS files with it, `make seal` encrypts for its recipient. */
+    readonly sopsAgeKey: SopsAgeKey;
     readonly webhooks: Webhooks;
     readonly notifications: Notifications;
     /** Port-forwards `make upload-do` needs (existing-cluster target). */
@@ -241,6 +245,8 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         secretAccessKey: bucket.readSecretAccessKey,
         insecure: bucket.insecure,
     };
+    // The stack's age key, kept in its state: every Kustomization the stack creates decrypts with it.
+    const sopsAgeKey = new SopsAgeKey("sops-age");
     const sync = {
         path: cfg.flux.path,
         sourceInterval: cfg.flux.sourceInterval,
@@ -250,6 +256,7 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         wait: cfg.flux.wait,
         // the stack's values for deploy/ (components/flux/settings.ts; flux_namespace is always set)
         settings: { cluster_name: clusterName, cluster_region: cfg.cluster.region },
+        sopsAgeIdentity: sopsAgeKey.identity,
     };
     let flux: FluxBootstrap | undefined;
     let fluxSync: FluxSync | undefined;
@@ -280,6 +287,10 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         bucketSyncName: FLUX_SYNC_NAME,
         fluxInstance: fluxReady,
         clusterName,
+        decryption: {
+            spec: sopsDecryption(),
+            secret: (flux?.sopsAgeSecret ?? fluxSync?.sopsAgeSecret) as pulumi.Resource,
+        },
     });
 
     const notifications = createNotifications(cfg, {
@@ -319,6 +330,7 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         provider,
         flux,
         fluxSync,
+        sopsAgeKey,
         webhooks,
         notifications,
         localAccess,
@@ -347,6 +359,10 @@ export function platformOutputs(p: Platform) {
               }
             : {}),
         fluxNamespace: pulumi.output(p.flux?.namespace ?? p.fluxSync?.namespace),
+        // public: what `make seal` encrypts Secret manifests for
+        sopsAgeRecipient: p.sopsAgeKey.recipient,
+        // secret: to decrypt or edit sealed files locally, and to re-seal them when rotating the key
+        sopsAgeIdentity: pulumi.secret(p.sopsAgeKey.identity),
         ...(p.flux ? { fluxVersion: p.flux.fluxVersion } : {}),
         ...(p.localAccess ? { localAccess: pulumi.output(p.localAccess) } : {}),
         ...p.webhooks.outputs,

@@ -12,7 +12,7 @@ import * as github from "@pulumi/github";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Contour } from "../components/contour";
-import { SOURCE_API } from "../components/flux/api";
+import { type Decryption, SOURCE_API } from "../components/flux/api";
 import { FLUX_WEBHOOK_SERVICE } from "../components/flux-bootstrap";
 import { FluxReceiver } from "../components/flux-receiver";
 import { GitHubWebhook, parseRepository } from "../components/github-webhook";
@@ -36,6 +36,8 @@ export interface WebhooksContext {
     readonly fluxInstance: pulumi.Resource;
     /** Cluster name; the default load balancer name derives from it. */
     readonly clusterName: string;
+    /** SOPS decryption for the Kustomizations created here, and the Secret it reads. Default: none. */
+    readonly decryption?: { readonly spec: Decryption; readonly secret: pulumi.Resource };
 }
 
 export interface Webhooks {
@@ -130,7 +132,8 @@ function createPublicWebhooks(
             // ClusterRole may list ConfigMaps in both modes: KCert v1.2.0 lists them on every check).
             watchConfigMaps: cfg.webhook.exposure === "httpproxy",
             fluxNamespace,
-            dependsOn: [...ingressReady, ctx.fluxInstance],
+            dependsOn: [...ingressReady, ctx.fluxInstance, ...(ctx.decryption ? [ctx.decryption.secret] : [])],
+            ...(ctx.decryption ? { decryption: ctx.decryption.spec } : {}),
         },
         { provider },
     );

@@ -10,6 +10,7 @@ import * as jsonpatch from "fast-json-patch";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, PLATFORM_VARIABLES } from "../components/flux/settings";
 import { substituteText } from "../components/flux/substitute";
+import { SOPS_AGE_SECRET } from "../components/flux/sync";
 import { versions } from "../components/versions";
 import { ancestors, findLayers } from "../tools/validate/flux-tree";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
@@ -87,6 +88,8 @@ describe("deploy/: layers applied in order from the stack's bucket", () => {
             assert.equal(spec.wait, true, `${name} waits for health, so Ready means healthy`);
             assert.equal(spec.prune, true, name);
             assert.deepEqual(spec.postBuild.substituteFrom, [{ kind: "ConfigMap", name: PLATFORM_SETTINGS_NAME }]);
+            // SOPS-encrypted Secrets are decrypted with the stack's age key (the Secret the stack creates)
+            assert.deepEqual(spec.decryption, { provider: "sops", secretRef: { name: SOPS_AGE_SECRET.name } }, name);
             // every layer's path is a folder of the tree that builds
             assert.ok(build(path.join(DEPLOY, spec.path)), name);
         }
@@ -265,5 +268,20 @@ describe("a CRD and its first object in one upload", () => {
             /Kustomization flux-system\/infra-configs: dependsOn flux-system\/nothing, which the tree does not define/,
         );
         assert.match(text, /Kustomization flux-system\/apps: dependsOn forms a cycle/);
+    });
+
+    test("a layer without SOPS decryption with the stack's sops-age Secret is reported", async () => {
+        const dir = treeWithFixture();
+        dirs.push(dir);
+        const file = path.join(dir, "infrastructure.yaml");
+        const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS());
+        delete docs[0].spec.decryption;
+        docs[1].spec.decryption.secretRef.name = "other-key";
+        writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const text = report.problems.map(formatProblem).join("\n");
+        assert.match(text, /Kustomization flux-system\/infra-controllers: has no decryption/);
+        assert.match(text, /Kustomization flux-system\/infra-configs: has no decryption/);
+        assert.doesNotMatch(text, /flux-system\/apps: has no decryption/);
     });
 });

@@ -74,6 +74,7 @@ describe("README", () => {
             `${versions.seaweedfs.image}:${versions.seaweedfs.tag}`,
             versions.kind,
             versions.kustomize.version,
+            versions.sops.version,
         ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }

@@ -99,16 +99,21 @@ export class MockRecorder implements pulumi.runtime.Mocks {
     /**
      * @param kubernetesVersions the versions the mocked DigitalOcean API offers (newest first)
      * @param existingClusters clusters the mocked account already has, name → the version they run
+     * @param priorState the state of an earlier run, `type::name` → the outputs it recorded: a
+     *   resource found there answers with those outputs, as the engine keeps an unchanged
+     *   resource's outputs (generated keys and random values included) from one `up` to the next
      */
     constructor(
         private readonly kubernetesVersions: readonly string[] = MOCK_KUBERNETES_VERSIONS,
         existingClusters: Readonly<Record<string, string>> = {},
+        private readonly priorState: Readonly<Record<string, Record<string, unknown>>> = {},
     ) {
         this.clusters = new Map(Object.entries(existingClusters));
     }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
-        const state = this.stateFor(args.type, args.name, args.inputs, args.id);
+        const state =
+            this.priorState[`${args.type}::${args.name}`] ?? this.stateFor(args.type, args.name, args.inputs, args.id);
         if (
             args.type === "digitalocean:index/kubernetesCluster:KubernetesCluster" &&
             typeof args.inputs.name === "string"
@@ -275,6 +280,11 @@ export class MockRecorder implements pulumi.runtime.Mocks {
                 const secretKey = randomBytes(32).toString("base64");
                 this.generatedSecrets.push(accessKey, secretKey);
                 return { ...inputs, accessKey, secretKey, createdAt: placeholder("creation time") };
+            }
+            case "random:index/randomBytes:RandomBytes": {
+                const bytes = randomBytes(Number(inputs.length ?? 32));
+                this.generatedSecrets.push(bytes.toString("base64"), bytes.toString("hex"));
+                return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
             }
             case "random:index/randomPassword:RandomPassword": {
                 const result = randomToken(Number(inputs.length ?? 32));

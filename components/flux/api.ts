@@ -111,6 +111,16 @@ export interface PostBuild {
     readonly substituteFrom?: In<SubstituteReference[]>;
 }
 
+/**
+ * How kustomize-controller decrypts SOPS-encrypted manifests before applying them
+ * (`spec.decryption`): keys are read from a Secret in the Kustomization's namespace, each data
+ * entry ending in `.agekey` being age identities (kustomize-controller internal/decryptor).
+ */
+export interface Decryption {
+    readonly provider: "sops";
+    readonly secretRef?: { readonly name: In<string> };
+}
+
 export interface KustomizationSpec {
     readonly sourceRef: CrossNamespaceSourceReference;
     readonly interval: In<Duration>;
@@ -123,6 +133,7 @@ export interface KustomizationSpec {
     readonly dependsOn?: In<DependencyReference[]>;
     readonly patches?: In<KustomizePatch[]>;
     readonly postBuild?: In<PostBuild>;
+    readonly decryption?: In<Decryption>;
     readonly suspend?: In<boolean>;
     readonly force?: In<boolean>;
 }

@@ -7,8 +7,8 @@
  * Both read the fields from here, so the two paths cannot drift apart.
  */
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
-import type { BucketSpec, Duration, KustomizationSpec, KustomizePatch } from "./api";
+import * as pulumi from "@pulumi/pulumi";
+import type { BucketSpec, Decryption, Duration, KustomizationSpec, KustomizePatch } from "./api";
 import { type JsonPatchOp, jsonPatch } from "./patches";
 import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, VARIABLE_NAME } from "./settings";
 
@@ -37,6 +37,48 @@ export interface SyncSettings {
      * set, to the Flux namespace. Default: only `flux_namespace`.
      */
     readonly settings?: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * The stack's age identity (`AGE-SECRET-KEY-1…`, a secret; components/sops-age-key.ts). When
+     * set, the `sops-age` Secret (key `age.agekey`) is created in the Flux namespace and every
+     * Kustomization built from these settings decrypts SOPS-encrypted manifests with it
+     * (`decryption`, {@link sopsDecryption}). Default: unset (no decryption).
+     */
+    readonly sopsAgeIdentity?: pulumi.Input<string>;
+}
+
+/** The Secret, in the Flux namespace, holding the age identity Flux decrypts SOPS files with. */
+export const SOPS_AGE_SECRET = {
+    name: "sops-age",
+    /** kustomize-controller imports every data entry whose name ends in `.agekey` as age identities. */
+    key: "age.agekey",
+} as const;
+
+/** `spec.decryption` of every Kustomization that applies the tree: SOPS with the `sops-age` Secret. */
+export function sopsDecryption(): Decryption {
+    return { provider: "sops", secretRef: { name: SOPS_AGE_SECRET.name } };
+}
+
+/** The `sops-age` Secret with the identity under `age.agekey` (kept secret in state and outputs). */
+export function sopsAgeSecret(
+    name: string,
+    namespace: pulumi.Input<string>,
+    identity: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(
+        name,
+        {
+            metadata: {
+                name: SOPS_AGE_SECRET.name,
+                namespace,
+                labels: { "app.kubernetes.io/part-of": "flux" },
+            },
+            type: "Opaque",
+            // age's identity file format: the key on its own line
+            stringData: { [SOPS_AGE_SECRET.key]: pulumiSecret(identity, (id) => `${id}\n`) },
+        },
+        opts,
+    );
 }
 
 /** The bucket the root sync reads. */
@@ -75,7 +117,9 @@ export function treeSettings(namespace: string, s: SyncSettings): Record<string,
 
 /**
  * The root Kustomization's reconcile settings (what the operator's generated object lacks, plus
- * prune) and the stack's values for the tree (`postBuild.substitute`, see {@link treeSettings}).
+ * prune), the stack's values for the tree (`postBuild.substitute`, see {@link treeSettings}) and,
+ * when the stack has an age identity, SOPS decryption with the `sops-age` Secret
+ * ({@link sopsDecryption}). Every Kustomization the stack creates from these settings gets them.
  */
 export function kustomizationSyncFields(namespace: string, s: SyncSettings) {
     return {
@@ -85,6 +129,7 @@ export function kustomizationSyncFields(namespace: string, s: SyncSettings) {
         wait: s.wait ?? SYNC_DEFAULTS.wait,
         prune: true,
         postBuild: { substitute: treeSettings(namespace, s) },
+        ...(s.sopsAgeIdentity !== undefined ? { decryption: sopsDecryption() } : {}),
     } satisfies Partial<KustomizationSpec>;
 }
 
@@ -133,6 +178,11 @@ export function kustomizationSyncSpec(
         path: s.path ?? SYNC_DEFAULTS.path,
         ...kustomizationSyncFields(namespace, s),
     };
+}
+
+/** `f(value)`, as a secret whatever `value` was. */
+function pulumiSecret(value: pulumi.Input<string>, f: (v: string) => string): pulumi.Output<string> {
+    return pulumi.secret(pulumi.output(value).apply(f));
 }
 
 /** `add` operations for each field, in a stable order. */

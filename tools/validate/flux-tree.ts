@@ -10,8 +10,12 @@
 //    CRD's layer (kustomize-controller applies CRDs first within one apply) or by a layer that
 //    depends on it, directly or not; anywhere else the server-side dry-run of the object fails,
 //    and fluxcd/pkg/ssa's ApplyAll then applies nothing of that layer;
-//  - no object is applied by two layers (each would prune it from the other).
+//  - no object is applied by two layers (each would prune it from the other);
+//  - every layer decrypts SOPS-encrypted Secrets with the stack's `sops-age` Secret (without
+//    `decryption`, kustomize-controller applies a sealed Secret as is and the API server rejects
+//    its ENC[...] values).
 import path from "node:path";
+import { SOPS_AGE_SECRET } from "../../components/flux/sync";
 
 /** The parts of a Kubernetes object these checks read. */
 export interface TreeObject {
@@ -68,6 +72,7 @@ export function findLayers(
             dependsOn?: Array<{ name?: unknown; namespace?: unknown }>;
             wait?: unknown;
             postBuild?: { substitute?: unknown; substituteFrom?: unknown[] };
+            decryption?: { provider?: unknown; secretRef?: { name?: unknown } };
         };
         const ref = spec.sourceRef ?? {};
         const fromBucket =
@@ -77,6 +82,12 @@ export function findLayers(
             problems.push({
                 object: describe(o),
                 message: `must be in the Flux namespace (metadata.namespace: \${flux_namespace}), where its Bucket source and the platform-settings ConfigMap are`,
+            });
+        }
+        if (spec.decryption?.provider !== "sops" || spec.decryption.secretRef?.name !== SOPS_AGE_SECRET.name) {
+            problems.push({
+                object: describe(o),
+                message: `has no decryption: {provider: sops, secretRef: {name: ${SOPS_AGE_SECRET.name}}}: the Secrets make seal encrypts would reach the API server still encrypted`,
             });
         }
         const p = str(spec.path) ?? "./";
