@@ -13,7 +13,7 @@ ifneq ($(NODE_BIN),)
 export PATH := $(NODE_BIN):$(PATH)
 endif
 
-.PHONY: help install bootstrap destroy upload-do render validate test e2e lint format bench-sync
+.PHONY: help install bootstrap destroy upload-do render validate test e2e lint format bench-sync mutation
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ lint: install ## Biome (format + lint) and the Pulumi ESLint rules
 
 format: install ## Apply the formatter and safe lint fixes
 	@$(NPM) run --silent format
+
+# Not part of `make test`: minutes per group on one core. GROUP=name[,name] picks groups
+# (`npm run mutation -- --list`); reports go to reports/mutation/ (git-ignored).
+mutation: install ## Mutation testing (StrykerJS) of the groups in tools/mutation/groups.ts; GROUP=… picks some
+	@$(NPM) run --silent mutation -- $(if $(GROUP),--group $(GROUP)) $(ARGS)
 
 bench-sync: install ## Benchmark the bucket sync against aws s3 sync (needs awscli)
 	@$(NPM) run --silent bench:sync
