@@ -95,4 +95,17 @@ describe("FluxReceiver", () => {
         assert.ok(await isSecretOutput(value.webhookPath));
         assert.equal(await inputValue(value.token), token);
     });
+
+    it("the state keeps the token secret: result is a secret output of the RandomPassword", async () => {
+        // The engine stores an output in plaintext unless the resource is registered with it in
+        // additionalSecretOutputs; the component's pulumi.secret() around the token does not change
+        // what is stored. `result` is @pulumi/random's output holding the generated password.
+        const { recorder } = await render();
+        const { opts } = recorder.construction(PASSWORD, "github-receiver-token");
+        assert.ok((opts.additionalSecretOutputs ?? []).includes("result"), String(opts.additionalSecretOutputs));
+        assert.equal(
+            (recorder.get(PASSWORD, "github-receiver-token").state as { result: unknown }).result,
+            generatedToken(recorder),
+        );
+    });
 });

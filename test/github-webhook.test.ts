@@ -35,6 +35,10 @@ describe("GitHubWebhook component", () => {
         assert.ok(containsSecret(hook.inputs), "url and secret are secrets");
         assert.ok(!JSON.stringify(redact(hook.inputs)).includes("s3cr3t-value-for-hmac"));
         assert.match(hook.provider ?? "", /pulumi:providers:github::gh::/);
+        // The state: the provider echoes `configuration` (URL with the secret hook path, HMAC secret)
+        // back as an output, which @pulumi/github 6.15.0 does not mark secret by itself.
+        const { opts } = recorder.construction(WEBHOOK, "hook-webhook");
+        assert.ok((opts.additionalSecretOutputs ?? []).includes("configuration"), String(opts.additionalSecretOutputs));
     });
 
     it("accepts only owner/name repositories", () => {

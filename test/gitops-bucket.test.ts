@@ -57,4 +57,34 @@ describe("GitOpsBucket", () => {
         const upload = recorder.get(KEY, "b-upload").state as { secretKey: string };
         assert.equal(await inputValue(value.uploadSecretAccessKey), upload.secretKey);
     });
+
+    test("the state keeps both halves of each key secret: accessKey and secretKey are secret outputs of the SpacesKey", async () => {
+        // What the engine stores in the state is decided by the options the resource is registered
+        // with, not by the component's pulumi.secret() wrappers around its outputs. The DigitalOcean
+        // provider returns the key pair as the outputs `accessKey` and `secretKey` (the SDK marks
+        // only `secretKey` secret by itself); whoever has both can read or write the bucket.
+        const { recorder, value } = await runComponent(() => new GitOpsBucket("b", { region: "fra1" }));
+        for (const name of ["b-read", "b-upload"]) {
+            const { opts } = recorder.construction(KEY, name);
+            const secretOutputs = new Set(opts.additionalSecretOutputs ?? []);
+            for (const output of ["accessKey", "secretKey"]) {
+                assert.ok(
+                    secretOutputs.has(output),
+                    `${name}: ${output} is not a secret output (${[...secretOutputs]})`,
+                );
+            }
+            // and these are the key resource's real output properties, holding the generated key
+            const state = recorder.get(KEY, name).state as Record<string, unknown>;
+            assert.ok(typeof state.accessKey === "string" && typeof state.secretKey === "string", name);
+        }
+        assert.ok(value.readKey.accessKey && value.writeKey.secretKey);
+    });
+
+    test("the bucket and its keys are children of the component (their URNs depend on it)", async () => {
+        const { recorder } = await runComponent(() => new GitOpsBucket("b", { region: "fra1" }));
+        const component = "gitops:storage:GitOpsBucket::b";
+        assert.equal(recorder.get(BUCKET, "b-bucket").parent, component);
+        assert.equal(recorder.get(KEY, "b-read").parent, component);
+        assert.equal(recorder.get(KEY, "b-upload").parent, component);
+    });
 });
