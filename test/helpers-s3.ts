@@ -222,6 +222,12 @@ export interface ProxyOptions {
     failWith?: (n: number, req: http.IncomingMessage) => number | undefined;
     /** return true to never answer the n-th request (a stalled server; the connection stays open) */
     stall?: (n: number, req: http.IncomingMessage) => boolean;
+    /**
+     * A server that lies about what it stored: return an ETag (quoted, as S3 sends it) to answer
+     * with instead of the real one, in the `ETag` header (PutObject, UploadPart) or in the
+     * `<ETag>` of a CompleteMultipartUploadResult; undefined passes the real answer on.
+     */
+    etag?: (req: http.IncomingMessage, real: string) => string | undefined;
 }
 
 export interface FaultProxy {
@@ -269,8 +275,32 @@ export async function startProxy(targetPort: number, opts: ProxyOptions = {}): P
             const upstream = http.request(
                 { host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers, agent },
                 (up) => {
-                    res.writeHead(up.statusCode ?? 502, up.headers);
-                    up.pipe(res);
+                    const lie = opts.etag;
+                    if (!lie) {
+                        res.writeHead(up.statusCode ?? 502, up.headers);
+                        up.pipe(res);
+                        return;
+                    }
+                    const reply: Buffer[] = [];
+                    up.on("data", (c: Buffer) => reply.push(c));
+                    up.on("end", () => {
+                        const headers = { ...up.headers };
+                        let text = Buffer.concat(reply);
+                        const header = typeof headers.etag === "string" ? lie(req, headers.etag) : undefined;
+                        if (header !== undefined) headers.etag = header;
+                        const inBody = /<ETag>([^<]*)<\/ETag>/.exec(text.toString());
+                        if (inBody) {
+                            const real = inBody[1]!.replace(/&quot;/g, '"').replace(/&#34;/g, '"');
+                            const told = lie(req, real);
+                            if (told !== undefined) {
+                                const escaped = told.replace(/"/g, "&quot;");
+                                text = Buffer.from(text.toString().replace(inBody[0], `<ETag>${escaped}</ETag>`));
+                                headers["content-length"] = String(text.length);
+                            }
+                        }
+                        res.writeHead(up.statusCode ?? 502, headers);
+                        res.end(text);
+                    });
                 },
             );
             upstream.on("error", () => {

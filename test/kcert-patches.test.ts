@@ -130,8 +130,26 @@ describe("KCert patches as the component renders them", () => {
         });
         const spec = recorder.kubeObject("Kustomization", "kcert").spec;
         const byKind = new Map<string, any>(spec.patches.map((p: any) => [p.target.kind, p]));
-        assert.deepEqual(byKind.get("Deployment").target, KCERT_DEPLOYMENT_TARGET);
-        assert.deepEqual(byKind.get("ClusterRole").target, KCERT_CLUSTER_ROLE_TARGET);
+        // Each target selects the object of upstream's deploy.yml (the fixtures) it patches: the
+        // group/version of its apiVersion, its kind and its name, as kustomize matches them.
+        for (const [kind, file] of [
+            ["Deployment", "kcert-deployment.json"],
+            ["ClusterRole", "kcert-clusterrole.json"],
+        ] as const) {
+            const upstream = fixture(file);
+            const [group, version] = upstream.apiVersion.includes("/")
+                ? upstream.apiVersion.split("/")
+                : ["", upstream.apiVersion];
+            const expected = { group, version, kind: upstream.kind, name: upstream.metadata.name };
+            assert.deepEqual(byKind.get(kind).target, expected, kind);
+        }
+        assert.deepEqual(KCERT_DEPLOYMENT_TARGET, { group: "apps", version: "v1", kind: "Deployment", name: "kcert" });
+        assert.deepEqual(KCERT_CLUSTER_ROLE_TARGET, {
+            group: "rbac.authorization.k8s.io",
+            version: "v1",
+            kind: "ClusterRole",
+            name: "kcert",
+        });
 
         const deployment = apply(fixture("kcert-deployment.json"), JSON.parse(byKind.get("Deployment").patch));
         const env = envOf(deployment);
