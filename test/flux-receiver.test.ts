@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import { RECEIVER_API, SOURCE_API } from "../components/flux/api";
 import { FluxReceiver, type FluxReceiverArgs } from "../components/flux-receiver";
 import { containsSecret, inputValue, isSecretOutput, redact, reveal, runComponent } from "./harness";
@@ -101,7 +102,7 @@ describe("FluxReceiver", () => {
         // additionalSecretOutputs; the component's pulumi.secret() around the token does not change
         // what is stored. `result` is @pulumi/random's output holding the generated password.
         const { recorder } = await render();
-        const { opts } = recorder.construction(PASSWORD, "github-receiver-token");
+        const opts = recorder.construction(PASSWORD, "github-receiver-token").opts as pulumi.CustomResourceOptions;
         assert.ok((opts.additionalSecretOutputs ?? []).includes("result"), String(opts.additionalSecretOutputs));
         assert.equal(
             (recorder.get(PASSWORD, "github-receiver-token").state as { result: unknown }).result,

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
 import * as github from "@pulumi/github";
+import type * as pulumi from "@pulumi/pulumi";
 import { GitHubWebhook, parseRepository } from "../components/github-webhook";
 import { baseConfig, containsSecret, redact, reveal, runComponent, runStack, type StackRun } from "./harness";
 
@@ -37,7 +38,7 @@ describe("GitHubWebhook component", () => {
         assert.match(hook.provider ?? "", /pulumi:providers:github::gh::/);
         // The state: the provider echoes `configuration` (URL with the secret hook path, HMAC secret)
         // back as an output, which @pulumi/github 6.15.0 does not mark secret by itself.
-        const { opts } = recorder.construction(WEBHOOK, "hook-webhook");
+        const opts = recorder.construction(WEBHOOK, "hook-webhook").opts as pulumi.CustomResourceOptions;
         assert.ok((opts.additionalSecretOutputs ?? []).includes("configuration"), String(opts.additionalSecretOutputs));
     });
 

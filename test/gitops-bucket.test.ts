@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type * as pulumi from "@pulumi/pulumi";
 import { GitOpsBucket } from "../components/gitops-bucket";
 import { inputValue, isSecretOutput, reveal, runComponent } from "./harness";
 
@@ -65,7 +66,7 @@ describe("GitOpsBucket", () => {
         // only `secretKey` secret by itself); whoever has both can read or write the bucket.
         const { recorder, value } = await runComponent(() => new GitOpsBucket("b", { region: "fra1" }));
         for (const name of ["b-read", "b-upload"]) {
-            const { opts } = recorder.construction(KEY, name);
+            const opts = recorder.construction(KEY, name).opts as pulumi.CustomResourceOptions;
             const secretOutputs = new Set(opts.additionalSecretOutputs ?? []);
             for (const output of ["accessKey", "secretKey"]) {
                 assert.ok(
