@@ -205,4 +205,14 @@ describe("report", () => {
         assert.equal(r.summary(), "2 passed, 1 failed");
         assert.match(r.summary(), /^\d+ passed, \d+ failed$/);
     });
+    test("a blocked check is printed with its reason and counted neither passed nor failed", async () => {
+        const lines: string[] = [];
+        const r = new Report((l) => lines.push(l));
+        assert.equal(r.blockedSummary(), undefined);
+        await r.check("runs", async () => undefined);
+        r.blocked("pulumi up", "the proxy refuses\nthe module");
+        assert.deepEqual(lines, ["ok   runs", "BLOCKED pulumi up: the proxy refuses the module"]);
+        assert.equal(r.summary(), "1 passed, 0 failed");
+        assert.equal(r.blockedSummary(), "1 blocked (not run, not counted; see the BLOCKED lines)");
+    });
 });

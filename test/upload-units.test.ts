@@ -3,12 +3,15 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { digestFile, multipartEtag, parseEtag, partCount } from "../tools/upload/etag";
 import { scanSource } from "../tools/upload/files";
 import { redactUrl, signature } from "../tools/upload/receiver";
+import { classify } from "../tools/upload/retry";
 import { digestAll, normalisePrefix, planSync, type RemoteObject, sameContent } from "../tools/upload/sync";
 import { makeTree } from "./helpers-s3";
 
@@ -212,5 +215,41 @@ describe("upload: the precompiled entry point", () => {
         // with the same V8 settings as run.cjs; a rejected cache would silently cost every start its compile
         builder.applyV8Flags();
         assert.equal(builder.compile(code, readFileSync(cache)).cachedDataRejected, false);
+    });
+});
+
+describe("upload: retry verdicts", () => {
+    test("a 501 Not Implemented reply (s3rver's answer to ListMultipartUploads) is final, not retried", async () => {
+        const S3rver = require("s3rver") as new (
+            o: Record<string, unknown>,
+        ) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+        const dir = await mkdtemp(path.join(os.tmpdir(), "s3rver-501-"));
+        const server = new S3rver({
+            address: "127.0.0.1",
+            port: 0,
+            directory: dir,
+            silent: true,
+            configureBuckets: [{ name: "b" }],
+        });
+        const { port } = await server.run();
+        const client = new S3Client({
+            endpoint: `http://127.0.0.1:${port}`,
+            region: "us-east-1",
+            forcePathStyle: true,
+            maxAttempts: 1,
+            credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+        });
+        try {
+            const err = await client.send(new ListMultipartUploadsCommand({ Bucket: "b" })).then(
+                () => undefined,
+                (e: unknown) => e as { $metadata?: { httpStatusCode?: number } },
+            );
+            assert.equal(err?.$metadata?.httpStatusCode, 501);
+            assert.equal(classify(err), "final");
+        } finally {
+            client.destroy();
+            await server.close();
+            await rm(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -29,16 +29,16 @@ export function freePort(): Promise<number> {
     });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
 
-interface HttpAnswer {
+export interface HttpAnswer {
     readonly status: number;
     readonly body: string;
 }
 
-function get(url: string, opts: https.RequestOptions = {}): Promise<HttpAnswer> {
+export function get(url: string, opts: https.RequestOptions = {}): Promise<HttpAnswer> {
     const mod = url.startsWith("https:") ? https : http;
     return new Promise((resolve, reject) => {
         const req = mod.get(url, { ...opts, timeout: 5000 }, (res) => {
@@ -55,7 +55,12 @@ function get(url: string, opts: https.RequestOptions = {}): Promise<HttpAnswer> 
 }
 
 /** Polls `probe` every 500 ms until it returns true, `proc` exits, or `timeoutMs` passes. */
-async function waitFor(what: string, proc: Managed, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+export async function waitFor(
+    what: string,
+    proc: Managed,
+    timeoutMs: number,
+    probe: () => Promise<boolean>,
+): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {

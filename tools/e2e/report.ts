@@ -6,8 +6,15 @@ export interface CheckLine {
     readonly detail?: string;
 }
 
+/** A check that cannot run on this machine, and why (counted apart: neither passed nor failed). */
+export interface BlockedLine {
+    readonly name: string;
+    readonly reason: string;
+}
+
 export class Report {
     readonly lines: CheckLine[] = [];
+    readonly blockedLines: BlockedLine[] = [];
 
     constructor(private readonly out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
 
@@ -22,6 +29,15 @@ export class Report {
         const [first, ...rest] = detail.trimEnd().split("\n");
         this.out(`FAIL ${name}: ${first}`);
         for (const l of rest) this.out(`       ${l}`);
+    }
+
+    /**
+     * A check that is blocked by something outside the project (a module the Go module proxy
+     * refuses, …): printed with the reason, never counted as passed.
+     */
+    blocked(name: string, reason: string): void {
+        this.blockedLines.push({ name, reason });
+        this.out(`BLOCKED ${name}: ${reason.replace(/\s*\n\s*/g, " ")}`);
     }
 
     /** Runs `fn` as one check: passes with its returned detail, fails with its error's message. */
@@ -41,6 +57,12 @@ export class Report {
 
     get failed(): number {
         return this.lines.filter((l) => !l.ok).length;
+    }
+
+    /** The line before the closing one when checks were blocked, else undefined. */
+    blockedSummary(): string | undefined {
+        const n = this.blockedLines.length;
+        return n === 0 ? undefined : `${n} blocked (not run, not counted; see the BLOCKED lines)`;
     }
 
     /** The closing line, exactly `N passed, N failed`. */

@@ -151,6 +151,8 @@ export interface Stage1Options {
     readonly kubectlBin: string;
     readonly cp: ControlPlane;
     readonly report: Report;
+    /** Only install the CRDs (for a run of the later stages alone, `--stages 2`). Default: false. */
+    readonly crdsOnly?: boolean;
 }
 
 /** Checks that the pinned Flux controllers are the ones Flux's own go.mod names. */
@@ -167,6 +169,34 @@ async function checkFluxPins(report: Report): Promise<void> {
             .map(([n, v]) => `${n} ${v}`)
             .join(", ");
     });
+}
+
+/** Waits (bounded) until every named CRD reports the condition Established=True. */
+async function established(
+    k: (args: readonly string[]) => Promise<{ ok: boolean; stdout: string; stderr: string }>,
+    names: readonly string[],
+    timeoutMs: number,
+): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let waiting: string[] = [...names];
+    let last = "";
+    while (Date.now() < deadline) {
+        const r = await k(["get", "-o", "json", ...waiting.map((n) => `crd/${n}`)]);
+        if (r.ok) {
+            const doc = JSON.parse(r.stdout) as {
+                items?: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+            };
+            const done = new Set(
+                (doc.items ?? [])
+                    .filter((c) => c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True"))
+                    .map((c) => c.metadata.name),
+            );
+            waiting = waiting.filter((n) => !done.has(n));
+            if (waiting.length === 0) return;
+        } else last = r.stderr.trim();
+        await new Promise((res) => setTimeout(res, 500));
+    }
+    throw new Error(`not Established within ${timeoutMs / 1000}s: ${waiting.join(", ")}${last ? ` (${last})` : ""}`);
 }
 
 export async function stage1(o: Stage1Options): Promise<void> {
@@ -195,16 +225,14 @@ export async function stage1(o: Stage1Options): Promise<void> {
                 if (!r.ok) throw new Error(`${path.relative(mod.Dir, f)}: ${r.stderr.trim()}`);
             }
             if (names.length === 0) throw new Error(`no CustomResourceDefinition in ${files.join(", ")}`);
-            const w = await k([
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                ...names.map((n) => `crd/${n}`),
-            ]);
-            if (!w.ok) throw new Error(w.stderr.trim());
+            // Polled rather than `kubectl wait`, which fails at once on a CRD the API server has
+            // not given a status yet (".status.conditions accessor error: <nil>").
+            await established(k, names, 60_000);
             return `${names.length}: ${names.map((n) => n.split(".")[0]).join(", ")}`;
         });
     }
+
+    if (o.crdsOnly) return;
 
     // Every object of every example stack and of deploy/.
     const objects: SourcedObject[] = [];

@@ -66,6 +66,9 @@ export function classify(err: unknown): Verdict {
     if (name === "AbortError" || name === "StoppedError") return "final";
     const status = e.$metadata?.httpStatusCode;
     if (THROTTLING.has(name) || status === 429 || e.$retryable?.throttling) return "throttle";
+    // 501 Not Implemented: the server lacks the feature (e.g. ListMultipartUploads on s3rver);
+    // another attempt gets the same answer.
+    if (status === 501) return "final";
     if (status !== undefined && status >= 500) return "retry";
     if (RETRYABLE_4XX.has(name)) return "retry";
     if (name === "TimeoutError") return "retry";

@@ -1,0 +1,56 @@
+/**
+ * What `make e2e` cannot run on a machine whose only sources are the package registries, and
+ * why, checked at run time rather than claimed: every `FluxReceiver` of the stack makes its
+ * token with `random.RandomPassword`, so `pulumi up` needs the random provider plugin
+ * (`pulumi-resource-random`), which is built from `github.com/pulumi/pulumi-random/provider/v4`,
+ * and the Go module proxy refuses that module (403, "not available") at every version. Without
+ * it the engine cannot register the stack, so `pulumi up` of the e2e stack (stage 2's first
+ * step) and the whole lifecycle stage (a second `pulumi up`, `pulumi destroy`) cannot run.
+ * When the proxy serves the module, the check turns into a failure saying so: the stages are
+ * then to be wired.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { downloadModule } from "./build";
+import type { Report } from "./report";
+
+/** The provider version the program's `@pulumi/random` SDK asks the engine for. */
+export function randomProviderVersion(root: string): string {
+    const pkg = JSON.parse(
+        readFileSync(path.join(root, "node_modules", "@pulumi", "random", "package.json"), "utf8"),
+    ) as {
+        version: string;
+    };
+    return `v${pkg.version}`;
+}
+
+export const RANDOM_PROVIDER_MODULE = "github.com/pulumi/pulumi-random/provider/v4";
+
+export async function reportBlocked(report: Report, root: string): Promise<void> {
+    const version = randomProviderVersion(root);
+    let refusal: string | undefined;
+    try {
+        await downloadModule(RANDOM_PROVIDER_MODULE, version);
+    } catch (e) {
+        refusal = (e as Error).message.split("\n")[0];
+    }
+    if (refusal === undefined) {
+        report.fail(
+            "pulumi up / pulumi destroy of the e2e stack",
+            `${RANDOM_PROVIDER_MODULE}@${version} is served now: build pulumi-resource-random and wire the Pulumi stages (tools/e2e/blocked.ts)`,
+        );
+        return;
+    }
+    const why =
+        `every FluxReceiver makes its token with random.RandomPassword, and the random provider plugin cannot be built: ` +
+        `the Go module proxy refuses ${RANDOM_PROVIDER_MODULE}@${version} (${refusal.replace(/^go mod download [^:]+: /, "")})`;
+    report.blocked("stage 2: pulumi up of the existing-cluster e2e stack (real CLI, real Kubernetes provider)", why);
+    report.blocked(
+        "stage 3: a second pulumi up reports no changes (--expect-no-changes)",
+        "needs the stage 2 pulumi up",
+    );
+    report.blocked(
+        "stage 3: pulumi destroy (as make destroy runs it) leaves nothing of the stack",
+        "needs the stage 2 pulumi up",
+    );
+}
