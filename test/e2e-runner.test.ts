@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { versions } from "../components/versions";
+import { RANDOM_PASSWORD_TYPE, randomProviderVersion, reportBlocked } from "../tools/e2e/blocked";
 import { cpuTime, goBinaryName, programs } from "../tools/e2e/build";
 import { parseGoMod, wrapperGoMod } from "../tools/e2e/gomod";
 import { Supervisor } from "../tools/e2e/procs";
@@ -214,5 +215,23 @@ describe("report", () => {
         assert.deepEqual(lines, ["ok   runs", "BLOCKED pulumi up: the proxy refuses the module"]);
         assert.equal(r.summary(), "1 passed, 0 failed");
         assert.equal(r.blockedSummary(), "1 blocked (not run, not counted; see the BLOCKED lines)");
+    });
+});
+
+describe("blocked stages", () => {
+    const root = path.resolve(__dirname, "..");
+    test("the random provider version asked for is the installed @pulumi/random, which package.json pins", async () => {
+        const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
+            dependencies: Record<string, string>;
+        };
+        assert.equal(randomProviderVersion(root), `v${pkg.dependencies["@pulumi/random"]}`);
+    });
+    test("a stack that registers no RandomPassword turns the BLOCKED lines into a failure", async () => {
+        const lines: string[] = [];
+        const r = new Report((l) => lines.push(l));
+        await reportBlocked(r, root, ["pulumi:pulumi:Stack", "kubernetes:core/v1:Secret"]);
+        assert.equal(r.failed, 1);
+        assert.equal(r.blockedLines.length, 0);
+        assert.match(lines[0] ?? "", new RegExp(`^FAIL pulumi up .*no longer registers ${RANDOM_PASSWORD_TYPE}`));
     });
 });

@@ -26,7 +26,21 @@ export function randomProviderVersion(root: string): string {
 
 export const RANDOM_PROVIDER_MODULE = "github.com/pulumi/pulumi-random/provider/v4";
 
-export async function reportBlocked(report: Report, root: string): Promise<void> {
+/** The resource type that needs the random provider. */
+export const RANDOM_PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
+
+/**
+ * `stackTypes`: the Pulumi resource types the e2e stack's program registered (stage 2), when
+ * it ran; then the claim that it needs the random provider is checked too.
+ */
+export async function reportBlocked(report: Report, root: string, stackTypes?: readonly string[]): Promise<void> {
+    if (stackTypes && !stackTypes.includes(RANDOM_PASSWORD_TYPE)) {
+        report.fail(
+            "pulumi up / pulumi destroy of the e2e stack",
+            `the e2e stack no longer registers ${RANDOM_PASSWORD_TYPE}: the random provider no longer blocks the Pulumi stages; wire them (tools/e2e/blocked.ts)`,
+        );
+        return;
+    }
     const version = randomProviderVersion(root);
     let refusal: string | undefined;
     try {

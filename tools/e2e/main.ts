@@ -98,6 +98,7 @@ async function main(): Promise<number> {
     process.on("SIGTERM", onSignal);
     process.on("exit", () => sup.killAllNow());
 
+    let stackTypes: string[] | undefined;
     try {
         say(`e2e: run folder ${dir}`);
         const cp = await startControlPlane(sup, {
@@ -128,6 +129,9 @@ async function main(): Promise<number> {
                 say("— stage 2: the GitOps loop (Flux controllers, upload tool, receiver, alerts)");
             if (stages.includes("2"))
                 await stage2({
+                    onStackProgram: (r) => {
+                        stackTypes = r.resourceTypes;
+                    },
                     root,
                     dir,
                     kubectlBin: built.kubernetes.kubectl,
@@ -141,7 +145,7 @@ async function main(): Promise<number> {
                     },
                 });
         }
-        await reportBlocked(report, root);
+        await reportBlocked(report, root, stackTypes);
     } catch (e) {
         report.fail("e2e runner", (e as Error).stack ?? String(e));
     } finally {

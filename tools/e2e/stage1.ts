@@ -183,11 +183,11 @@ async function established(
     while (Date.now() < deadline) {
         const r = await k(["get", "-o", "json", ...waiting.map((n) => `crd/${n}`)]);
         if (r.ok) {
-            const doc = JSON.parse(r.stdout) as {
-                items?: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-            };
+            type Crd = { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } };
+            // One name gives the object itself, several a List.
+            const doc = JSON.parse(r.stdout) as Crd & { items?: Crd[] };
             const done = new Set(
-                (doc.items ?? [])
+                (doc.items ?? [doc])
                     .filter((c) => c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True"))
                     .map((c) => c.metadata.name),
             );

@@ -44,6 +44,8 @@ export interface Stage2Options {
     readonly report: Report;
     readonly sup: Supervisor;
     readonly flux: FluxBinaries;
+    /** Receives what the stack program declared (tools/e2e/blocked.ts reads its resource types). Default: none. */
+    readonly onStackProgram?: (result: ProgramResult) => void;
     /** Bound of every wait for a controller to act. Default: 120 s. */
     readonly timeoutMs?: number;
 }
@@ -278,6 +280,7 @@ export async function stage2(o: Stage2Options): Promise<void> {
         let stack: ProgramResult | undefined;
         await report.check("the e2e stack program declares the sync, receiver, provider and alerts", async () => {
             stack = await programObjects(o.root, o.dir, req);
+            o.onStackProgram?.(stack);
             const kinds = stack.objects.map((x) => x.kind);
             for (const want of ["Bucket", "Kustomization", "Receiver", "Provider", "Alert"]) {
                 if (!kinds.includes(want)) throw new Error(`no ${want} among ${kinds.join(", ")}`);
@@ -406,7 +409,7 @@ export async function stage2(o: Stage2Options): Promise<void> {
         const first = await upload();
         let revision1: string | undefined;
         await report.check(
-            "make upload-do: synced to the loopback S3 bucket; the signed receiver call accepted",
+            "upload tool (make upload-do's entry point): synced to the loopback S3 bucket, signed receiver call accepted",
             async () => {
                 const line = accepted(first);
                 return `${summaryLine(first)}; ${line.replace(/\/hook\/[0-9a-f]+/, "/hook/<sha256…>")}`;
