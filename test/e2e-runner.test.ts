@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { versions } from "../components/versions";
-import { RANDOM_PASSWORD_TYPE, randomProviderVersion, reportBlocked } from "../tools/e2e/blocked";
+import { RANDOM_PACKAGE, randomProviderVersion, reportBlocked } from "../tools/e2e/blocked";
 import { cpuTime, goBinaryName, programs } from "../tools/e2e/build";
 import { parseGoMod, wrapperGoMod } from "../tools/e2e/gomod";
 import { Supervisor } from "../tools/e2e/procs";
@@ -226,12 +226,12 @@ describe("blocked stages", () => {
         };
         assert.equal(randomProviderVersion(root), `v${pkg.dependencies["@pulumi/random"]}`);
     });
-    test("a stack that registers no RandomPassword turns the BLOCKED lines into a failure", async () => {
+    test("a stack that registers no random resource turns the BLOCKED lines into a failure", async () => {
         const lines: string[] = [];
         const r = new Report((l) => lines.push(l));
         await reportBlocked(r, root, ["pulumi:pulumi:Stack", "kubernetes:core/v1:Secret"]);
         assert.equal(r.failed, 1);
         assert.equal(r.blockedLines.length, 0);
-        assert.match(lines[0] ?? "", new RegExp(`^FAIL pulumi up .*no longer registers ${RANDOM_PASSWORD_TYPE}`));
+        assert.match(lines[0] ?? "", new RegExp(`^FAIL pulumi up .*registers no ${RANDOM_PACKAGE} resource`));
     });
 });

@@ -1,7 +1,8 @@
 /**
  * What `make e2e` cannot run on a machine whose only sources are the package registries, and
  * why, checked at run time rather than claimed: every `FluxReceiver` of the stack makes its
- * token with `random.RandomPassword`, so `pulumi up` needs the random provider plugin
+ * token with `random.RandomPassword` (and the SOPS age key is `random.RandomBytes`), so
+ * `pulumi up` needs the random provider plugin
  * (`pulumi-resource-random`), which is built from `github.com/pulumi/pulumi-random/provider/v4`,
  * and the Go module proxy refuses that module (403, "not available") at every version. Without
  * it the engine cannot register the stack, so `pulumi up` of the e2e stack (stage 2's first
@@ -26,18 +27,19 @@ export function randomProviderVersion(root: string): string {
 
 export const RANDOM_PROVIDER_MODULE = "github.com/pulumi/pulumi-random/provider/v4";
 
-/** The resource type that needs the random provider. */
-export const RANDOM_PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
+/** The package of the resource types that need the random provider (`random:index/…`). */
+export const RANDOM_PACKAGE = "random:";
 
 /**
  * `stackTypes`: the Pulumi resource types the e2e stack's program registered (stage 2), when
  * it ran; then the claim that it needs the random provider is checked too.
  */
 export async function reportBlocked(report: Report, root: string, stackTypes?: readonly string[]): Promise<void> {
-    if (stackTypes && !stackTypes.includes(RANDOM_PASSWORD_TYPE)) {
+    const randomTypes = [...new Set((stackTypes ?? []).filter((t) => t.startsWith(RANDOM_PACKAGE)))];
+    if (stackTypes && randomTypes.length === 0) {
         report.fail(
             "pulumi up / pulumi destroy of the e2e stack",
-            `the e2e stack no longer registers ${RANDOM_PASSWORD_TYPE}: the random provider no longer blocks the Pulumi stages; wire them (tools/e2e/blocked.ts)`,
+            `the e2e stack registers no ${RANDOM_PACKAGE} resource any more: the random provider no longer blocks the Pulumi stages; wire them (tools/e2e/blocked.ts)`,
         );
         return;
     }
@@ -56,7 +58,7 @@ export async function reportBlocked(report: Report, root: string, stackTypes?: r
         return;
     }
     const why =
-        `every FluxReceiver makes its token with random.RandomPassword, and the random provider plugin cannot be built: ` +
+        `the stack registers ${randomTypes.length > 0 ? randomTypes.join(", ") : "random resources"} (receiver tokens, the SOPS age key), and the random provider plugin cannot be built: ` +
         `the Go module proxy refuses ${RANDOM_PROVIDER_MODULE}@${version} (${refusal.replace(/^go mod download [^:]+: /, "")})`;
     report.blocked("stage 2: pulumi up of the existing-cluster e2e stack (real CLI, real Kubernetes provider)", why);
     report.blocked(
