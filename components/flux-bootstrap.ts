@@ -124,7 +124,8 @@ export function webhookPolicyOps(namespace: string): JsonPatchOp[] {
  * v0.58.1, internal/controller/fluxinstance_controller.go `reconcile`/`apply`): it is set True only
  * after the distribution was fetched, built and server-side applied (`ApplyAllStaged`: CRDs
  * first) and, with `spec.wait` (true here), after every applied object is healthy, the generated
- * Bucket and root Kustomization included; a failure sets Ready=False and the operator retries.
+ * Bucket and root Kustomization included (the root does not wait for the tree's layers by default,
+ * `SYNC_DEFAULTS.wait`, so an unhealthy app does not hold Ready back); a failure sets Ready=False and the operator retries.
  * Before the first `make upload-do` the bucket is empty, and that is healthy: source-controller
  * archives an empty artifact (bucket_controller.go `reconcileArtifact`, "stored artifact with 0
  * fetched files"), and kustomize-controller builds it with a generated, empty kustomization

@@ -243,7 +243,7 @@ const schema = z
                 interval: duration("10m"),
                 retryInterval: duration("2m"),
                 timeout: duration("5m"),
-                wait: z.boolean().default(true),
+                wait: z.boolean().default(false),
                 size: z.enum(["small", "medium", "large"]).optional(),
                 installation: z
                     .enum(["operator", "existing"], { error: "must be operator or existing" })

@@ -151,11 +151,17 @@ describe("the stack's values reach the tree (another Flux namespace)", () => {
             flux_namespace: "gitops",
             cluster_name: "blue",
             cluster_region: "fra1",
+            quote: '"',
         });
         assert.deepEqual(Object.keys(root.spec.postBuild.substitute).sort(), Object.keys(PLATFORM_VARIABLES).sort());
         const cm = run.recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME);
         assert.equal(cm.metadata.namespace, "gitops");
-        assert.deepEqual(cm.data, root.spec.postBuild.substitute);
+        assert.deepEqual(cm.data, {
+            flux_namespace: "gitops",
+            cluster_name: "blue",
+            cluster_region: "fra1",
+            quote: '"',
+        });
         const fi = reveal<any>(
             run.recorder.get("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance").inputs,
         );

@@ -336,7 +336,7 @@ describe("existing-cluster target: an existing bucket and an existing Flux", () 
         const k = r.kubeObject("Kustomization", "flux-system");
         assert.deepEqual(
             [k.spec.interval, k.spec.retryInterval, k.spec.timeout, k.spec.wait, k.spec.prune],
-            ["10m", "2m", "5m", true, true],
+            ["10m", "2m", "5m", false, true],
         );
         const receiver = r.get("kubernetes:notification.toolkit.fluxcd.io/v1:Receiver", "bucket-receiver-receiver");
         assert.ok(receiver.dependsOn.includes("kubernetes:source.toolkit.fluxcd.io/v1:Bucket::flux-sync-bucket"));

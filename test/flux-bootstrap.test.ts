@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import {
-    FLUX_READY_TIMEOUT_SECONDS,
-    FLUX_SYNC_NAME,
-    FluxBootstrap,
-    type FluxBootstrapArgs,
-} from "../components/flux-bootstrap";
+import { FLUX_SYNC_NAME, FluxBootstrap, type FluxBootstrapArgs } from "../components/flux-bootstrap";
 import { versions } from "../components/versions";
 import { applyPatches, generatedSyncObjects } from "./flux-operator-sync";
 import { reveal, runComponent } from "./harness";
@@ -101,7 +96,9 @@ describe("FluxBootstrap", () => {
             { ...kustomization, metadata: { ...kustomization.metadata, namespace: "gitops" } },
             fi.spec.kustomize.patches,
         );
-        assert.deepEqual(k.spec.postBuild, { substitute: { cluster_name: "blue", flux_namespace: "gitops" } });
+        assert.deepEqual(k.spec.postBuild, {
+            substitute: { cluster_name: "blue", flux_namespace: "gitops", quote: '"' },
+        });
         const cm = recorder.kubeObject("ConfigMap", "platform-settings");
         assert.equal(cm.metadata.namespace, "gitops");
         assert.deepEqual(cm.data, k.spec.postBuild.substitute);
@@ -127,7 +124,7 @@ describe("FluxBootstrap: waiting for Flux's CRDs", () => {
         const annotations = (await bootstrap()).recorder.kubeObject("FluxInstance", "flux").metadata.annotations;
         assert.deepEqual(annotations, {
             "pulumi.com/waitFor": "condition=Ready",
-            "pulumi.com/timeoutSeconds": String(FLUX_READY_TIMEOUT_SECONDS),
+            "pulumi.com/timeoutSeconds": "900",
         });
         const custom = (await bootstrap({ readyTimeoutSeconds: 1200 })).recorder.kubeObject("FluxInstance", "flux");
         assert.equal(custom.metadata.annotations["pulumi.com/timeoutSeconds"], "1200");

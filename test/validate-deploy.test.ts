@@ -110,6 +110,19 @@ describe("validate: deploy/", () => {
         assert.equal(report.kustomizations.find((k) => k.dir === "deploy/apps/podinfo")?.objects, 4);
     });
 
+    test("stack values that YAML would read as numbers or booleans stay strings (the tree quotes them)", async () => {
+        // Flux substitutes into the built YAML text and parses it again (fluxcd/pkg kustomize
+        // SubstituteVariables), so an unquoted ${cluster_name} of 123 or 1e5 becomes a number.
+        // The config allows such cluster names; ConfigMap data must be strings.
+        for (const value of ["123", "1e5", "true", "0x1F"]) {
+            const r = await validateDeploy(path.join(REPO, "deploy"), {
+                relativeTo: REPO,
+                variables: { flux_namespace: "flux-system", cluster_name: value, cluster_region: value, quote: '"' },
+            });
+            assert.deepEqual(r.problems.map(formatProblem), [], `cluster_name ${value}`);
+        }
+    });
+
     test("the demo uses current Flux APIs, a pinned chart and a Contour Ingress", async () => {
         const dir = path.join(REPO, "deploy/apps/podinfo");
         const objects: any[] = [];

@@ -14,6 +14,11 @@ export const PLATFORM_VARIABLES = {
     flux_namespace: { meaning: "the Flux namespace (`flux.namespace`)", example: "flux-system" },
     cluster_name: { meaning: "the DOKS cluster's name (`cluster.name`)", example: "do-gitops-platform-dev" },
     cluster_region: { meaning: "the cluster's region slug (`cluster.region`)", example: "fra1" },
+    quote: {
+        meaning:
+            'a double quote (`"`): write `${quote}${cluster_name}${quote}` where the value must stay a string (kustomize drops quotes around `"${var}"`, so a name such as `123` or `on` would become a number or a boolean; Flux\'s documented way)',
+        example: '"',
+    },
 } as const satisfies Record<string, { meaning: string; example: string }>;
 
 export type PlatformVariable = keyof typeof PLATFORM_VARIABLES;

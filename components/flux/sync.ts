@@ -27,7 +27,12 @@ export interface SyncSettings {
     readonly retryInterval?: pulumi.Input<Duration>;
     /** Root Kustomization apply and health-check timeout. Default: `5m`. */
     readonly timeout?: pulumi.Input<Duration>;
-    /** Root Kustomization waits for every applied object to be healthy. Default: `true`. */
+    /**
+     * Root Kustomization waits for every object it applies to be healthy. The root applies only
+     * the tree's layer Kustomizations, which wait for their own objects, so with `true` the
+     * root's Ready (and with it the FluxInstance's, which later `pulumi up` runs wait for) would
+     * depend on every app in `deploy/`. Default: `false` (as flux2-kustomize-helm-example's root).
+     */
     readonly wait?: pulumi.Input<boolean>;
     /**
      * The stack's values for the synced tree, which it uses as `${name}` (Flux post-build
@@ -100,16 +105,16 @@ export const SYNC_DEFAULTS = {
     interval: "10m",
     retryInterval: "2m",
     timeout: "5m",
-    wait: true,
+    wait: false,
 } as const;
 
 /**
- * The values the tree substitutes: `settings` plus `flux_namespace` (always the Flux
+ * The values the tree substitutes: `settings` plus `quote` (`"`) and `flux_namespace` (always the Flux
  * namespace). Throws on a name Flux would refuse (a programming error: the composition passes
  * fixed names).
  */
 export function treeSettings(namespace: string, s: SyncSettings): Record<string, pulumi.Input<string>> {
-    const values: Record<string, pulumi.Input<string>> = { ...s.settings, flux_namespace: namespace };
+    const values: Record<string, pulumi.Input<string>> = { ...s.settings, flux_namespace: namespace, quote: '"' };
     const bad = Object.keys(values).filter((k) => !VARIABLE_NAME.test(k));
     if (bad.length > 0) throw new Error(`settings names must match ${VARIABLE_NAME}: ${bad.join(", ")}`);
     return values;
