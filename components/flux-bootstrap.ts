@@ -52,6 +52,12 @@ export interface FluxBootstrapArgs extends SyncSettings {
     /** Flux controllers' vertical scaling profile. Default: the operator's default. */
     readonly size?: "small" | "medium" | "large";
     /**
+     * Also install image-reflector-controller and image-automation-controller (Flux's image
+     * automation; their CRDs `image.toolkit.fluxcd.io/v1`). Plain: it changes which controllers
+     * run. Default: `false`.
+     */
+    readonly imageAutomation?: boolean;
+    /**
      * How long Pulumi waits for the FluxInstance's `Ready` condition (Flux's CRDs applied, its
      * controllers and the sync objects healthy) before failing the create or update, in seconds.
      * Default: `900` ({@link FLUX_READY_TIMEOUT_SECONDS}).
@@ -70,6 +76,9 @@ export interface FluxBootstrapArgs extends SyncSettings {
  * the operator (a 30 s distribution pull, then up to its 5 min health wait) and image pulls.
  */
 export const FLUX_READY_TIMEOUT_SECONDS = 900;
+
+/** The FluxInstance components of Flux's image automation (flux-operator's components enum). */
+export const IMAGE_AUTOMATION_COMPONENTS = ["image-reflector-controller", "image-automation-controller"] as const;
 
 /** Service of Flux's notification-controller that serves Receivers (port 80 → 9292). */
 export const FLUX_WEBHOOK_SERVICE = { name: "webhook-receiver", port: 80 } as const;
@@ -234,6 +243,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                         "kustomize-controller",
                         "helm-controller",
                         "notification-controller",
+                        ...(args.imageAutomation ? IMAGE_AUTOMATION_COMPONENTS : []),
                     ],
                     cluster: {
                         type: "kubernetes",

@@ -13,10 +13,19 @@ export type FluxProviderType =
     | "discord"
     | "msteams"
     | "github"
-    | "githubdispatch";
+    | "githubdispatch"
+    | "gitlab"
+    | "bitbucket"
+    | "azuredevops"
+    | "telegram"
+    | "googlechat"
+    | "pagerduty";
 
 /** Provider types that post Git commit statuses (they need a Git commit as the event's revision). */
-export const COMMIT_STATUS_TYPES: readonly FluxProviderType[] = ["github"];
+export const COMMIT_STATUS_TYPES: readonly FluxProviderType[] = ["github", "gitlab", "bitbucket", "azuredevops"];
+
+/** PagerDuty's Events API host, the default address of a `pagerduty` provider. */
+export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com";
 
 /** Slack's `chat.postMessage` API, the address a Slack bot token posts to. */
 export const SLACK_POST_MESSAGE_URL = "https://slack.com/api/chat.postMessage";
@@ -131,6 +140,63 @@ export interface GitHubTarget {
     readonly token: In<string>;
 }
 
+/**
+ * Commit status on GitLab, Bitbucket Cloud or Azure DevOps (notification-controller v1.9.3,
+ * internal/notifier/{gitlab,bitbucket,azure_devops}.go). None of them proxies its API calls.
+ */
+export interface GitCommitStatusTarget {
+    /** Provider type. Required. */
+    readonly type: "gitlab" | "bitbucket" | "azuredevops";
+    /**
+     * Repository URL; goes to `spec.address`. Required: `https://gitlab.com/group/project`,
+     * `https://bitbucket.org/owner/repo`, `https://dev.azure.com/org/project/_git/repo`.
+     */
+    readonly repositoryUrl: In<string>;
+    /**
+     * Kept in the Secret key `token`. Required: a GitLab token with `api` scope, a Bitbucket
+     * `<user>:<app password>`, an Azure DevOps personal access token (Code: status).
+     */
+    readonly token: In<string>;
+}
+
+/** `telegram`: a message per event through the Bot API (`https://api.telegram.org`, fixed by Flux). */
+export interface TelegramTarget {
+    /** Provider type. Required. */
+    readonly type: "telegram";
+    /** Bot token, kept in the Secret key `token` (it is part of the Bot API's URL). Required. */
+    readonly token: In<string>;
+    /** Chat ID or `@channelname` to post to; goes to `spec.channel`. Required. */
+    readonly chatId: In<string>;
+    /** HTTP/S proxy URL, kept in a proxy Secret (`spec.proxySecretRef`). Default: no proxy. */
+    readonly proxy?: In<string>;
+}
+
+/** `googlechat`: a card per event through a space's incoming webhook. */
+export interface GoogleChatTarget {
+    /** Provider type. Required. */
+    readonly type: "googlechat";
+    /** Webhook URL (embeds its key and token), kept in the Secret key `address`. Required. */
+    readonly webhookUrl: In<string>;
+    /** HTTP/S proxy URL, kept in a proxy Secret (`spec.proxySecretRef`). Default: no proxy. */
+    readonly proxy?: In<string>;
+}
+
+/**
+ * `pagerduty`: events to the PagerDuty Events API v2. notification-controller v1.9.3 reads the
+ * routing key only from `spec.channel` (createNotifier; NewPagerDuty), so it is there, as a
+ * Pulumi secret (hidden in the state and the render, stored in the Provider object in the cluster).
+ */
+export interface PagerDutyTarget {
+    /** Provider type. Required. */
+    readonly type: "pagerduty";
+    /** Integration (routing) key of the PagerDuty service; goes to `spec.channel`. Required. */
+    readonly routingKey: In<string>;
+    /** Events API host; goes to `spec.address`. Default: `https://events.pagerduty.com`. */
+    readonly address?: In<string>;
+    /** HTTP/S proxy URL, kept in a proxy Secret (`spec.proxySecretRef`). Default: no proxy. */
+    readonly proxy?: In<string>;
+}
+
 /** Where a provider delivers events, with its credentials; typed per provider type. */
 export type FluxProviderTarget =
     | GenericTarget
@@ -138,7 +204,11 @@ export type FluxProviderTarget =
     | SlackTarget
     | DiscordTarget
     | MSTeamsTarget
-    | GitHubTarget;
+    | GitHubTarget
+    | GitCommitStatusTarget
+    | TelegramTarget
+    | GoogleChatTarget
+    | PagerDutyTarget;
 
 export interface FluxProviderArgs {
     /** Namespace of the Provider and its Secrets (Alerts using it are created there too). Required. */
@@ -173,11 +243,18 @@ function credentialData(target: FluxProviderTarget): Record<string, In<string>> 
             break;
         case "discord":
         case "msteams":
+        case "googlechat":
             data.address = target.webhookUrl;
             break;
         case "github":
         case "githubdispatch":
+        case "gitlab":
+        case "bitbucket":
+        case "azuredevops":
+        case "telegram":
             data.token = target.token;
+            break;
+        case "pagerduty":
             break;
     }
     return data;
@@ -193,7 +270,12 @@ function plainAddress(target: FluxProviderTarget): In<string> | undefined {
             return target.webhookUrl === undefined ? (target.address ?? SLACK_POST_MESSAGE_URL) : undefined;
         case "github":
         case "githubdispatch":
+        case "gitlab":
+        case "bitbucket":
+        case "azuredevops":
             return target.repositoryUrl;
+        case "pagerduty":
+            return target.address ?? PAGERDUTY_EVENTS_URL;
         default:
             return undefined;
     }
@@ -288,7 +370,14 @@ export class FluxProvider extends pulumi.ComponentResource {
         const spec: ProviderSpec = {
             type: target.type,
             address: plainAddress(target),
-            channel: target.type === "slack" ? target.channel : undefined,
+            channel:
+                target.type === "slack"
+                    ? target.channel
+                    : target.type === "telegram"
+                      ? target.chatId
+                      : target.type === "pagerduty"
+                        ? pulumi.secret(target.routingKey)
+                        : undefined,
             username: target.type === "slack" || target.type === "discord" ? target.username : undefined,
             timeout: args.timeout,
             secretRef: this.secret ? { name: this.secret.metadata.name } : undefined,

@@ -90,6 +90,15 @@ export const versions = {
             "helm-controller": "v1.6.3",
             "notification-controller": "v1.9.3",
         },
+        /**
+         * Flux's image automation controllers of Flux 2.9.4 (flux2 v2.9.4's go.mod requires their
+         * `/api` modules at these versions; `make e2e` checks it). Only their CRDs
+         * (`config/crd/bases`, `image.toolkit.fluxcd.io/v1`) are used; nothing is built.
+         */
+        imageControllers: {
+            "image-reflector-controller": "v1.2.4",
+            "image-automation-controller": "v1.2.4",
+        },
         /** flux-operator Go module whose `config/crd/bases` are the CRDs the Flux Operator chart 0.58.1 installs. */
         fluxOperator: "v0.58.1",
         /** Contour Go module whose `examples/contour/01-crds.yaml` holds the CRDs of Contour 1.33.6 (chart 0.7.0). */

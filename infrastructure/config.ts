@@ -64,7 +64,26 @@ export const NOTIFICATION_TYPES = {
     msteams: { credential: "required", options: ["proxy"] },
     github: { credential: "required", options: [] },
     githubdispatch: { credential: "required", options: [] },
+    gitlab: { credential: "required", options: [] },
+    bitbucket: { credential: "required", options: [] },
+    azuredevops: { credential: "required", options: [] },
+    telegram: { credential: "required", options: ["channel", "proxy"] },
+    googlechat: { credential: "required", options: ["proxy"] },
+    pagerduty: { credential: "required", options: ["proxy"] },
 } as const;
+
+/** Notification types that post Git commit statuses: they report on listed GitRepository-sourced Kustomizations. */
+export const COMMIT_STATUS_NOTIFICATIONS = ["github", "gitlab", "bitbucket", "azuredevops"] as const;
+const isCommitStatus = (t: NotificationType) => (COMMIT_STATUS_NOTIFICATIONS as readonly string[]).includes(t);
+
+/** The repository URL path a commit-status type needs (notification-controller's parseGitAddress + the notifier's split). */
+const REPOSITORY_PATHS: Record<string, { pattern: RegExp; example: string }> = {
+    github: { pattern: /^[^/]+\/[^/]+$/, example: "https://github.com/owner/repo" },
+    githubdispatch: { pattern: /^[^/]+\/[^/]+$/, example: "https://github.com/owner/repo" },
+    gitlab: { pattern: /^[^/]+(\/[^/]+)+$/, example: "https://gitlab.com/group/project" },
+    bitbucket: { pattern: /^[^/]+\/[^/]+$/, example: "https://bitbucket.org/owner/repo" },
+    azuredevops: { pattern: /^[^/]+\/[^/]+\/_git\/[^/]+$/, example: "https://dev.azure.com/org/project/_git/repo" },
+};
 export type NotificationType = keyof typeof NOTIFICATION_TYPES;
 
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
@@ -74,6 +93,8 @@ const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const K8S_VERSION = /^(latest|\d+\.\d+(\.\d+(-do\.\d+)?)?)$/;
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+/** A Git branch name (a subset of git check-ref-format: no spaces, `~^:?*[\\`, leading `-` or `/`). */
+const GIT_BRANCH = /^(?![-/])[A-Za-z0-9._/-]{1,255}(?<![/.])$/;
 
 /**
  * What a schema expects, in words, for type errors (`expected …, found …`), and what to do when
@@ -102,6 +123,16 @@ const positiveDuration = (pattern: RegExp, message: string) => {
 const duration = (dflt: string) =>
     positiveDuration(DURATION, "must be a Go duration such as 30s, 5m or 1h").default(dflt);
 const k8sName = z.string().max(63).regex(DNS_LABEL, "must be a lowercase DNS label (a-z, 0-9, '-')");
+/** A path relative to a source's root (`where`): no leading `/`, no `..`. */
+const relativePath = (where: string) =>
+    z
+        .string()
+        .regex(/^\.?\/?[A-Za-z0-9._/-]*$/, "must be a relative path such as ./ or ./clusters/dev")
+        .refine((p) => !p.startsWith("/"), `must be relative to ${where}, such as ./clusters/dev, not an absolute path`)
+        .refine(
+            (p) => !p.split("/").includes(".."),
+            `must stay inside ${where.replace(/'s root$/, "")}: '..' is not allowed (use a path such as ./clusters/dev)`,
+        );
 const httpsUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
 /** In-cluster Service host names, the only ones a notification may reach over plain http. */
@@ -158,6 +189,90 @@ const notificationSchema = z
     })
     .strict();
 export type NotificationTarget = z.infer<typeof notificationSchema>;
+
+/**
+ * Receiver types the `receivers` list takes: what each reconciles by default (Git sources for
+ * forges, ImageRepositories for registries) and the events it accepts by default (the header
+ * notification-controller v1.9.3 checks them against; none: every event).
+ */
+export const RECEIVER_TYPES = {
+    github: { reconciles: "GitRepository", events: ["ping", "push"] },
+    gitlab: { reconciles: "GitRepository", events: ["Push Hook", "Tag Push Hook"] },
+    bitbucket: { reconciles: "GitRepository", events: ["repo:refs_changed"] },
+    dockerhub: { reconciles: "ImageRepository", events: [] },
+    quay: { reconciles: "ImageRepository", events: [] },
+    harbor: { reconciles: "ImageRepository", events: [] },
+    "generic-hmac": { reconciles: "GitRepository", events: [] },
+} as const;
+export type ReceiverConfigType = keyof typeof RECEIVER_TYPES;
+/** Kinds a receiver may reconcile (the Receiver CRD's resources enum, minus the Helm and ArtifactGenerator kinds). */
+export const RECEIVER_RESOURCE_KINDS = [
+    "GitRepository",
+    "OCIRepository",
+    "Bucket",
+    "HelmRepository",
+    "ImageRepository",
+] as const;
+/** Names of the receivers the stack always makes (the github one with webhook.host). */
+export const BUILTIN_RECEIVERS = ["github", "bucket"] as const;
+
+/** One extra receiver (see the README, "More receivers"). */
+const receiverSchema = z
+    .object({
+        name: k8sName,
+        type: z.enum(Object.keys(RECEIVER_TYPES) as [ReceiverConfigType, ...ReceiverConfigType[]], {
+            error: `must be one of ${Object.keys(RECEIVER_TYPES).join(", ")}`,
+        }),
+        /** Events accepted; default per type (RECEIVER_TYPES). */
+        events: z.array(z.string().min(1)).min(1).optional(),
+        /** What it reconciles; default: every object of the type's kind labelled gitops.platform/receiver: <name>. */
+        resources: z
+            .array(
+                z
+                    .object({
+                        kind: z.enum(RECEIVER_RESOURCE_KINDS, {
+                            error: `must be one of ${RECEIVER_RESOURCE_KINDS.join(", ")}`,
+                        }),
+                        name: z
+                            .string()
+                            .regex(
+                                /^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/,
+                                "must be an object name, or * (with matchLabels)",
+                            ),
+                        namespace: k8sName.optional(),
+                        matchLabels: z.record(z.string().min(1), z.string()).optional(),
+                    })
+                    .strict(),
+            )
+            .min(1)
+            .optional(),
+    })
+    .strict();
+export type ReceiverConfig = z.infer<typeof receiverSchema>;
+
+/** An image reference without tag or digest, e.g. `ghcr.io/stefanprodan/podinfo` or `nginx`. */
+const IMAGE_NAME = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+/** One image the automation follows (see docs/image-automation.md). */
+const imageSchema = z
+    .object({
+        /** ImageRepository and ImagePolicy name; markers name it as `<flux namespace>:<name>`. */
+        name: k8sName,
+        /** Image without tag. */
+        image: z.string().regex(IMAGE_NAME, "must be an image name without tag, such as ghcr.io/org/app"),
+        /** Semver range of the tags to pick from (exclusive with pattern). */
+        semver: z.string().min(1).optional(),
+        /** Go regular expression the tags must match (exclusive with semver). */
+        pattern: z.string().min(1).optional(),
+        /** With pattern: the part of the tag to order by, e.g. `$ts` from a named group. Default: the whole tag. */
+        extract: z.string().min(1).optional(),
+        /** With pattern: order tags numerically (timestamps, build numbers) or alphabetically. */
+        order: z.enum(["numerical", "alphabetical"], { error: "must be numerical or alphabetical" }).optional(),
+        /** A `receivers` entry whose pushes refresh this image at once (labels the ImageRepository). */
+        receiver: k8sName.optional(),
+    })
+    .strict();
+export type ImageConfig = z.infer<typeof imageSchema>;
 
 const nodePoolSchema = z
     .object({
@@ -227,18 +342,7 @@ const schema = z
         flux: z
             .object({
                 namespace: k8sName.default("flux-system"),
-                path: z
-                    .string()
-                    .regex(/^\.?\/?[A-Za-z0-9._/-]*$/, "must be a relative path such as ./ or ./clusters/dev")
-                    .refine(
-                        (p) => !p.startsWith("/"),
-                        "must be relative to the bucket's root, such as ./clusters/dev, not an absolute path",
-                    )
-                    .refine(
-                        (p) => !p.split("/").includes(".."),
-                        "must stay inside the bucket: '..' is not allowed (use a path such as ./clusters/dev)",
-                    )
-                    .default("./"),
+                path: relativePath("the bucket's root").default("./"),
                 sourceInterval: duration("1m"),
                 interval: duration("10m"),
                 retryInterval: duration("2m"),
@@ -291,10 +395,41 @@ const schema = z
         github: z
             .object({
                 repository: z.string().regex(GITHUB_REPO, "must be in owner/name form"),
+                /** Branch the GitRepository follows. */
+                branch: z
+                    .string()
+                    .regex(GIT_BRANCH, "must be a branch name such as main or release/1.x")
+                    .refine((b) => !b.split("/").includes(".."), "must not contain '..'")
+                    .default("main"),
+                /** Path in the repository the `github` Kustomization applies. */
+                path: relativePath("the repository's root").default("./"),
+                /** Token for the commit-status Provider (a secret; checked in `githubProblems`). */
+                statusToken: z.string().min(1).optional(),
             })
             .strict()
             .optional(),
         notifications: z.array(notificationSchema).default([]),
+        receivers: z.array(receiverSchema).default([]),
+        imageAutomation: z
+            .object({
+                enabled: z.boolean().default(false),
+                /** How often registries are scanned and the repository is updated. */
+                interval: duration("5m"),
+                author: z
+                    .object({
+                        name: z.string().min(1).default("fluxcdbot"),
+                        email: z
+                            .email({ error: "must be an email address" })
+                            .default("fluxcdbot@users.noreply.github.com"),
+                    })
+                    .strict()
+                    .prefault({}),
+                /** Go template of the commit message (image-automation-controller's TemplateData). */
+                messageTemplate: z.string().min(1).optional(),
+                images: z.array(imageSchema).default([]),
+            })
+            .strict()
+            .prefault({}),
         // The target and the sections of the existing-cluster target (target-config.ts).
         ...targetSections,
     })
@@ -400,7 +535,10 @@ export function missingCredentials(
         }
     }
     if (needsGitHub && !env.GITHUB_TOKEN) {
-        missing.push("GITHUB_TOKEN: GitHub token with admin:repo_hook on github.repository (creates the webhook)");
+        missing.push(
+            "GITHUB_TOKEN: GitHub token that can manage github.repository's webhooks and deploy keys " +
+                "(fine-grained: Webhooks and Administration read/write on that repository)",
+        );
     }
     return missing;
 }
@@ -830,6 +968,10 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
         ),
     );
 
+    problems.push(...githubProblems(raw, (at) => isSecret("github", at)));
+    problems.push(...receiverProblems(raw));
+    problems.push(...imageAutomationProblems(raw));
+
     if (options.requireCredentials ?? true) {
         const github = valueAt(raw, ["github"]);
         const onTarget = target.ok ? target.value : "digitalocean";
@@ -852,6 +994,132 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
         contour: { ...cfg.contour, install: cfg.contour.install ?? cfg.target === "digitalocean" },
         secretKeys,
     };
+}
+
+/** Name of the commit-status Provider and Alert `github.statusToken` creates. */
+export const GITHUB_STATUS_NAME = "github-status";
+
+/**
+ * Checks of the `github` section: the commit-status token is stored as a secret, and no
+ * notification target takes the name of the Provider and Alert it creates.
+ */
+function githubProblems(raw: Record<string, unknown>, isSecret: (path: string) => boolean): string[] {
+    const problems: string[] = [];
+    const token = valueAt(raw, ["github", "statusToken"]);
+    if (typeof token === "string" && token !== "" && !isSecret("github.statusToken")) {
+        problems.push(
+            "github.statusToken: must be stored as a secret (pulumi config set --secret --path 'github.statusToken' <token>)",
+        );
+    }
+    const notifications = valueAt(raw, ["notifications"]);
+    if (typeof token === "string" && Array.isArray(notifications)) {
+        notifications.forEach((n, i) => {
+            if (isMap(n) && n.name === GITHUB_STATUS_NAME) {
+                problems.push(
+                    `notifications[${i}].name: ${GITHUB_STATUS_NAME} is the commit-status Provider github.statusToken creates; choose another name`,
+                );
+            }
+        });
+    }
+    return problems;
+}
+
+/**
+ * Checks of the `receivers` list: unique names that are not the built-in receivers', a public
+ * host to be reached at, and label selectors only with the `*` name.
+ */
+function receiverProblems(raw: Record<string, unknown>): string[] {
+    const list = valueAt(raw, ["receivers"]);
+    if (!Array.isArray(list) || list.length === 0) return [];
+    const problems: string[] = [];
+    const host = fieldValue<z.ZodType<string | undefined>>(schema, raw, ["webhook", "host"]);
+    if (host.ok && host.value === undefined) {
+        problems.push(
+            "receivers: need webhook.host (their senders reach them over the internet, through the HTTPS exposure); set webhook.host or remove receivers",
+        );
+    }
+    const seen = new Set<string>();
+    list.forEach((item, i) => {
+        if (!isMap(item)) return;
+        const at = `receivers[${i}]`;
+        if (typeof item.name === "string") {
+            if ((BUILTIN_RECEIVERS as readonly string[]).includes(item.name)) {
+                problems.push(
+                    `${at}.name: ${item.name} is a receiver the stack always makes (${BUILTIN_RECEIVERS.join(", ")}); choose another name`,
+                );
+            }
+            if (seen.has(item.name)) problems.push(`${at}.name: duplicate name ${item.name}`);
+            seen.add(item.name);
+        }
+        if (Array.isArray(item.resources)) {
+            item.resources.forEach((r, j) => {
+                if (isMap(r) && r.matchLabels !== undefined && r.name !== "*") {
+                    problems.push(
+                        `${at}.resources[${j}].matchLabels: needs name "*" (Flux selects by labels only then)`,
+                    );
+                }
+            });
+        }
+    });
+    return problems;
+}
+
+/**
+ * Checks of `imageAutomation`: it writes to Git, so it needs the GitHub source (never the
+ * bucket); each image has exactly one way to pick a tag; a named receiver exists.
+ */
+function imageAutomationProblems(raw: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const enabled = fieldValue<z.ZodType<boolean>>(schema, raw, ["imageAutomation", "enabled"]);
+    const github = valueAt(raw, ["github"]);
+    const images = valueAt(raw, ["imageAutomation", "images"]);
+    if (enabled.ok && enabled.value && (github === undefined || github === UNREACHABLE)) {
+        problems.push(
+            "imageAutomation.enabled: image automation commits the new tags to Git, so it needs the GitHub " +
+                "source (github.repository); the bucket is written only by make upload-do and cannot take commits",
+        );
+    }
+    if (enabled.ok && !enabled.value && Array.isArray(images) && images.length > 0) {
+        problems.push("imageAutomation.images: listed, but imageAutomation.enabled is not true");
+    }
+    if (!Array.isArray(images)) return problems;
+    const receivers = valueAt(raw, ["receivers"]);
+    const receiverNames = Array.isArray(receivers) ? receivers.filter(isMap).map((r) => r.name) : [];
+    const seen = new Set<unknown>();
+    images.forEach((img, i) => {
+        if (!isMap(img)) return;
+        const at = `imageAutomation.images[${i}]`;
+        if (img.name !== undefined) {
+            if (seen.has(img.name)) problems.push(`${at}.name: duplicate name ${String(img.name)}`);
+            seen.add(img.name);
+        }
+        const has = (k: string) => img[k] !== undefined;
+        if (has("semver") === has("pattern")) {
+            problems.push(
+                `${at}: set either semver (a range such as ">=1.0.0 <2.0.0") or pattern (a tag regex), not ${has("semver") ? "both" : "neither"}`,
+            );
+        }
+        for (const k of ["extract", "order"]) {
+            if (has(k) && !has("pattern")) problems.push(`${at}.${k}: only with pattern`);
+        }
+        if (typeof img.pattern === "string") {
+            try {
+                new RegExp(img.pattern.replace(/\(\?P</g, "(?<"));
+            } catch {
+                problems.push(`${at}.pattern: not a valid regular expression`);
+            }
+        }
+        if (typeof img.receiver === "string" && !receiverNames.includes(img.receiver)) {
+            const close = suggest(
+                img.receiver,
+                receiverNames.filter((n): n is string => typeof n === "string"),
+            );
+            problems.push(
+                `${at}.receiver: no receivers entry named ${img.receiver}${close ? `; did you mean ${close}?` : ""}`,
+            );
+        }
+    });
+    return problems;
 }
 
 /** A `namespace/name` or bare `name` (in the Flux namespace) Kustomization reference, split. */
@@ -935,28 +1203,37 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
                 break;
             case "discord":
             case "msteams":
+            case "googlechat":
                 if (n.address)
                     problems.push(
                         `${at}.address: a ${n.type} webhook URL carries a token; set it as ${at}.credential (${setSecret}) instead`,
                     );
                 break;
+            case "telegram":
+                if (n.address)
+                    problems.push(
+                        `${at}.address: not used by type telegram (Flux posts to https://api.telegram.org); remove it`,
+                    );
+                if (ok("channel") && !n.channel)
+                    problems.push(`${at}.channel: type telegram needs the chat ID (or @channelname) to post to`);
+                break;
             case "github":
             case "githubdispatch":
+            case "gitlab":
+            case "bitbucket":
+            case "azuredevops": {
+                const { pattern, example } = REPOSITORY_PATHS[n.type];
                 if (!n.address) {
-                    problems.push(
-                        `${at}.address: type ${n.type} needs the repository URL, e.g. https://github.com/owner/repo`,
-                    );
+                    problems.push(`${at}.address: type ${n.type} needs the repository URL, e.g. ${example}`);
                 } else {
                     const u = new URL(n.address);
-                    const id = u.pathname
-                        .replace(/^\/+/, "")
-                        .replace(/\.git$/, "")
-                        .split("/");
-                    if (id.length !== 2 || !id[0] || !id[1] || u.search || u.hash) {
-                        problems.push(`${at}.address: must be a repository URL such as https://github.com/owner/repo`);
+                    const id = u.pathname.replace(/^\/+/, "").replace(/\.git$/, "");
+                    if (!pattern.test(id) || u.search || u.hash) {
+                        problems.push(`${at}.address: must be a repository URL such as ${example}`);
                     }
                 }
                 break;
+            }
         }
         for (const option of ["channel", "username", "proxy"] as const) {
             if (
@@ -967,10 +1244,10 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
             }
         }
 
-        if (n.type === "github") {
+        if (isCommitStatus(n.type)) {
             if (ok("kustomizations") && !n.kustomizations) {
                 problems.push(
-                    `${at}.kustomizations: type github posts commit statuses, so it needs the GitRepository-sourced ` +
+                    `${at}.kustomizations: type ${n.type} posts commit statuses, so it needs the GitRepository-sourced ` +
                         `Kustomizations to report on (the root sync comes from a bucket and has no Git commit)`,
                 );
             }
@@ -979,16 +1256,18 @@ function notificationProblems(raw: unknown, isSecret: (path: string) => boolean,
                 if (ns === fluxNamespace && name === FLUX_SYNC_NAME) {
                     problems.push(
                         `${at}.kustomizations[${j}]: ${ns}/${name} is the root sync, sourced from the Spaces bucket; ` +
-                            `its revision is not a Git commit, so GitHub cannot get a commit status for it`,
+                            `its revision is not a Git commit, so no commit status can be posted for it`,
                     );
                 }
             });
             if (n.alerts || bad.has("alerts"))
-                problems.push(`${at}.alerts: not supported by type github (it gets one commit-status alert)`);
+                problems.push(`${at}.alerts: not supported by type ${n.type} (it gets one commit-status alert)`);
             if (n.namespaces || bad.has("namespaces"))
-                problems.push(`${at}.namespaces: not supported by type github (list kustomizations instead)`);
+                problems.push(`${at}.namespaces: not supported by type ${n.type} (list kustomizations instead)`);
         } else if (n.kustomizations || bad.has("kustomizations")) {
-            problems.push(`${at}.kustomizations: only for type github (commit statuses)`);
+            problems.push(
+                `${at}.kustomizations: only for the commit-status types ${COMMIT_STATUS_NOTIFICATIONS.join(", ")}`,
+            );
         }
         if (n.alerts) {
             if (new Set(n.alerts).size !== n.alerts.length) problems.push(`${at}.alerts: lists an alert twice`);

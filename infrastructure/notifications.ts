@@ -9,8 +9,9 @@
  *   (`generic`, `generic-hmac`) with severity `info` gets both, the receiver routing on the
  *   event metadata key `alert`; every other target gets the one alert named by its severity
  *   (a chat channel would otherwise show each error twice).
- * - A `github` target gets one commit-status alert on the GitRepository-sourced Kustomizations
- *   listed in its `kustomizations` (a bucket revision is not a Git commit).
+ * - A commit-status target (`github`, `gitlab`, `bitbucket`, `azuredevops`) gets one
+ *   commit-status alert on the GitRepository-sourced Kustomizations listed in its
+ *   `kustomizations` (a bucket revision is not a Git commit).
  */
 import { type Dirent, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -20,7 +21,7 @@ import { parseAllDocuments } from "yaml";
 import { substituteText } from "../components/flux/substitute";
 import { FluxAlert, type FluxAlertEventSource } from "../components/flux-alert";
 import { FluxProvider, type FluxProviderTarget } from "../components/flux-provider";
-import { kustomizationRef, type NotificationTarget, type PlatformConfig } from "./config";
+import { COMMIT_STATUS_NOTIFICATIONS, kustomizationRef, type NotificationTarget, type PlatformConfig } from "./config";
 
 export interface NotificationsContext {
     /** Kubernetes provider of the cluster. */
@@ -101,7 +102,26 @@ function providerTarget(n: NotificationTarget): FluxProviderTarget {
             return { type: "msteams", webhookUrl: need(credential, "credential"), proxy: n.proxy };
         case "github":
         case "githubdispatch":
+        case "gitlab":
+        case "bitbucket":
+        case "azuredevops":
             return { type: n.type, repositoryUrl: need(n.address, "address"), token: need(credential, "credential") };
+        case "telegram":
+            return {
+                type: "telegram",
+                token: need(credential, "credential"),
+                chatId: need(n.channel, "channel"),
+                proxy: n.proxy,
+            };
+        case "googlechat":
+            return { type: "googlechat", webhookUrl: need(credential, "credential"), proxy: n.proxy };
+        case "pagerduty":
+            return {
+                type: "pagerduty",
+                routingKey: need(credential, "credential"),
+                address: n.address,
+                proxy: n.proxy,
+            };
     }
 }
 
@@ -223,7 +243,7 @@ export function createNotifications(cfg: PlatformConfig, ctx: NotificationsConte
             summary: n.summary,
         };
 
-        if (n.type === "github") {
+        if ((COMMIT_STATUS_NOTIFICATIONS as readonly string[]).includes(n.type)) {
             const eventSources = (n.kustomizations ?? []).map((k): FluxAlertEventSource => {
                 const [ns, name] = kustomizationRef(k, ctx.fluxNamespace);
                 return { kind: "Kustomization", name, namespace: ns };

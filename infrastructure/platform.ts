@@ -22,6 +22,8 @@ import { GitOpsBucket } from "../components/gitops-bucket";
 import { InClusterS3 } from "../components/in-cluster-s3";
 import { SopsAgeKey } from "../components/sops-age-key";
 import type { PlatformConfig } from "./config";
+import { createGitHub, type GitHub } from "./github";
+import { createImageAutomation, type ImageAutomation } from "./image-automation";
 import {
     createNotifications,
     DEPLOY_DIR,
@@ -29,7 +31,7 @@ import {
     type Notifications,
     notificationOutputs,
 } from "./notifications";
-import { createWebhooks, type Webhooks } from "./webhooks";
+import { createWebhooks, GITHUB_RECEIVER_NAME, type Webhooks } from "./webhooks";
 
 /** Values resolved before any resource is registered. */
 export interface Resolved {
@@ -97,6 +99,10 @@ export interface Platform {
     /** The stack's age key: Flux decrypts SOPS files with it, `make seal` encrypts for its recipient. */
     readonly sopsAgeKey: SopsAgeKey;
     readonly webhooks: Webhooks;
+    /** The GitHub repository as a Flux source (`github.repository`). */
+    readonly github?: GitHub;
+    /** Flux image automation (`imageAutomation.enabled`). */
+    readonly imageAutomation?: ImageAutomation;
     readonly notifications: Notifications;
     /** Port-forwards `make upload-do` needs (existing-cluster target). */
     readonly localAccess?: LocalAccess;
@@ -272,6 +278,7 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
                 // passes its rate limit (another ingress controller's namespace is not known).
                 ...(cfg.webhook.host && cfg.contour.install ? { webhookClientNamespace: cfg.contour.namespace } : {}),
                 size: cfg.flux.size,
+                imageAutomation: cfg.imageAutomation.enabled,
             },
             { provider },
         );
@@ -280,6 +287,36 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
     }
     // Flux's CRDs exist once the FluxInstance is ready; an existing installation has them already.
     const fluxReady: pulumi.Resource = flux?.instance ?? (fluxSync as FluxSync).bucket;
+
+    const gh = cfg.github
+        ? createGitHub(
+              { ...cfg, github: cfg.github },
+              {
+                  provider,
+                  fluxNamespace: cfg.flux.namespace,
+                  sync,
+                  fluxReady,
+                  // its Kustomization decrypts with the sops-age Secret, like every other
+                  sopsAgeSecret: (flux?.sopsAgeSecret ?? fluxSync?.sopsAgeSecret) as pulumi.Resource,
+                  // image automation pushes its commits through the deploy key
+                  writeAccess: cfg.imageAutomation.enabled,
+                  receiverName: GITHUB_RECEIVER_NAME,
+              },
+          )
+        : undefined;
+
+    // parseConfig refuses image automation without the GitHub source.
+    const imageAutomation =
+        gh && cfg.github && cfg.imageAutomation.enabled
+            ? createImageAutomation(cfg, {
+                  provider,
+                  fluxNamespace: cfg.flux.namespace,
+                  source: gh.source,
+                  branch: cfg.github.branch,
+                  path: cfg.github.path,
+                  fluxReady,
+              })
+            : undefined;
 
     const webhooks = createWebhooks(cfg, {
         provider,
@@ -291,6 +328,7 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
             spec: sopsDecryption(),
             secret: (flux?.sopsAgeSecret ?? fluxSync?.sopsAgeSecret) as pulumi.Resource,
         },
+        githubProvider: gh?.provider,
     });
 
     const notifications = createNotifications(cfg, {
@@ -301,9 +339,27 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         namespaces: fluxNamespacesInTree(DEPLOY_DIR, { ...sync.settings, flux_namespace: cfg.flux.namespace }),
         dependsOn: [fluxReady],
         // KCert's Kustomization is already covered by `Kustomization *` in the Flux namespace.
-        extraEventSources: webhooks.kcert
-            ? [{ kind: "GitRepository", name: webhooks.kcert.source.metadata.name, namespace: cfg.flux.namespace }]
-            : [],
+        extraEventSources: [
+            ...(webhooks.kcert
+                ? [
+                      {
+                          kind: "GitRepository" as const,
+                          name: webhooks.kcert.source.metadata.name,
+                          namespace: cfg.flux.namespace,
+                      },
+                  ]
+                : []),
+            // The github Kustomization is covered by `Kustomization *` too.
+            ...(gh
+                ? [
+                      {
+                          kind: "GitRepository" as const,
+                          name: gh.source.gitRepository.metadata.name,
+                          namespace: cfg.flux.namespace,
+                      },
+                  ]
+                : []),
+        ],
     });
 
     const localAccess: LocalAccess | undefined =
@@ -332,6 +388,8 @@ export function createPlatform(cfg: PlatformConfig, resolved: Resolved): Platfor
         fluxSync,
         sopsAgeKey,
         webhooks,
+        github: gh,
+        imageAutomation,
         notifications,
         localAccess,
     };
@@ -366,6 +424,8 @@ export function platformOutputs(p: Platform) {
         ...(p.flux ? { fluxVersion: p.flux.fluxVersion } : {}),
         ...(p.localAccess ? { localAccess: pulumi.output(p.localAccess) } : {}),
         ...p.webhooks.outputs,
+        ...p.github?.outputs,
+        ...p.imageAutomation?.outputs,
         ...notificationOutputs(p.notifications),
     };
 }

@@ -12,14 +12,14 @@ import * as github from "@pulumi/github";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Contour } from "../components/contour";
-import { type Decryption, SOURCE_API } from "../components/flux/api";
+import { type CrossNamespaceObjectReference, type Decryption, IMAGE_API, SOURCE_API } from "../components/flux/api";
 import { FLUX_WEBHOOK_SERVICE } from "../components/flux-bootstrap";
-import { FluxReceiver } from "../components/flux-receiver";
+import { FluxReceiver, RECEIVER_SELECTOR_LABEL } from "../components/flux-receiver";
 import { GitHubWebhook, parseRepository } from "../components/github-webhook";
 import { KCert } from "../components/kcert";
 import { LoadBalancerDns } from "../components/load-balancer-dns";
 import { ReceiverExposure } from "../components/receiver-exposure";
-import type { PlatformConfig } from "./config";
+import { type PlatformConfig, RECEIVER_TYPES, type ReceiverConfig } from "./config";
 
 /** What the webhooks need from the rest of the platform. */
 export interface WebhooksContext {
@@ -38,7 +38,12 @@ export interface WebhooksContext {
     readonly clusterName: string;
     /** SOPS decryption for the Kustomizations created here, and the Secret it reads. Default: none. */
     readonly decryption?: { readonly spec: Decryption; readonly secret: pulumi.Resource };
+    /** GitHub provider for `github.repository`'s owner (the webhook is created with it). */
+    readonly githubProvider?: github.Provider;
 }
+
+/** Name of the Receiver GitHub pushes reach; GitRepositories labelled with it are reconciled. */
+export const GITHUB_RECEIVER_NAME = "github";
 
 export interface Webhooks {
     /** Contour, unless an existing ingress controller serves the host (or there is no public host). */
@@ -49,6 +54,8 @@ export interface Webhooks {
     readonly githubReceiver?: FluxReceiver;
     /** Receiver the upload tool calls after a bucket sync (generic-hmac). */
     readonly bucketReceiver: FluxReceiver;
+    /** The `receivers` list's receivers, in config order. */
+    readonly receivers: readonly FluxReceiver[];
     /** The HTTPS exposure, when there is a public host. */
     readonly exposure?: ReceiverExposure;
     /** The DNS record for the host (digitalocean target). */
@@ -90,6 +97,7 @@ function createLocalReceiver(ctx: WebhooksContext): Webhooks {
     );
     return {
         bucketReceiver,
+        receivers: [],
         outputs: {
             bucketReceiverUrl: pulumi.secret(bucketReceiver.url),
             bucketReceiverToken: pulumi.secret(bucketReceiver.token),
@@ -140,7 +148,7 @@ function createPublicWebhooks(
     const githubReceiver = new FluxReceiver(
         "github-receiver",
         {
-            receiverName: "github",
+            receiverName: GITHUB_RECEIVER_NAME,
             namespace: fluxNamespace,
             type: "github",
             events: ["ping", "push"],
@@ -163,12 +171,32 @@ function createPublicWebhooks(
         { provider },
     );
 
+    const receivers = cfg.receivers.map(
+        (r) =>
+            new FluxReceiver(
+                `receiver-${r.name}`,
+                {
+                    receiverName: r.name,
+                    namespace: fluxNamespace,
+                    type: r.type,
+                    // None for registries and generic-hmac: every event (their headers carry no event name).
+                    events:
+                        r.events ??
+                        (RECEIVER_TYPES[r.type].events.length > 0 ? [...RECEIVER_TYPES[r.type].events] : undefined),
+                    resources: receiverResources(r),
+                    host,
+                    dependsOn: [ctx.fluxInstance],
+                },
+                { provider },
+            ),
+    );
+
     const exposure = new ReceiverExposure(
         "webhook",
         {
             host,
             // Only the receivers' own paths are routed: anything else is a 404 from Envoy.
-            hookPaths: [githubReceiver.webhookPath, bucketReceiver.webhookPath],
+            hookPaths: [githubReceiver, bucketReceiver, ...receivers].map((r) => r.webhookPath),
             mode: cfg.webhook.exposure,
             namespace: fluxNamespace,
             ingressClassName,
@@ -194,8 +222,10 @@ function createPublicWebhooks(
 
     let githubWebhook: GitHubWebhook | undefined;
     if (cfg.github) {
-        // Reads GITHUB_TOKEN itself; the owner comes from the repository.
-        const githubProvider = new github.Provider("github", { owner: parseRepository(cfg.github.repository).owner });
+        // createGitHub made the provider for the repository's owner (it reads GITHUB_TOKEN itself).
+        const githubProvider =
+            ctx.githubProvider ??
+            new github.Provider("github", { owner: parseRepository(cfg.github.repository).owner });
         githubWebhook = new GitHubWebhook(
             "github-webhook",
             {
@@ -216,9 +246,60 @@ function createPublicWebhooks(
         bucketReceiverToken: pulumi.secret(bucketReceiver.token),
         // make upload-do trusts Let's Encrypt's staging roots for its receiver call when this is "staging"
         acmeEnvironment: pulumi.output(acme.environment),
+        ...(receivers.length > 0
+            ? {
+                  receiverUrls: pulumi.secret(
+                      pulumi.all(Object.fromEntries(receivers.map((r, i) => [cfg.receivers[i].name, r.url]))),
+                  ),
+                  receiverTokens: pulumi.secret(
+                      pulumi.all(Object.fromEntries(receivers.map((r, i) => [cfg.receivers[i].name, r.token]))),
+                  ),
+                  receiverSetup: pulumi.output(
+                      Object.fromEntries(cfg.receivers.map((r) => [r.name, receiverSetup(r.type)])),
+                  ),
+              }
+            : {}),
         ...(contour ? { loadBalancerIp: contour.loadBalancerIp } : {}),
         ...(dns ? (dns.dnsRecord ? { dnsRecord: dns.record } : { dnsRecordToCreate: dns.record }) : {}),
     };
 
-    return { contour, kcert, githubReceiver, bucketReceiver, exposure, dns, githubWebhook, outputs };
+    return { contour, kcert, githubReceiver, bucketReceiver, receivers, exposure, dns, githubWebhook, outputs };
+}
+
+/**
+ * What a `receivers` entry reconciles: its `resources`, or by default every object of its
+ * type's kind in the Flux namespace labelled `gitops.platform/receiver: <name>` (a label
+ * selector needs the `*` name).
+ */
+export function receiverResources(r: ReceiverConfig): CrossNamespaceObjectReference[] {
+    const apiVersion = (kind: string) => (kind === "ImageRepository" ? IMAGE_API : SOURCE_API);
+    if (r.resources) {
+        return r.resources.map((x) => ({ apiVersion: apiVersion(x.kind), ...x }));
+    }
+    const kind = RECEIVER_TYPES[r.type].reconciles;
+    return [{ apiVersion: apiVersion(kind), kind, name: "*", matchLabels: { [RECEIVER_SELECTOR_LABEL]: r.name } }];
+}
+
+/**
+ * How each sender is set up: where the URL goes and how it proves itself, as notification-controller
+ * v1.9.3 checks it (internal/server/receiver_handlers.go). `URL` is this receiver's entry in the
+ * secret output `receiverUrls`, `TOKEN` its entry in `receiverTokens`.
+ */
+export function receiverSetup(type: ReceiverConfig["type"]): string {
+    switch (type) {
+        case "github":
+            return "GitHub repository → Settings → Webhooks → Add webhook: Payload URL = URL, Content type application/json, Secret = TOKEN (X-Hub-Signature-256 HMAC), events: push";
+        case "gitlab":
+            return "GitLab project → Settings → Webhooks: URL = URL, Secret token = TOKEN (sent as X-Gitlab-Token), trigger: Push events (and Tag push events)";
+        case "bitbucket":
+            return "Bitbucket Server/Data Center repository → Settings → Webhooks: URL = URL, Secret = TOKEN (X-Hub-Signature HMAC), event: Repository push (repo:refs_changed)";
+        case "dockerhub":
+            return "Docker Hub repository → Webhooks: Webhook URL = URL (the secret path is the only credential; Docker Hub signs nothing)";
+        case "quay":
+            return "Quay repository → Settings → Events and Notifications: event Push to Repository, method Webhook POST, URL = URL (the secret path is the only credential)";
+        case "harbor":
+            return "Harbor project → Webhooks: Endpoint URL = URL, Auth Header = TOKEN (compared with the Authorization header), event Artifact pushed";
+        case "generic-hmac":
+            return "POST to URL with header X-Signature: sha256=<hex HMAC-SHA256 of the body, key TOKEN>";
+    }
 }

@@ -317,7 +317,7 @@ type Case = { title: string; targets: unknown[]; key: string; secret?: boolean; 
 const BAD: Case[] = [
     {
         title: "unknown provider type",
-        targets: [{ name: "x", type: "pagerduty", address: "https://a.example" }],
+        targets: [{ name: "x", type: "opsgenie", address: "https://a.example" }],
         key: "notifications[0].type",
     },
     {

@@ -72,6 +72,30 @@ const notifications = [
         credential: "ghp_y",
         alerts: ["info", "error"],
     },
+    {
+        name: "gl-status",
+        type: "gitlab",
+        address: "https://gitlab.com/acme/group/apps",
+        credential: "glpat-x",
+        kustomizations: ["apps/web"],
+    },
+    {
+        name: "bb-status",
+        type: "bitbucket",
+        address: "https://bitbucket.org/acme/apps",
+        credential: "flux:app-password",
+        kustomizations: ["apps/web"],
+    },
+    {
+        name: "ado-status",
+        type: "azuredevops",
+        address: "https://dev.azure.com/acme/platform/_git/apps",
+        credential: "pat",
+        kustomizations: ["apps/web"],
+    },
+    { name: "tg", type: "telegram", credential: "123:bot", channel: "-1001234", proxy: "https://proxy.internal" },
+    { name: "gchat", type: "googlechat", credential: "https://chat.googleapis.com/v1/spaces/X/messages?key=k&token=t" },
+    { name: "oncall", type: "pagerduty", credential: "routing-key-0123", severity: "error" },
 ];
 
 const run = await runStack({ ...baseConfig(), notifications }, { secretKeys: ["notifications"] });
@@ -99,8 +123,12 @@ function modelProblems(obj: any): string[] {
 describe("rendered notification objects pass the Flux and Kubernetes schemas", () => {
     test("every provider type and every default alert is rendered", () => {
         assert.deepEqual(providers.map((p) => p.spec.type).sort(), notifications.map((n) => n.type).sort());
-        assert.equal(alerts.length, 12, "feed, signed, dispatch: 2 each; 6 others: 1 each");
-        assert.equal(secrets.length, 10, "8 credential Secrets (the plain generic has none) and 2 proxy Secrets");
+        assert.equal(alerts.length, 18, "feed, signed, dispatch: 2 each; 12 others: 1 each");
+        assert.equal(
+            secrets.length,
+            16,
+            "13 credential Secrets (the plain generic and pagerduty have none) and 3 proxy Secrets",
+        );
     });
 
     for (const obj of [...providers, ...alerts]) {

@@ -82,6 +82,7 @@ describe("README", () => {
             etcd: versions.e2e.etcd,
             kubernetes: versions.e2e.kubernetes,
             ...versions.e2e.fluxControllers,
+            ...versions.e2e.imageControllers,
             fluxOperator: versions.e2e.fluxOperator,
             contour: versions.e2e.contour,
             pulumi: versions.e2e.pulumi,

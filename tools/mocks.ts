@@ -5,7 +5,7 @@
  * mocks only stand in for the cloud, answering with the resource's own inputs plus clear
  * placeholders for what only the cloud knows (IDs, endpoints, generated keys).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Marker the Pulumi runtime puts on secret values (`{ [SIG]: SECRET, value }`). */
@@ -81,6 +81,55 @@ export function containsSecret(v: unknown): boolean {
 }
 
 const randomToken = (length: number) => randomBytes(length).toString("base64url").slice(0, length);
+
+/** An SSH wire-format string: uint32 length, then the bytes. */
+const sshString = (b: Buffer | string) => {
+    const data = typeof b === "string" ? Buffer.from(b) : b;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    return Buffer.concat([len, data]);
+};
+
+/**
+ * A fresh ed25519 key pair in the formats the TLS provider returns: the OpenSSH private key
+ * (`openssh-key-v1`, unencrypted, as in OpenSSH's PROTOCOL.key), the `ssh-ed25519 AAAA…` public
+ * key with a trailing newline, and its `SHA256:` fingerprint. The mock cloud generates real keys so
+ * tests can check where they end up, never fixed strings.
+ */
+function ed25519OpenSsh(): { privateKeyOpenssh: string; publicKeyOpenssh: string; fingerprint: string } {
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    const pub = Buffer.from(publicKey.export({ format: "jwk" }).x as string, "base64url");
+    const seed = Buffer.from(privateKey.export({ format: "jwk" }).d as string, "base64url");
+    const blob = Buffer.concat([sshString("ssh-ed25519"), sshString(pub)]);
+    const check = randomBytes(4);
+    let body = Buffer.concat([
+        check,
+        check,
+        sshString("ssh-ed25519"),
+        sshString(pub),
+        sshString(Buffer.concat([seed, pub])),
+        sshString(""),
+    ]);
+    const pad = (8 - (body.length % 8)) % 8;
+    body = Buffer.concat([body, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(1);
+    const whole = Buffer.concat([
+        Buffer.from("openssh-key-v1\0"),
+        sshString("none"),
+        sshString("none"),
+        sshString(""),
+        count,
+        sshString(blob),
+        sshString(body),
+    ]).toString("base64");
+    const lines = whole.match(/.{1,70}/g) ?? [];
+    return {
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
+        fingerprint: `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`,
+    };
+}
 
 /** Mocks that record every resource and invoke. */
 export class MockRecorder implements pulumi.runtime.Mocks {
@@ -290,6 +339,21 @@ export class MockRecorder implements pulumi.runtime.Mocks {
                 const result = randomToken(Number(inputs.length ?? 32));
                 this.generatedSecrets.push(result);
                 return { ...inputs, result, bcryptHash: placeholder("bcrypt hash") };
+            }
+            case "tls:index/privateKey:PrivateKey": {
+                if (inputs.algorithm !== "ED25519") return { ...inputs };
+                const key = ed25519OpenSsh();
+                this.generatedSecrets.push(key.privateKeyOpenssh);
+                return {
+                    ...inputs,
+                    privateKeyOpenssh: key.privateKeyOpenssh,
+                    privateKeyPem: placeholder("private key PEM"),
+                    privateKeyPemPkcs8: placeholder("private key PKCS#8"),
+                    publicKeyOpenssh: key.publicKeyOpenssh,
+                    publicKeyPem: placeholder("public key PEM"),
+                    publicKeyFingerprintSha256: key.fingerprint,
+                    publicKeyFingerprintMd5: placeholder("MD5 fingerprint"),
+                };
             }
             case "github:index/repositoryWebhook:RepositoryWebhook":
                 return { ...inputs, url: placeholder("webhook URL"), etag: placeholder("etag") };

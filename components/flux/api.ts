@@ -14,6 +14,7 @@ export const HELM_API = "helm.toolkit.fluxcd.io/v2";
 export const RECEIVER_API = "notification.toolkit.fluxcd.io/v1";
 export const NOTIFICATION_API = "notification.toolkit.fluxcd.io/v1beta3";
 export const FLUX_OPERATOR_API = "fluxcd.controlplane.io/v1";
+export const IMAGE_API = "image.toolkit.fluxcd.io/v1";
 
 type In<T> = pulumi.Input<T>;
 
@@ -243,6 +244,57 @@ export interface AlertSpec {
     readonly suspend?: In<boolean>;
 }
 
+// ---------------------------------------------------------------- image.toolkit.fluxcd.io/v1
+
+export interface ImageRepositorySpec {
+    /** Image name without tag, e.g. `ghcr.io/stefanprodan/podinfo`. */
+    readonly image: In<string>;
+    readonly interval: In<Duration>;
+    readonly timeout?: In<Duration>;
+    readonly secretRef?: LocalObjectReference;
+    readonly provider?: "generic" | "aws" | "azure" | "gcp";
+    readonly exclusionList?: In<In<string>[]>;
+    readonly insecure?: In<boolean>;
+    readonly suspend?: In<boolean>;
+}
+
+/** How an ImagePolicy orders the tags it keeps: exactly one of the three. */
+export interface ImagePolicyChoice {
+    readonly semver?: { readonly range: In<string> };
+    readonly alphabetical?: { readonly order?: "asc" | "desc" };
+    readonly numerical?: { readonly order?: "asc" | "desc" };
+}
+
+export interface ImagePolicySpec {
+    readonly imageRepositoryRef: { readonly name: In<string>; readonly namespace?: In<string> };
+    readonly policy: ImagePolicyChoice;
+    /** Keep only tags matching `pattern`; order by `extract` (e.g. `$ts`), default the whole tag. */
+    readonly filterTags?: { readonly pattern?: In<string>; readonly extract?: In<string> };
+    readonly digestReflectionPolicy?: "Always" | "IfNotPresent" | "Never";
+    readonly suspend?: In<boolean>;
+}
+
+export interface ImageUpdateAutomationSpec {
+    readonly interval: In<Duration>;
+    readonly sourceRef: {
+        readonly kind: "GitRepository";
+        readonly name: In<string>;
+        readonly namespace?: In<string>;
+        readonly apiVersion?: In<string>;
+    };
+    readonly git?: {
+        readonly checkout?: { readonly ref: GitRepositoryRef };
+        readonly commit: {
+            readonly author: { readonly email: In<string>; readonly name?: In<string> };
+            readonly messageTemplate?: In<string>;
+        };
+        readonly push?: { readonly branch?: In<string>; readonly refspec?: In<string> };
+    };
+    readonly update?: { readonly path?: In<string>; readonly strategy?: "Setters" };
+    readonly policySelector?: { readonly matchLabels?: In<Record<string, In<string>>> };
+    readonly suspend?: In<boolean>;
+}
+
 // ---------------------------------------------------------------- fluxcd.controlplane.io/v1
 
 export interface FluxInstanceSpec {
@@ -338,5 +390,23 @@ export class Alert extends FluxObject<AlertSpec> {
 export class FluxInstance extends FluxObject<FluxInstanceSpec> {
     constructor(name: string, args: FluxObjectArgs<FluxInstanceSpec>, opts?: pulumi.CustomResourceOptions) {
         super(FLUX_OPERATOR_API, "FluxInstance", name, args, opts);
+    }
+}
+
+export class ImageRepository extends FluxObject<ImageRepositorySpec> {
+    constructor(name: string, args: FluxObjectArgs<ImageRepositorySpec>, opts?: pulumi.CustomResourceOptions) {
+        super(IMAGE_API, "ImageRepository", name, args, opts);
+    }
+}
+
+export class ImagePolicy extends FluxObject<ImagePolicySpec> {
+    constructor(name: string, args: FluxObjectArgs<ImagePolicySpec>, opts?: pulumi.CustomResourceOptions) {
+        super(IMAGE_API, "ImagePolicy", name, args, opts);
+    }
+}
+
+export class ImageUpdateAutomation extends FluxObject<ImageUpdateAutomationSpec> {
+    constructor(name: string, args: FluxObjectArgs<ImageUpdateAutomationSpec>, opts?: pulumi.CustomResourceOptions) {
+        super(IMAGE_API, "ImageUpdateAutomation", name, args, opts);
     }
 }

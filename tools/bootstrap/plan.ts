@@ -137,6 +137,15 @@ export function summary(outputs: Record<string, unknown>, kubeconfigPath: string
     if (outputs.dnsRecord) lines.push(`  DNS record:     ${outputs.dnsRecord}`);
     if (outputs.dnsRecordToCreate)
         lines.push(`  CREATE THIS DNS RECORD at your DNS provider: ${outputs.dnsRecordToCreate}`);
+    const setup = (outputs.receiverSetup ?? {}) as Record<string, string>;
+    if (Object.keys(setup).length > 0) {
+        lines.push(
+            "",
+            "Configure each sender of the receivers list (URL and TOKEN are secret outputs, printed by",
+            `  pulumi stack output --stack ${stack} --show-secrets receiverUrls   and   … receiverTokens):`,
+            ...Object.entries(setup).map(([name, how]) => `  ${name}: ${how}`),
+        );
+    }
     const ns = outputs.fluxNamespace ?? "flux-system";
     if (kubeconfigPath) lines.push(`  kubeconfig:     ${kubeconfigPath} (mode 0600)`);
     lines.push(

@@ -74,7 +74,7 @@ export function crdSources(): {
     const e = versions.e2e;
     const bases = (dir: string) => yamlFiles(path.join(dir, "config", "crd", "bases"));
     return [
-        ...Object.entries(e.fluxControllers).map(([name, version]) => ({
+        ...Object.entries({ ...e.fluxControllers, ...e.imageControllers }).map(([name, version]) => ({
             label: `${name} ${version}`,
             module: `github.com/fluxcd/${name}`,
             version,
@@ -160,12 +160,13 @@ async function checkFluxPins(report: Report): Promise<void> {
     await report.check(`Flux controller pins match flux2 v${versions.flux}`, async () => {
         const flux2 = await downloadModule("github.com/fluxcd/flux2/v2", `v${versions.flux}`);
         const req = parseGoMod(await readFile(flux2.GoMod, "utf8")).require;
-        const wrong = Object.entries(versions.e2e.fluxControllers)
+        const pinned = { ...versions.e2e.fluxControllers, ...versions.e2e.imageControllers };
+        const wrong = Object.entries(pinned)
             .map(([name, v]) => [name, v, req.get(`github.com/fluxcd/${name}/api`)] as const)
             .filter(([, v, want]) => v !== want)
             .map(([name, v, want]) => `${name}: pinned ${v}, flux2 requires ${want ?? "nothing"}`);
         if (wrong.length > 0) throw new Error(wrong.join("; "));
-        return Object.entries(versions.e2e.fluxControllers)
+        return Object.entries(pinned)
             .map(([n, v]) => `${n} ${v}`)
             .join(", ");
     });
