@@ -34,6 +34,9 @@ describe("GitOpsBucket", () => {
         assert.equal(keys.length, 2);
         const read = reveal<any>(recorder.get(KEY, "b-read").inputs);
         const upload = reveal<any>(recorder.get(KEY, "b-upload").inputs);
+        // named after the bucket and their use, as the DigitalOcean console lists them
+        assert.equal(read.name, "my-gitops-flux-read");
+        assert.equal(upload.name, "my-gitops-upload");
         assert.deepEqual(read.grants, [{ bucket: "my-gitops", permission: "read" }]);
         assert.deepEqual(upload.grants, [{ bucket: "my-gitops", permission: "readwrite" }]);
         for (const k of keys) {

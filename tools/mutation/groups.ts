@@ -24,20 +24,46 @@ export interface MutationGroup {
     readonly skipTests?: string;
 }
 
+/** Every resource's URN: catches a renamed or reparented child of any component. */
+const IDENTITY = "test/resource-identity.test.ts";
+/** Every credential output registered as a secret output, program-wide. */
+const SECRETS = "test/secrets-in-state.test.ts";
+
 export const GROUPS: readonly MutationGroup[] = [
     {
         name: "gitops-bucket",
         mutate: ["components/gitops-bucket.ts"],
-        tests: ["test/gitops-bucket.test.ts"],
+        tests: ["test/gitops-bucket.test.ts", IDENTITY, SECRETS],
     },
     {
         name: "flux-receiver",
         mutate: ["components/flux-receiver.ts"],
-        tests: ["test/flux-receiver.test.ts", "test/receiver-exposure.test.ts"],
+        tests: ["test/flux-receiver.test.ts", "test/receiver-exposure.test.ts", IDENTITY, SECRETS],
     },
     {
         name: "kcert",
         mutate: ["components/kcert.ts", "components/flux/patches.ts"],
-        tests: ["test/kcert.test.ts", "test/kcert-patches.test.ts"],
+        tests: ["test/kcert.test.ts", "test/kcert-patches.test.ts", IDENTITY],
+    },
+    {
+        name: "upload-etag",
+        mutate: ["tools/upload/etag.ts"],
+        tests: ["test/upload-units.test.ts", "test/upload-integrity.test.ts"],
+    },
+    {
+        name: "upload-sync",
+        mutate: ["tools/upload/sync.ts"],
+        tests: ["test/upload-units.test.ts", "test/upload-integrity.test.ts", "test/upload-sync.test.ts"],
+    },
+    {
+        // the schema's patterns and defaults (the rest of the file: messages and cross-field checks)
+        name: "config-schema",
+        mutate: ["infrastructure/config.ts:1-300"],
+        tests: ["test/config-properties.test.ts", "test/config.test.ts"],
+    },
+    {
+        name: "config-checks",
+        mutate: ["infrastructure/config.ts:301-1200"],
+        tests: ["test/config.test.ts", "test/config-properties.test.ts", "test/existing-cluster.test.ts"],
     },
 ];

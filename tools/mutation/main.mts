@@ -89,7 +89,7 @@ function options(group: MutationGroup, concurrency: number): StrykerOptions {
         dryRunTimeoutMinutes: 20,
         tempDirName: ".stryker-tmp",
         cleanTempDir: true,
-        ignorePatterns: ["render", "out", ".bench", ".pulumi-state", "kubeconfig.yaml"],
+        ignorePatterns: ["/render", "/out", "/.bench", "/.pulumi-state", "/kubeconfig.yaml"],
         reporters: ["clear-text", "progress-append-only", "json", "html"],
         clearTextReporter: { allowColor: false, logTests: false, reportMutants: false, reportScoreTable: true },
         jsonReporter: { fileName: path.join(REPORTS, `${group.name}.json`) },

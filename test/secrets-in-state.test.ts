@@ -1,0 +1,76 @@
+/**
+ * Secrets in the state, for the whole program: every resource of both example stacks whose
+ * provider returns credential material is registered with those outputs as secret outputs, so
+ * the engine encrypts them in the state (a component's pulumi.secret() around an output does
+ * not change what is stored for the resource itself).
+ *
+ * Which outputs hold credentials (the providers' output properties):
+ * - digitalocean SpacesKey: `accessKey` and `secretKey` (the key pair; either half plus the
+ *   other opens the bucket);
+ * - random RandomPassword: `result` (receiver tokens, the in-cluster S3 keys);
+ * - random RandomBytes: `base64`, `hex` (the SOPS age identity);
+ * - github RepositoryWebhook: `configuration` (the hook URL with its secret path, the HMAC secret);
+ * - digitalocean KubernetesCluster: `kubeConfigs` (cluster-admin credentials).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import type * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
+import { main } from "../infrastructure/program";
+import { MockRecorder, runOffline } from "../tools/mocks";
+import { readStackConfig } from "../tools/render/stack-config";
+import { FAKE_ENV } from "./harness";
+
+const ROOT = join(__dirname, "..");
+
+const SECRET_OUTPUTS: Record<string, string[]> = {
+    "digitalocean:index/spacesKey:SpacesKey": ["accessKey", "secretKey"],
+    "random:index/randomPassword:RandomPassword": ["result"],
+    "random:index/randomBytes:RandomBytes": ["base64", "hex"],
+    "github:index/repositoryWebhook:RepositoryWebhook": ["configuration"],
+    "digitalocean:index/kubernetesCluster:KubernetesCluster": ["kubeConfigs"],
+};
+
+function envFor(stack: string): NodeJS.ProcessEnv {
+    if (stack !== "local") return FAKE_ENV;
+    const file = join(mkdtempSync(join(tmpdir(), "secrets-kubeconfig-")), "config");
+    writeFileSync(
+        file,
+        stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [{ name: "kind", cluster: { server: "https://127.0.0.1:6443" } }],
+            users: [{ name: "kind", user: {} }],
+            contexts: [{ name: "kind-gitops", context: { cluster: "kind", user: "kind" } }],
+            "current-context": "kind-gitops",
+        }),
+    );
+    return { KUBECONFIG: file };
+}
+
+describe("secrets in the state (both example stacks)", () => {
+    for (const stack of ["dev", "local"]) {
+        test(`Pulumi.${stack}.yaml: every credential output is a secret output of its resource`, async () => {
+            const sc = readStackConfig(ROOT, stack);
+            const recorder = new MockRecorder();
+            const run = await runOffline(
+                { project: sc.project, stack, config: sc.config, secretKeys: sc.secretKeys, recorder },
+                () => main({ env: envFor(stack), stackFile: join(ROOT, `Pulumi.${stack}.yaml`) }),
+            );
+            assert.equal(run.error, undefined, String(run.error));
+            const checked = recorder.resources.filter((r) => SECRET_OUTPUTS[r.type] && !r.read);
+            assert.ok(checked.length >= (stack === "dev" ? 6 : 5), `${checked.length} resources checked`);
+            const missing: string[] = [];
+            for (const r of checked) {
+                const opts = recorder.construction(r.type, r.name).opts as pulumi.CustomResourceOptions;
+                const secret = new Set(opts.additionalSecretOutputs ?? []);
+                for (const output of SECRET_OUTPUTS[r.type]!)
+                    if (!secret.has(output)) missing.push(`${r.type}::${r.name}: ${output}`);
+            }
+            assert.deepEqual(missing, [], "stored in plaintext in the state");
+        });
+    }
+});
