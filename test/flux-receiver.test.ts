@@ -66,7 +66,7 @@ describe("FluxReceiver", () => {
         const { recorder } = await render();
         assert.deepEqual(recorder.kubeObject("Receiver", "github").spec.resources, [
             {
-                apiVersion: SOURCE_API,
+                apiVersion: "source.toolkit.fluxcd.io/v1", // Flux v2.9's GitRepository API
                 kind: "GitRepository",
                 name: "*",
                 matchLabels: { "gitops.platform/receiver": "github" },
