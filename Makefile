@@ -13,7 +13,7 @@ ifneq ($(NODE_BIN),)
 export PATH := $(NODE_BIN):$(PATH)
 endif
 
-.PHONY: help install bootstrap destroy upload-do render validate test e2e lint format bench-sync mutation
+.PHONY: help install bootstrap destroy upload-do render validate seal test e2e lint format bench-sync mutation
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,11 @@ render: install ## Render the stack offline (no credentials) into render/$(STACK
 
 validate: install ## Build every kustomization in deploy/ and validate the objects
 	@$(NPM) run --silent validate
+
+# sops is a prerequisite of this target only: tools/sops/ensure-sops.sh builds the pinned release
+# once with Go (SOPS=/path/to/sops uses a binary of that version instead).
+seal: install ## Encrypt a Secret manifest in place for STACK's age key: make seal FILE=deploy/…/secret.yaml
+	@$(NPM) run --silent seal -- --stack $(STACK) --file "$(FILE)"
 
 test: install ## Lint, type-check and run the full offline test suite
 	@$(NPM) test

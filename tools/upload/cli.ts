@@ -5,6 +5,7 @@
 // 130 interrupted. The last stdout line of a sync is the summary
 // `uploaded N, deleted N, unchanged N` (`, failed N`, `, skipped N` appended when not 0).
 import path from "node:path";
+import { ALLOW_FILE, formatPlaintext, guardUpload } from "../sops/guard";
 import { ConfigError, parseFlags, type ResolvedConfig, resolveConfig, USAGE, UsageError } from "./config";
 import { SourceError, scanSource } from "./files";
 import { type Forward, kubectlPortForward, LocalAccessError, type PortForwarder, viaLocalPort } from "./port-forward";
@@ -166,6 +167,25 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
                 (scan.ignored ? ` (${scan.ignored} entries ignored by the rules; see docs/upload.md)` : "") +
                 (skipped.length ? ` (${skipped.length} skipped, listed above)` : "") +
                 "; refusing to sync an empty tree",
+        );
+        return 1;
+    }
+
+    // No plaintext Secret leaves the machine (tools/sops/guard.ts): checked before any request.
+    const guard = await guardUpload(
+        cfg.source,
+        files.map((f) => f.abs),
+        { relativeTo: cwd },
+    );
+    for (const [dir, why] of guard.unbuilt) {
+        io.err(
+            `warning: ${path.relative(cwd, dir) || "."} does not build, so its generated Secrets are not checked (make validate shows why): ${why.split("\n")[0]}`,
+        );
+    }
+    if (guard.plaintext.length > 0) {
+        for (const p of guard.plaintext) io.err(`error: ${formatPlaintext(p)}`);
+        io.err(
+            `error: refusing to upload: ${guard.plaintext.length} Secret(s) with plaintext data; seal each with make seal FILE=…, or list a path that may stay in plaintext in ${path.join(path.relative(cwd, cfg.source) || ".", ALLOW_FILE)} (README: Secrets in the tree)`,
         );
         return 1;
     }

@@ -20,7 +20,6 @@
 //  - the root's Flux Kustomizations (the layers) are checked for an order Flux can apply
 //    (flux-tree.ts), and a KCert certificate request for a name Let's Encrypt never issues
 //    (example.com and other reserved names) is an error.
-import { execFile, execFileSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -28,9 +27,11 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments, stringify } from "yaml";
 import { exampleSettings, FLUX_SYNC_NAME, PLATFORM_VARIABLES } from "../../components/flux/settings";
 import { substituteText, substitutionDisabled } from "../../components/flux/substitute";
+import { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild } from "../kustomize/build";
+import { findPlaintextSecrets, hasSopsMetadata } from "../sops/guard";
 import { findLayers, orderingProblems } from "./flux-tree";
 
-export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+export { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild };
 
 export interface ValidationProblem {
     /** kustomization folder, relative to the base folder given to validateDeploy */
@@ -211,53 +212,6 @@ export async function validateObject(obj: KubeObject): Promise<string[]> {
     return problems;
 }
 
-/** The pinned kustomize release, built once into a cache folder by tools/kustomize/ensure-kustomize.sh. */
-export function ensureKustomize(): string {
-    const script = path.join(__dirname, "..", "kustomize", "ensure-kustomize.sh");
-    try {
-        return execFileSync(script, {
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "inherit"],
-            timeout: 900_000,
-        }).trim();
-    } catch (err) {
-        throw new Error(`cannot provide the pinned kustomize (${script}): ${(err as Error).message}`);
-    }
-}
-
-export function kustomizeBuild(bin: string, dir: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-        execFile(bin, ["build", dir], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
-            if (err) reject(new Error((stderr || err.message).trim()));
-            else resolve(stdout);
-        });
-    });
-}
-
-/** Folders (absolute) under root that hold a kustomization file; dot folders are skipped. */
-export async function findKustomizations(root: string): Promise<string[]> {
-    const found: string[] = [];
-    const pending = [root];
-    for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
-        const dir = pending.pop()!;
-        const entries = await readdir(dir, { withFileTypes: true });
-        const file = entries.find((e) => e.isFile() && KUSTOMIZATION_FILES.includes(e.name));
-        // a kustomize Component cannot be built alone: it is built through its users
-        if (file && !(await isComponent(path.join(dir, file.name)))) found.push(dir);
-        for (const e of entries) if (e.isDirectory() && !e.name.startsWith(".")) pending.push(path.join(dir, e.name));
-    }
-    return found.sort();
-}
-
-async function isComponent(file: string): Promise<boolean> {
-    try {
-        const doc = parseAllDocuments(await readFile(file, "utf8"))[0]?.toJS() as { kind?: unknown } | undefined;
-        return doc?.kind === "Component";
-    } catch {
-        return false;
-    }
-}
-
 /** Names Let's Encrypt never issues for: RFC 2606 / RFC 6761 reserved names, and single labels. */
 export function isReservedHost(host: string): boolean {
     const h = host.toLowerCase().replace(/\.$/, "");
@@ -387,11 +341,24 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
         }),
     );
 
-    // 2. kinds defined by CustomResourceDefinitions in the tree get their schema from them
+    // 2. no plaintext Secret: in the tree's files and in what its kustomizations build
+    const plaintext = await findPlaintextSecrets(absRoot, {
+        relativeTo,
+        built: new Map(built.map((b) => [b.dir, b.objects])),
+    });
+    const rootRel = path.relative(relativeTo, absRoot) || ".";
+    const guard: ValidationProblem[] = plaintext.map((p) => ({
+        kustomization: rootRel,
+        object: p.object,
+        files: p.files,
+        message: p.message,
+    }));
+
+    // 3. kinds defined by CustomResourceDefinitions in the tree get their schema from them
     const crdSchemas = new Map<string, ValidateFunction>();
     for (const b of built) for (const o of b.objects) addCrdSchemas(o, crdSchemas);
 
-    // 3. validate every distinct object once
+    // 4. validate every distinct object once
     const verdicts = new Map<string, Promise<string[]>>();
     const results = await Promise.all(
         built.map(async (b) => {
@@ -411,7 +378,7 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
         }),
     );
 
-    // 4. the Flux layers the root applies, and their order
+    // 5. the Flux layers the root applies, and their order
     const rootBuild = built.find((b) => b.dir === absRoot);
     if (rootBuild) {
         const rootRel = rootBuild.rel;
@@ -444,6 +411,8 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
         }
         results.push({ rel: rootRel, objects: 0, problems: tree });
     }
+
+    results.push({ rel: rootRel, objects: 0, problems: guard });
 
     // Report each distinct problem once, at the innermost kustomization that shows it.
     const seen = new Set<string>();
@@ -483,7 +452,23 @@ function addCrdSchemas(obj: KubeObject, into: Map<string, ValidateFunction>): vo
 }
 
 /** validateObject, plus the schemas of CRDs in the tree and the certificate guard. */
-async function validateTreeObject(obj: KubeObject, crds: ReadonlyMap<string, ValidateFunction>): Promise<string[]> {
+/**
+ * A SOPS-sealed Secret as kustomize-controller applies it: decrypted (each value stands for a
+ * base64 placeholder here) and without the `sops` metadata, which it strips.
+ */
+function asDecrypted(obj: KubeObject): KubeObject {
+    if (obj.apiVersion !== "v1" || obj.kind !== "Secret" || !hasSopsMetadata(obj as never)) return obj;
+    const { sops: _sops, ...rest } = obj as KubeObject & { sops?: unknown };
+    const placeholders = (v: unknown, value: string) =>
+        v && typeof v === "object" ? Object.fromEntries(Object.keys(v).map((k) => [k, value])) : v;
+    const out: Record<string, unknown> = { ...rest };
+    if ("data" in out) out.data = placeholders(out.data, "c2VhbGVk");
+    if ("stringData" in out) out.stringData = placeholders(out.stringData, "sealed");
+    return out as KubeObject;
+}
+
+async function validateTreeObject(raw: KubeObject, crds: ReadonlyMap<string, ValidateFunction>): Promise<string[]> {
+    const obj = asDecrypted(raw);
     const crd = crds.get(`${String(obj.apiVersion)}/${String(obj.kind)}`);
     if (crd) {
         const problems: string[] = [];
