@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { confirmation, destroyPlan, maskHookUrl, summary, upPlan } from "../tools/bootstrap/plan";
+import { ensureKustomize } from "../tools/validate/validate";
 import { type FakeProject, fakeProject, type PulumiCall, STACK_FILE } from "./fake-pulumi";
 import { type LocalS3, S3RVER_KEY, startS3 } from "./helpers-s3";
 
@@ -270,6 +271,9 @@ describe("make upload-do reads the stack outputs from the same backend", () => {
         const env = {
             FAKE_PULUMI_OUTPUTS: JSON.stringify(outputs),
             FAKE_PULUMI_SECRETS: "kubeconfig,uploadSecretAccessKey",
+            // the upload's plaintext-Secret guard builds deploy/ with the pinned kustomize: the one
+            // already built, not a fresh build under this test's empty HOME
+            KUSTOMIZE: ensureKustomize(),
         };
         ok(make(p, ["bootstrap", "YES=1"], env));
         const r = await makeAsync(p, ["upload-do", "ARGS=--no-trigger"], env);
