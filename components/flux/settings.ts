@@ -16,7 +16,7 @@ export const PLATFORM_VARIABLES = {
     cluster_region: { meaning: "the cluster's region slug (`cluster.region`)", example: "fra1" },
     quote: {
         meaning:
-            'a double quote (`"`): write `${quote}${cluster_name}${quote}` where the value must stay a string (kustomize drops quotes around `"${var}"`, so a name such as `123` or `on` would become a number or a boolean; Flux\'s documented way)',
+            "a double quote (`\"`): put it before and after a variable whose value must stay a string (kustomize drops the quotes of a quoted variable, so a name such as `123` or `on` would become a number or a boolean; Flux's documented way, see README)",
         example: '"',
     },
 } as const satisfies Record<string, { meaning: string; example: string }>;

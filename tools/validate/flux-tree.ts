@@ -12,8 +12,9 @@
 //    and fluxcd/pkg/ssa's ApplyAll then applies nothing of that layer;
 //  - no object is applied by two layers (each would prune it from the other);
 //  - every layer decrypts SOPS-encrypted Secrets with the stack's `sops-age` Secret (without
-//    `decryption`, kustomize-controller applies a sealed Secret as is and the API server rejects
-//    its ENC[...] values).
+//    `decryption`, kustomize-controller v1.9.4 refuses a sealed Secret itself: "<Secret> is SOPS
+//    encrypted, configuring decryption is required for this secret to be reconciled",
+//    internal/controller/kustomization_controller.go, and applies nothing of that layer).
 import path from "node:path";
 import { SOPS_AGE_SECRET } from "../../components/flux/sync";
 
@@ -87,7 +88,7 @@ export function findLayers(
         if (spec.decryption?.provider !== "sops" || spec.decryption.secretRef?.name !== SOPS_AGE_SECRET.name) {
             problems.push({
                 object: describe(o),
-                message: `has no decryption: {provider: sops, secretRef: {name: ${SOPS_AGE_SECRET.name}}}: the Secrets make seal encrypts would reach the API server still encrypted`,
+                message: `has no decryption: {provider: sops, secretRef: {name: ${SOPS_AGE_SECRET.name}}}: kustomize-controller refuses every Secret make seal encrypts ("is SOPS encrypted, configuring decryption is required") and applies nothing of the layer`,
             });
         }
         const p = str(spec.path) ?? "./";
