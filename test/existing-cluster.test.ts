@@ -7,7 +7,6 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { stringify } from "yaml";
 import { KEY_ACTIONS } from "../components/in-cluster-s3";
 import { seaweedfsImage } from "../components/versions";
 import { ConfigError, parseConfig } from "../infrastructure/config";
@@ -15,27 +14,9 @@ import { main } from "../infrastructure/program";
 import { runOffline } from "../tools/mocks";
 import { render } from "../tools/render/render";
 import { readStackConfig } from "../tools/render/stack-config";
-import { containsSecret, inputValue, isSecretOutput, MockRecorder, reveal, runStack } from "./harness";
+import { containsSecret, inputValue, isSecretOutput, kubeconfigFile, MockRecorder, reveal, runStack } from "./harness";
 
 const ROOT = join(__dirname, "..");
-
-/** A kubeconfig file with the given contexts (no real cluster behind it). */
-function kubeconfigFile(contexts: string[], current?: string): string {
-    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
-    const file = join(dir, "config");
-    writeFileSync(
-        file,
-        stringify({
-            apiVersion: "v1",
-            kind: "Config",
-            clusters: [{ name: "kind", cluster: { server: "https://127.0.0.1:6443" } }],
-            users: [{ name: "kind", user: {} }],
-            contexts: contexts.map((name) => ({ name, context: { cluster: "kind", user: "kind" } })),
-            ...(current ? { "current-context": current } : {}),
-        }),
-    );
-    return file;
-}
 
 /** Runs the program with the committed Pulumi.local.yaml, as `pulumi up` would (credentials checked). */
 async function runLocalExample(env: NodeJS.ProcessEnv, recorder = new MockRecorder()) {

@@ -3,7 +3,11 @@
  * what it registered. Every test file runs in its own process (node --test), so the
  * runtime's global state never leaks between files.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
 import { main, type ProgramOptions } from "../infrastructure/program";
 import { type MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
 
@@ -76,4 +80,26 @@ export async function runComponent<T>(create: () => T): Promise<{ recorder: Mock
 /** Resolves an Output (or plain value) to its value. */
 export function inputValue<T>(o: pulumi.Input<T> | undefined): Promise<T> {
     return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}
+
+/** A kubeconfig file with the given contexts, all pointing at a loopback server (no real cluster behind it). */
+export function kubeconfigFile(contexts: string[], current?: string): string {
+    const file = join(mkdtempSync(join(tmpdir(), "kubeconfig-")), "config");
+    writeFileSync(
+        file,
+        stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [{ name: "kind", cluster: { server: "https://127.0.0.1:6443" } }],
+            users: [{ name: "kind", user: {} }],
+            contexts: contexts.map((name) => ({ name, context: { cluster: "kind", user: "kind" } })),
+            ...(current ? { "current-context": current } : {}),
+        }),
+    );
+    return file;
+}
+
+/** The environment an example stack runs with: fake credentials, or for `local` a kubeconfig with its context. */
+export function exampleStackEnv(stack: string): NodeJS.ProcessEnv {
+    return stack === "local" ? { KUBECONFIG: kubeconfigFile(["kind-gitops"], "kind-gitops") } : FAKE_ENV;
 }

@@ -19,37 +19,17 @@
  * and review the diff of test/fixtures/urns.json.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { stringify } from "yaml";
 import { main } from "../infrastructure/program";
 import { MockRecorder, runOffline } from "../tools/mocks";
 import { readStackConfig } from "../tools/render/stack-config";
-import { FAKE_ENV, inputValue } from "./harness";
+import { exampleStackEnv, inputValue } from "./harness";
 
 const ROOT = join(__dirname, "..");
 const FIXTURE = join(__dirname, "fixtures", "urns.json");
-
-/** The environment each example stack runs with (the local one needs its kubeconfig context). */
-function envFor(stack: string): NodeJS.ProcessEnv {
-    if (stack !== "local") return FAKE_ENV;
-    const file = join(mkdtempSync(join(tmpdir(), "urns-kubeconfig-")), "config");
-    writeFileSync(
-        file,
-        stringify({
-            apiVersion: "v1",
-            kind: "Config",
-            clusters: [{ name: "kind", cluster: { server: "https://127.0.0.1:6443" } }],
-            users: [{ name: "kind", user: {} }],
-            contexts: [{ name: "kind-gitops", context: { cluster: "kind", user: "kind" } }],
-            "current-context": "kind-gitops",
-        }),
-    );
-    return { KUBECONFIG: file };
-}
 
 interface StackIdentity {
     /** URN of every resource the program registers. */
@@ -67,7 +47,7 @@ async function identity(stack: string): Promise<StackIdentity> {
     const recorder = new MockRecorder();
     const run = await runOffline(
         { project: sc.project, stack, config: sc.config, secretKeys: sc.secretKeys, recorder },
-        () => main({ env: envFor(stack), stackFile: join(ROOT, `Pulumi.${stack}.yaml`) }),
+        () => main({ env: exampleStackEnv(stack), stackFile: join(ROOT, `Pulumi.${stack}.yaml`) }),
     );
     if (run.error) throw run.error;
     const base = `urn:pulumi:${stack}::${sc.project}::`;

@@ -13,16 +13,13 @@
  * - digitalocean KubernetesCluster: `kubeConfigs` (cluster-admin credentials).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
-import { stringify } from "yaml";
 import { main } from "../infrastructure/program";
 import { MockRecorder, runOffline } from "../tools/mocks";
 import { readStackConfig } from "../tools/render/stack-config";
-import { FAKE_ENV } from "./harness";
+import { exampleStackEnv } from "./harness";
 
 const ROOT = join(__dirname, "..");
 
@@ -34,23 +31,6 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
     "digitalocean:index/kubernetesCluster:KubernetesCluster": ["kubeConfigs"],
 };
 
-function envFor(stack: string): NodeJS.ProcessEnv {
-    if (stack !== "local") return FAKE_ENV;
-    const file = join(mkdtempSync(join(tmpdir(), "secrets-kubeconfig-")), "config");
-    writeFileSync(
-        file,
-        stringify({
-            apiVersion: "v1",
-            kind: "Config",
-            clusters: [{ name: "kind", cluster: { server: "https://127.0.0.1:6443" } }],
-            users: [{ name: "kind", user: {} }],
-            contexts: [{ name: "kind-gitops", context: { cluster: "kind", user: "kind" } }],
-            "current-context": "kind-gitops",
-        }),
-    );
-    return { KUBECONFIG: file };
-}
-
 describe("secrets in the state (both example stacks)", () => {
     for (const stack of ["dev", "local"]) {
         test(`Pulumi.${stack}.yaml: every credential output is a secret output of its resource`, async () => {
@@ -58,7 +38,7 @@ describe("secrets in the state (both example stacks)", () => {
             const recorder = new MockRecorder();
             const run = await runOffline(
                 { project: sc.project, stack, config: sc.config, secretKeys: sc.secretKeys, recorder },
-                () => main({ env: envFor(stack), stackFile: join(ROOT, `Pulumi.${stack}.yaml`) }),
+                () => main({ env: exampleStackEnv(stack), stackFile: join(ROOT, `Pulumi.${stack}.yaml`) }),
             );
             assert.equal(run.error, undefined, String(run.error));
             const checked = recorder.resources.filter((r) => SECRET_OUTPUTS[r.type] && !r.read);
