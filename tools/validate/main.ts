@@ -7,7 +7,7 @@ async function main(): Promise<number> {
     const arg = process.argv[2];
     if (arg === "-h" || arg === "--help") {
         process.stdout.write(
-            "usage: npm run validate -- [DIR]   builds every kustomization under DIR (default: deploy) and validates the objects\n",
+            "usage: npm run validate -- [DIR]   builds every kustomization and every environment (DIR/clusters/*) under DIR (default: deploy) and validates the objects\n",
         );
         return 0;
     }
@@ -17,8 +17,15 @@ async function main(): Promise<number> {
     const report = await validateDeploy(root, { relativeTo: inCwd ? process.cwd() : root });
     for (const k of report.kustomizations) process.stdout.write(`built ${k.dir} (${k.objects} objects)\n`);
     for (const p of report.problems) process.stderr.write(`error: ${formatProblem(p)}\n`);
+    for (const e of report.environments) {
+        const verdict = e.problems === 0 ? "ok" : `${e.problems} problem(s)`;
+        process.stdout.write(
+            `environment ${e.name} (${e.dir}): ${e.layers} layers, ${e.objects} objects: ${verdict}\n`,
+        );
+    }
     const summary =
-        `validated ${report.objects} distinct objects from ${report.kustomizations.length} kustomizations: ` +
+        `validated ${report.objects} distinct objects from ${report.kustomizations.length} kustomizations` +
+        `${report.environments.length > 0 ? ` in ${report.environments.length} environment(s)` : ""}: ` +
         `${report.problems.length === 0 ? "no problems" : `${report.problems.length} problem(s)`}`;
     process.stdout.write(`${summary}\n`);
     return report.problems.length === 0 ? 0 : 1;

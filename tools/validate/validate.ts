@@ -17,10 +17,14 @@
 //  - unknown kinds are errors, and so are superseded Flux API versions (a
 //    v1beta* object whose kind has a GA version), since the platform uses
 //    only source/v1, kustomize/v1, helm/v2 and notification/v1 APIs;
-//  - the root's Flux Kustomizations (the layers) are checked for an order Flux can apply
-//    (flux-tree.ts), and a KCert certificate request for a name Let's Encrypt never issues
-//    (example.com and other reserved names) is an error.
-import { readdir, readFile } from "node:fs/promises";
+//  - every environment (each folder of clusters/ with a kustomization file, or the tree's root
+//    when it has no clusters/ folder) is built with what each of its Flux Kustomizations (the
+//    layers) points at, and its layers are checked for an order Flux can apply (flux-tree.ts);
+//    a problem names the environments it affects (environments.ts), and the report has one
+//    summary per environment;
+//  - a KCert certificate request for a name Let's Encrypt never issues (example.com and other
+//    reserved names) is an error.
+import { readdir, readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
@@ -29,6 +33,7 @@ import { exampleSettings, FLUX_SYNC_NAME, PLATFORM_VARIABLES } from "../../compo
 import { substituteText, substitutionDisabled } from "../../components/flux/substitute";
 import { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild } from "../kustomize/build";
 import { findPlaintextSecrets, hasSopsMetadata } from "../sops/guard";
+import { type Environment, findEnvironments, reachedFolders } from "./environments";
 import { findLayers, orderingProblems } from "./flux-tree";
 
 export { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild };
@@ -41,6 +46,8 @@ export interface ValidationProblem {
     /** source files that define the object (best effort: matched by kind and name) */
     files?: string[];
     message: string;
+    /** names of the environments (clusters/<name>) that apply what the problem is in; empty: none does */
+    environments?: string[];
 }
 
 export interface KustomizationReport {
@@ -48,8 +55,23 @@ export interface KustomizationReport {
     objects: number;
 }
 
+/** One environment: a cluster folder and the layers its Flux Kustomizations apply. */
+export interface EnvironmentReport {
+    /** `dev` for clusters/dev; the root folder's relative path for a tree without clusters/ */
+    name: string;
+    /** its folder, relative like the kustomizations */
+    dir: string;
+    /** Flux Kustomizations of the folder that apply this tree from the stack's bucket */
+    layers: number;
+    /** distinct objects the environment applies (its folder and every layer's build) */
+    objects: number;
+    /** problems that affect it */
+    problems: number;
+}
+
 export interface ValidationReport {
     kustomizations: KustomizationReport[];
+    environments: EnvironmentReport[];
     objects: number;
     problems: ValidationProblem[];
 }
@@ -271,6 +293,10 @@ async function indexSources(dir: string, relativeTo: string): Promise<Map<string
     return index;
 }
 
+/** A problem found in one object: the object as built (JSON), to tell which environments apply it. */
+const OBJECT = Symbol("object");
+type Found = ValidationProblem & { [OBJECT]?: string };
+
 interface Built {
     rel: string;
     dir: string;
@@ -283,7 +309,7 @@ interface Built {
 export async function validateDeploy(root: string, opts: ValidateOptions = {}): Promise<ValidationReport> {
     const absRoot = path.resolve(root);
     const relativeTo = opts.relativeTo ?? path.dirname(absRoot);
-    const report: ValidationReport = { kustomizations: [], objects: 0, problems: [] };
+    const report: ValidationReport = { kustomizations: [], environments: [], objects: 0, problems: [] };
     const dirs = await findKustomizations(absRoot);
     if (dirs.length === 0) {
         report.problems.push({
@@ -360,9 +386,18 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
 
     // 4. validate every distinct object once
     const verdicts = new Map<string, Promise<string[]>>();
+    const reachOf = new Map<string, Set<string>>(); // kustomization (relative) → folders it builds from
     const results = await Promise.all(
         built.map(async (b) => {
-            const problems = [...b.problems];
+            const problems: Found[] = [...b.problems];
+            // an object's files: those this kustomization builds from (an overlay's patch, its base)
+            const reached = await reachedFolders([b.dir], absRoot);
+            reachOf.set(b.rel, reached);
+            const filesOf = (obj: KubeObject) => {
+                const all = where(obj);
+                const mine = all?.filter((f) => reached.has(path.dirname(path.resolve(relativeTo, f))));
+                return mine?.length ? mine : all;
+            };
             for (const obj of b.objects) {
                 const key = JSON.stringify(obj);
                 let verdict = verdicts.get(key);
@@ -371,61 +406,136 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
                     verdicts.set(key, verdict);
                 }
                 for (const message of await verdict) {
-                    problems.push({ kustomization: b.rel, object: describeObject(obj), files: where(obj), message });
+                    problems.push({
+                        kustomization: b.rel,
+                        object: describeObject(obj),
+                        files: filesOf(obj),
+                        message,
+                        [OBJECT]: key,
+                    });
                 }
             }
             return { rel: b.rel, objects: b.objects.length, problems };
         }),
     );
 
-    // 5. the Flux layers the root applies, and their order
-    const rootBuild = built.find((b) => b.dir === absRoot);
-    if (rootBuild) {
-        const rootRel = rootBuild.rel;
+    // 5. every environment: the Flux layers its folder applies, and their order
+    const environments = await findEnvironments(absRoot);
+    const envRel = (env: Environment) => path.relative(relativeTo, env.dir) || ".";
+    const reach = new Map<string, Set<string>>(); // environment name → folders (absolute) it applies
+    const envObjects = new Map<string, Set<string>>();
+    const layerCount = new Map<string, number>();
+    if (environments.length === 0 && (await isDir(path.join(absRoot, "clusters")))) {
+        results.push({
+            rel: rootRel,
+            objects: 0,
+            problems: [
+                {
+                    kustomization: rootRel,
+                    message:
+                        "clusters/ holds no environment: each environment is a folder clusters/<name> with a kustomization.yaml listing its Flux Kustomizations",
+                },
+            ],
+        });
+    }
+    for (const env of environments) {
+        const rel = envRel(env);
+        const envBuild = built.find((b) => b.dir === env.dir);
+        const objects = new Set<string>((envBuild?.objects ?? []).map((o) => JSON.stringify(o)));
+        const roots = [env.dir];
+        const tree: ValidationProblem[] = [];
         const fluxNamespace = variables.flux_namespace ?? "flux-system";
-        const found = findLayers(rootBuild.objects, { root: absRoot, fluxNamespace, syncName: FLUX_SYNC_NAME });
-        const tree: ValidationProblem[] = found.problems.map((p) => ({ kustomization: rootRel, ...p }));
+        const found = findLayers(envBuild?.objects ?? [], {
+            root: absRoot,
+            fluxNamespace,
+            syncName: FLUX_SYNC_NAME,
+        });
+        tree.push(...found.problems.map((p) => ({ kustomization: rel, ...p })));
         const objectsOf = new Map<string, KubeObject[]>();
         for (const layer of found.layers) {
+            roots.push(layer.dir);
             const b = built.find((x) => x.dir === layer.dir);
             const object = `Kustomization ${layer.id}`;
             if (!b) {
                 tree.push({
-                    kustomization: rootRel,
+                    kustomization: rel,
                     object,
-                    message: `spec.path ${layer.path} has no kustomization.yaml (list its files explicitly)`,
+                    message: `spec.path ${layer.path} has no kustomization.yaml (list its files explicitly; paths are relative to the bucket's root)`,
                 });
                 continue;
             }
+            for (const o of b.objects) objects.add(JSON.stringify(o));
             objectsOf.set(layer.id, b.objects);
             if (!layer.substitutes && b.used.length > 0) {
                 tree.push({
-                    kustomization: rootRel,
+                    kustomization: rel,
                     object,
                     message: `${layer.path} uses \${${b.used[0]}} but the Kustomization has no postBuild.substituteFrom the platform-settings ConfigMap`,
                 });
             }
         }
         for (const p of orderingProblems(found.layers, objectsOf, found.kustomizations)) {
-            tree.push({ kustomization: rootRel, ...p });
+            tree.push({ kustomization: rel, ...p });
         }
-        results.push({ rel: rootRel, objects: 0, problems: tree });
+        reach.set(env.name, await reachedFolders(roots, absRoot));
+        envObjects.set(env.name, objects);
+        layerCount.set(env.name, found.layers.length);
+        results.push({ rel, objects: 0, problems: tree.map((p) => ({ ...p, environments: [env.name] })) });
     }
+    /**
+     * The environments a problem affects: those that apply the very object (as built, after
+     * their overlays' patches), else those that apply its files or its kustomization folder.
+     */
+    const environmentsOf = (p: Found): string[] => {
+        if (p.environments) return p.environments;
+        const key = p[OBJECT];
+        if (key !== undefined) return environments.filter((e) => envObjects.get(e.name)?.has(key)).map((e) => e.name);
+        const folders = p.files?.length
+            ? p.files.map((f) => path.dirname(path.resolve(relativeTo, f)))
+            : [path.resolve(relativeTo, p.kustomization)];
+        return environments
+            .filter((e) => folders.some((f) => reach.get(e.name)?.has(f)))
+            .map((e) => e.name);
+    };
 
     results.push({ rel: rootRel, objects: 0, problems: guard });
 
-    // Report each distinct problem once, at the innermost kustomization that shows it.
-    const seen = new Set<string>();
+    // Report each distinct problem once, at the innermost kustomization that shows it, naming
+    // every environment any of its copies affects.
+    const seen = new Map<string, ValidationProblem>();
     for (const r of [...results].reverse()) {
         for (const p of r.problems) {
             const id = `${p.object ?? p.kustomization}\u0000${p.message}`;
-            if (p.object && seen.has(id)) continue;
-            seen.add(id);
-            report.problems.push(p);
+            const envs = environmentsOf(p);
+            const kept = seen.get(id);
+            if (p.object && kept) {
+                // a base's problem seen first through an overlay: report it at the base
+                if (reachOf.get(kept.kustomization)?.has(path.resolve(relativeTo, p.kustomization))) {
+                    kept.kustomization = p.kustomization;
+                    kept.files = p.files;
+                }
+                kept.environments = environments
+                    .map((e) => e.name)
+                    .filter((n) => kept.environments?.includes(n) || envs.includes(n));
+                continue;
+            }
+            const { [OBJECT]: _key, ...plain } = p as Found;
+            const withEnvs: ValidationProblem = { ...plain, environments: envs };
+            seen.set(id, withEnvs);
+            report.problems.push(withEnvs);
         }
     }
     report.problems.reverse();
     for (const b of built) report.kustomizations.push({ dir: b.rel, objects: b.objects.length });
+    for (const env of environments) {
+        report.environments.push({
+            name: env.name,
+            dir: envRel(env),
+            layers: layerCount.get(env.name) ?? 0,
+            objects: envObjects.get(env.name)?.size ?? 0,
+            problems: report.problems.filter((p) => p.environments?.includes(env.name)).length,
+        });
+    }
     report.objects = verdicts.size;
     return report;
 }
@@ -501,5 +611,16 @@ function limiter(n: number) {
 export function formatProblem(p: ValidationProblem): string {
     const where = p.files?.length ? `${p.files.join(", ")}: ` : "";
     const what = p.object ? `${p.object}: ` : "";
-    return `${where}${what}${p.message} [kustomization ${p.kustomization}]`;
+    const envs = p.environments?.length
+        ? `; environment${p.environments.length === 1 ? "" : "s"} ${p.environments.join(", ")}`
+        : "";
+    return `${where}${what}${p.message} [kustomization ${p.kustomization}${envs}]`;
+}
+
+async function isDir(p: string): Promise<boolean> {
+    try {
+        return (await stat(p)).isDirectory();
+    } catch {
+        return false;
+    }
 }
