@@ -2,7 +2,7 @@
 // CRD plus its first object in one upload. Everything is built with the pinned kustomize.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +19,8 @@ import { baseConfig, reveal, runStack } from "./harness";
 const REPO = path.resolve(__dirname, "..");
 const DEPLOY = path.join(REPO, "deploy");
 const FIXTURE = path.join(__dirname, "fixtures", "crd-and-first-object");
+/** The environments of the tree: deploy/clusters/<name>. */
+const ENVIRONMENTS = readdirSync(path.join(DEPLOY, "clusters")).sort();
 
 let kustomize: string;
 before(() => {
@@ -51,7 +53,7 @@ function treeWithFixture(move?: { from: string; to: string }): string {
         writeFileSync(file, stringify(k));
     };
     list("infrastructure/controllers", "widgets-crd.yaml");
-    list("apps", "widgets");
+    for (const env of ENVIRONMENTS) list(`apps/${env}`, "../base/widgets");
     if (move) {
         // move the CRD to another layer
         cpSync(
@@ -67,38 +69,57 @@ function treeWithFixture(move?: { from: string; to: string }): string {
     return dir;
 }
 
-describe("deploy/: layers applied in order from the stack's bucket", () => {
+describe("deploy/: every environment applies the layers in order from the stack's bucket", () => {
     const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
 
-    test("the root applies only the layers infra-controllers → infra-configs → apps (kustomize.toolkit.fluxcd.io/v1)", () => {
-        const root = build(DEPLOY).map((o) => substitute(o, vars));
-        assert.deepEqual(
-            root.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort(),
-            ["apps", "infra-configs", "infra-controllers"].map(
-                (n) => `kustomize.toolkit.fluxcd.io/v1 Kustomization flux-system/${n}`,
-            ),
-        );
-        const byName = Object.fromEntries(root.map((o) => [o.metadata.name, o.spec]));
-        assert.deepEqual(byName["infra-controllers"].dependsOn, undefined);
-        assert.deepEqual(byName["infra-configs"].dependsOn, [{ name: "infra-controllers" }]);
-        assert.deepEqual(byName.apps.dependsOn, [{ name: "infra-configs" }]);
-        for (const [name, spec] of Object.entries<any>(byName)) {
-            // the Bucket the Flux Operator generates is named after sync.name (flux-operator v0.58 sync template)
-            assert.deepEqual(spec.sourceRef, { kind: "Bucket", name: FLUX_SYNC_NAME }, name);
-            assert.equal(spec.wait, true, `${name} waits for health, so Ready means healthy`);
-            assert.equal(spec.prune, true, name);
-            assert.deepEqual(spec.postBuild.substituteFrom, [{ kind: "ConfigMap", name: PLATFORM_SETTINGS_NAME }]);
-            // SOPS-encrypted Secrets are decrypted with the stack's age key (the Secret the stack creates)
-            assert.deepEqual(spec.decryption, { provider: "sops", secretRef: { name: SOPS_AGE_SECRET.name } }, name);
-            // every layer's path is a folder of the tree that builds
-            assert.ok(build(path.join(DEPLOY, spec.path)), name);
-        }
-        const { layers } = findLayers(root, { root: DEPLOY, fluxNamespace: "flux-system", syncName: FLUX_SYNC_NAME });
-        assert.deepEqual([...ancestors(layers, "flux-system/apps")].sort(), [
-            "flux-system/infra-configs",
-            "flux-system/infra-controllers",
-        ]);
+    test("the environments are dev and prod", () => {
+        assert.deepEqual(ENVIRONMENTS, ["dev", "prod"]);
     });
+
+    for (const env of ENVIRONMENTS) {
+        test(`clusters/${env} applies only the layers infra-controllers → infra-configs → apps (kustomize.toolkit.fluxcd.io/v1)`, () => {
+            const clusterDir = path.join(DEPLOY, "clusters", env);
+            const root = build(clusterDir).map((o) => substitute(o, vars));
+            assert.deepEqual(
+                root.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort(),
+                ["apps", "infra-configs", "infra-controllers"].map(
+                    (n) => `kustomize.toolkit.fluxcd.io/v1 Kustomization flux-system/${n}`,
+                ),
+            );
+            const byName = Object.fromEntries(root.map((o) => [o.metadata.name, o.spec]));
+            assert.deepEqual(byName["infra-controllers"].dependsOn, undefined);
+            assert.deepEqual(byName["infra-configs"].dependsOn, [{ name: "infra-controllers" }]);
+            assert.deepEqual(byName.apps.dependsOn, [{ name: "infra-configs" }]);
+            // paths are relative to the bucket's root, where the whole tree is
+            assert.equal(byName["infra-controllers"].path, "./infrastructure/controllers");
+            assert.equal(byName["infra-configs"].path, "./infrastructure/configs");
+            assert.equal(byName.apps.path, `./apps/${env}`, "the environment's own apps overlay");
+            for (const [name, spec] of Object.entries<any>(byName)) {
+                // the Bucket the Flux Operator generates is named after sync.name (flux-operator v0.58 sync template)
+                assert.deepEqual(spec.sourceRef, { kind: "Bucket", name: FLUX_SYNC_NAME }, name);
+                assert.equal(spec.wait, true, `${name} waits for health, so Ready means healthy`);
+                assert.equal(spec.prune, true, name);
+                assert.deepEqual(spec.postBuild.substituteFrom, [{ kind: "ConfigMap", name: PLATFORM_SETTINGS_NAME }]);
+                // SOPS-encrypted Secrets are decrypted with the stack's age key (the Secret the stack creates)
+                assert.deepEqual(
+                    spec.decryption,
+                    { provider: "sops", secretRef: { name: SOPS_AGE_SECRET.name } },
+                    name,
+                );
+                // every layer's path is a folder of the tree that builds
+                assert.ok(build(path.join(DEPLOY, spec.path)).length > 0 || name === "infra-controllers", name);
+            }
+            const { layers } = findLayers(root, {
+                root: DEPLOY,
+                fluxNamespace: "flux-system",
+                syncName: FLUX_SYNC_NAME,
+            });
+            assert.deepEqual([...ancestors(layers, "flux-system/apps")].sort(), [
+                "flux-system/infra-configs",
+                "flux-system/infra-controllers",
+            ]);
+        });
+    }
 
     test("make validate builds with the kustomize release kustomize-controller v1.9.4 is built with (v5.8.1)", () => {
         // kustomize-controller v1.9.4 go.mod: sigs.k8s.io/kustomize/api v0.21.1 ("Pin kustomize to v5.8.1")
@@ -168,24 +189,30 @@ describe("the stack's values reach the tree (another Flux namespace)", () => {
         assert.ok(fi, "FluxInstance recorded");
     });
 
-    test("nothing in the tree lands in flux-system when the Flux namespace is gitops", () => {
-        const vars = rootKustomization().spec.postBuild.substitute;
-        const settings = run.recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME).data;
-        const layers = build(DEPLOY).map((o) => substitute(o, vars));
-        const applied: any[] = [...layers];
-        for (const layer of layers) {
-            assert.equal(layer.metadata.namespace, "gitops", `${layer.metadata.name} sits beside its Bucket source`);
-            applied.push(...build(path.join(DEPLOY, layer.spec.path)).map((o) => substitute(o, settings)));
-        }
-        const info = applied.find((o) => o.kind === "ConfigMap" && o.metadata.name === "platform-info");
-        assert.equal(info.metadata.namespace, "gitops");
-        assert.equal(info.data.cluster, "blue");
-        const inFluxSystem = applied.filter((o) => o.metadata.namespace === "flux-system");
-        assert.deepEqual(
-            inFluxSystem.map((o) => `${o.kind} ${o.metadata.name}`),
-            [],
-        );
-    });
+    for (const env of ENVIRONMENTS) {
+        test(`clusters/${env}: nothing lands in flux-system when the Flux namespace is gitops`, () => {
+            const vars = rootKustomization().spec.postBuild.substitute;
+            const settings = run.recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME).data;
+            const layers = build(path.join(DEPLOY, "clusters", env)).map((o) => substitute(o, vars));
+            const applied: any[] = [...layers];
+            for (const layer of layers) {
+                assert.equal(
+                    layer.metadata.namespace,
+                    "gitops",
+                    `${layer.metadata.name} sits beside its Bucket source`,
+                );
+                applied.push(...build(path.join(DEPLOY, layer.spec.path)).map((o) => substitute(o, settings)));
+            }
+            const info = applied.find((o) => o.kind === "ConfigMap" && o.metadata.name === "platform-info");
+            assert.equal(info.metadata.namespace, "gitops");
+            assert.equal(info.data.cluster, "blue");
+            const inFluxSystem = applied.filter((o) => o.metadata.namespace === "flux-system");
+            assert.deepEqual(
+                inFluxSystem.map((o) => `${o.kind} ${o.metadata.name}`),
+                [],
+            );
+        });
+    }
 
     test("make validate with these values finds no problem", async () => {
         const vars = rootKustomization().spec.postBuild.substitute;
@@ -207,36 +234,41 @@ describe("a CRD and its first object in one upload", () => {
         assert.deepEqual(report.problems.map(formatProblem), []);
 
         const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
-        const root = build(dir).map((o) => substitute(o, vars));
-        const { layers } = findLayers(root, { root: dir, fluxNamespace: "flux-system", syncName: FLUX_SYNC_NAME });
-        const layerOf = (kind: string) => layers.find((l) => build(l.dir).some((o) => o.kind === kind))?.id;
-        const crdLayer = layerOf("CustomResourceDefinition");
-        const widgetLayer = layerOf("Widget");
-        assert.equal(crdLayer, "flux-system/infra-controllers");
-        assert.equal(widgetLayer, "flux-system/apps");
-        assert.ok(ancestors(layers, widgetLayer!).has(crdLayer!), "apps depends on infra-controllers, directly or not");
-        assert.equal(layers.find((l) => l.id === crdLayer)?.wait, true, "Ready only once the CRD is established");
+        for (const env of ENVIRONMENTS) {
+            const root = build(path.join(dir, "clusters", env)).map((o) => substitute(o, vars));
+            const { layers } = findLayers(root, { root: dir, fluxNamespace: "flux-system", syncName: FLUX_SYNC_NAME });
+            const layerOf = (kind: string) => layers.find((l) => build(l.dir).some((o) => o.kind === kind))?.id;
+            const crdLayer = layerOf("CustomResourceDefinition");
+            const widgetLayer = layerOf("Widget");
+            assert.equal(crdLayer, "flux-system/infra-controllers", env);
+            assert.equal(widgetLayer, "flux-system/apps", env);
+            assert.ok(ancestors(layers, widgetLayer!).has(crdLayer!), `${env}: apps depends on infra-controllers`);
+            assert.equal(layers.find((l) => l.id === crdLayer)?.wait, true, "Ready only once the CRD is established");
+        }
     });
 
     test("the object is validated against its CRD's schema", async () => {
         const dir = treeWithFixture();
         dirs.push(dir);
         writeFileSync(
-            path.join(dir, "apps/widgets/widget.yaml"),
-            readFileSync(path.join(dir, "apps/widgets/widget.yaml"), "utf8").replace("size: 3", "size: 0"),
+            path.join(dir, "apps/base/widgets/widget.yaml"),
+            readFileSync(path.join(dir, "apps/base/widgets/widget.yaml"), "utf8").replace("size: 3", "size: 0"),
         );
         const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
         assert.match(
             report.problems.map(formatProblem).join("\n"),
-            /Widget flux-system\/first: \/spec\/size must be >= 1/,
+            /Widget flux-system\/first: \/spec\/size must be >= 1 \[kustomization apps\/base\/widgets; environments dev, prod\]/,
         );
     });
 
     test("a CRD in a layer the object's layer does not depend on is reported", async () => {
-        const dir = treeWithFixture({ from: "infrastructure/controllers", to: "apps" });
+        const dir = treeWithFixture({ from: "infrastructure/controllers", to: "apps/base/widgets" });
         dirs.push(dir);
         // now the CRD is applied by apps, and a second object of its kind by infra-configs
-        cpSync(path.join(FIXTURE, "apps/widgets/widget.yaml"), path.join(dir, "infrastructure/configs/widget.yaml"));
+        cpSync(
+            path.join(FIXTURE, "apps/base/widgets/widget.yaml"),
+            path.join(dir, "infrastructure/configs/widget.yaml"),
+        );
         const file = path.join(dir, "infrastructure/configs/kustomization.yaml");
         const k = parse(readFileSync(file, "utf8"));
         writeFileSync(file, stringify({ ...k, resources: [...k.resources, "widget.yaml"] }));
@@ -257,10 +289,10 @@ describe("a CRD and its first object in one upload", () => {
         );
     });
 
-    test("a layer with dependents but no wait, a dependsOn on nothing and a cycle are reported", async () => {
+    test("a layer with dependents but no wait, a dependsOn on nothing and a cycle are reported, in their environment only", async () => {
         const dir = treeWithFixture();
         dirs.push(dir);
-        const file = path.join(dir, "infrastructure.yaml");
+        const file = path.join(dir, "clusters/prod/infrastructure.yaml");
         const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS());
         docs[0].spec.wait = false;
         docs[0].spec.dependsOn = [{ name: "apps" }];
@@ -268,18 +300,32 @@ describe("a CRD and its first object in one upload", () => {
         writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
         const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
         const text = report.problems.map(formatProblem).join("\n");
-        assert.match(text, /Kustomization flux-system\/infra-controllers: .* no wait: true/);
         assert.match(
             text,
-            /Kustomization flux-system\/infra-configs: dependsOn flux-system\/nothing, which the tree does not define/,
+            /Kustomization flux-system\/infra-controllers: .* no wait: true.*\[kustomization clusters\/prod; environment prod\]$/m,
         );
-        assert.match(text, /Kustomization flux-system\/apps: dependsOn forms a cycle/);
+        assert.match(
+            text,
+            /Kustomization flux-system\/infra-configs: dependsOn flux-system\/nothing, which the tree does not define \[kustomization clusters\/prod; environment prod\]$/m,
+        );
+        assert.match(
+            text,
+            /Kustomization flux-system\/apps: dependsOn forms a cycle: .*\[kustomization clusters\/prod; environment prod\]$/m,
+        );
+        assert.doesNotMatch(text, /environments? dev/, "dev's layers are untouched");
+        assert.deepEqual(
+            report.environments.map((e) => [e.name, e.problems > 0]),
+            [
+                ["dev", false],
+                ["prod", true],
+            ],
+        );
     });
 
     test("a layer without SOPS decryption with the stack's sops-age Secret is reported", async () => {
         const dir = treeWithFixture();
         dirs.push(dir);
-        const file = path.join(dir, "infrastructure.yaml");
+        const file = path.join(dir, "clusters/dev/infrastructure.yaml");
         const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS());
         delete docs[0].spec.decryption;
         docs[1].spec.decryption.secretRef.name = "other-key";

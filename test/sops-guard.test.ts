@@ -47,7 +47,7 @@ after(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** A copy of deploy/ (as `<tmp>/deploy`) whose apps layer also applies apps/secrets/secret.yaml. */
+/** A copy of deploy/ (as `<tmp>/deploy`) whose dev apps layer also applies apps/secrets/secret.yaml. */
 function treeWithSecret(content = SECRET): string {
     const parent = mkdtempSync(path.join(tmpdir(), "guard-"));
     dirs.push(parent);
@@ -57,9 +57,9 @@ function treeWithSecret(content = SECRET): string {
     mkdirSync(path.join(root, "apps/secrets"));
     writeFileSync(path.join(root, "apps/secrets/secret.yaml"), content);
     writeFileSync(path.join(root, "apps/secrets/kustomization.yaml"), "resources:\n  - secret.yaml\n");
-    const apps = path.join(root, "apps/kustomization.yaml");
+    const apps = path.join(root, "apps/dev/kustomization.yaml");
     const k = parse(readFileSync(apps, "utf8"));
-    k.resources.push("secrets");
+    k.resources.push("../secrets");
     writeFileSync(apps, stringify(k));
     return root;
 }
@@ -81,7 +81,7 @@ describe("the plaintext-Secret guard: make validate", () => {
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
-            /deploy\/apps\/secrets\/secret\.yaml: Secret podinfo\/db-password: data\.token, stringData\.password are not SOPS-encrypted/,
+            /deploy\/apps\/secrets\/secret\.yaml: Secret podinfo\/db-password: data\.token, stringData\.password are not SOPS-encrypted.*\[kustomization deploy; environment dev\]$/m,
         );
     });
 

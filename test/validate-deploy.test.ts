@@ -95,19 +95,37 @@ describe("validate: deploy/", () => {
         assert.deepEqual(report.problems.map(formatProblem), []);
         const dirs = report.kustomizations.map((k) => k.dir);
         for (const d of [
-            "deploy",
+            "deploy/clusters/dev",
+            "deploy/clusters/prod",
             "deploy/infrastructure/controllers",
             "deploy/infrastructure/configs",
-            "deploy/apps",
-            "deploy/apps/podinfo",
+            "deploy/apps/base/podinfo",
+            "deploy/apps/dev",
+            "deploy/apps/prod",
+            "deploy/github",
         ])
             assert.ok(dirs.includes(d), `${d} was not built`);
         assert.equal(
-            dirs.includes("deploy/apps/podinfo/tls"),
+            dirs.includes("deploy/apps/base/podinfo/tls"),
             false,
             "a kustomize Component is built through its users",
         );
-        assert.equal(report.kustomizations.find((k) => k.dir === "deploy/apps/podinfo")?.objects, 4);
+        for (const d of ["deploy/apps/base/podinfo", "deploy/apps/dev", "deploy/apps/prod"])
+            assert.equal(report.kustomizations.find((k) => k.dir === d)?.objects, 4, d);
+    });
+
+    test("every environment is built with what its layers apply, and reported on its own", () => {
+        assert.deepEqual(
+            report.environments.map((e) => ({ ...e })),
+            ["dev", "prod"].map((name) => ({
+                name,
+                dir: `deploy/clusters/${name}`,
+                layers: 3,
+                // its 3 layers, platform-info and podinfo's Namespace, HelmRepository, HelmRelease, Ingress
+                objects: 8,
+                problems: 0,
+            })),
+        );
     });
 
     test("stack values that YAML would read as numbers or booleans stay strings (the tree quotes them)", async () => {
@@ -124,7 +142,7 @@ describe("validate: deploy/", () => {
     });
 
     test("the demo uses current Flux APIs, a pinned chart and a Contour Ingress", async () => {
-        const dir = path.join(REPO, "deploy/apps/podinfo");
+        const dir = path.join(REPO, "deploy/apps/base/podinfo");
         const objects: any[] = [];
         for (const f of await readdir(dir)) {
             if (f !== "kustomization.yaml" && f.endsWith(".yaml"))
@@ -147,18 +165,18 @@ describe("validate: the demo asks KCert for a certificate only for a real host",
     after(async () => {
         for (const d of dirs) await rm(d, { recursive: true, force: true });
     });
-    /** A copy of deploy/ with podinfo's host set and its tls component on or off. */
+    /** A copy of deploy/ with prod's podinfo host set and its tls component on or off. */
     async function demo(host: string | undefined, tls: boolean) {
         const dir = await mkdtemp(path.join(os.tmpdir(), "validate-demo-"));
         dirs.push(dir);
         await cp(path.join(REPO, "deploy"), dir, { recursive: true });
-        const k = path.join(dir, "apps/podinfo/kustomization.yaml");
-        if (tls) await writeFile(k, `${await readFile(k, "utf8")}components:\n  - tls\n`);
-        const ing = path.join(dir, "apps/podinfo/ingress.yaml");
-        if (host) await writeFile(ing, (await readFile(ing, "utf8")).replace("podinfo.example.com", host));
+        const k = path.join(dir, "apps/prod/kustomization.yaml");
+        if (tls) await writeFile(k, `${await readFile(k, "utf8")}components:\n  - ../base/podinfo/tls\n`);
+        const overlay = path.join(dir, "apps/prod/podinfo/kustomization.yaml");
+        if (host) await writeFile(overlay, (await readFile(overlay, "utf8")).replace("podinfo.example.com", host));
         const report = await validateDeploy(dir, { relativeTo: dir });
         const ingress = parseAllDocuments(
-            execFileSync(ensureKustomize(), ["build", path.join(dir, "apps/podinfo")], { encoding: "utf8" }),
+            execFileSync(ensureKustomize(), ["build", path.join(dir, "apps/prod")], { encoding: "utf8" }),
         )
             .map((d) => d.toJS())
             .find((o) => o?.kind === "Ingress");
@@ -177,7 +195,7 @@ describe("validate: the demo asks KCert for a certificate only for a real host",
         assert.equal(problems.length, 1, problems.join("\n"));
         assert.match(
             problems[0]!,
-            /^apps\/podinfo\/ingress\.yaml: Ingress podinfo\/podinfo: asks KCert .* podinfo\.example\.com/,
+            /^apps\/base\/podinfo\/ingress\.yaml: Ingress podinfo\/podinfo: asks KCert .* podinfo\.example\.com, .*\[kustomization apps\/prod; environment prod\]$/,
         );
     });
 
@@ -195,6 +213,98 @@ describe("validate: the demo asks KCert for a certificate only for a real host",
             assert.equal(isReservedHost(h), true, h);
         for (const h of ["podinfo.apps.acme-corp.dev", "example.company.io", "examples.com"])
             assert.equal(isReservedHost(h), false, h);
+    });
+});
+
+describe("validate: a broken overlay names its environment", () => {
+    const dirs: string[] = [];
+    after(async () => {
+        for (const d of dirs) await rm(d, { recursive: true, force: true });
+    });
+    /** A copy of deploy/ with one environment's podinfo overlay given one more patch. */
+    async function withPatch(env: string, patch: string): Promise<string> {
+        const dir = await mkdtemp(path.join(os.tmpdir(), "validate-env-"));
+        dirs.push(dir);
+        await cp(path.join(REPO, "deploy"), dir, { recursive: true });
+        const file = path.join(dir, `apps/${env}/podinfo/kustomization.yaml`);
+        await writeFile(file, `${await readFile(file, "utf8")}${patch}`);
+        return dir;
+    }
+    const BAD_PORT = [
+        "  - target:",
+        "      kind: Ingress",
+        "      name: podinfo",
+        "    patch: |-",
+        "      - op: replace",
+        "        path: /spec/rules/0/http/paths/0/backend/service/port/number",
+        "        value: http",
+        "",
+    ].join("\n");
+
+    test("an object an overlay breaks is reported for that environment only, at the overlay", async () => {
+        const dir = await withPatch("prod", BAD_PORT);
+        const report = await validateDeploy(dir, { relativeTo: dir });
+        const text = report.problems.map(formatProblem);
+        assert.equal(text.length, 1, text.join("\n"));
+        assert.match(
+            text[0]!,
+            /^apps\/base\/podinfo\/ingress\.yaml: Ingress podinfo\/podinfo: .*port\/number must be integer \[kustomization apps\/prod\/podinfo; environment prod\]$/,
+        );
+        assert.deepEqual(
+            report.environments.map((e) => `${e.name}: ${e.problems}`),
+            ["dev: 0", "prod: 1"],
+        );
+    });
+
+    test("an overlay that does not build names its environment", async () => {
+        const dir = await withPatch(
+            "dev",
+            "  - target:\n      kind: Ingress\n      name: podinfo\n    patch: |-\n      - op: replace\n        path: /spec/nothing/here\n        value: x\n",
+        );
+        const report = await validateDeploy(dir, { relativeTo: dir });
+        const failed = report.problems.filter((p) => p.message.startsWith("kustomize build failed"));
+        assert.deepEqual(
+            failed.map((p) => `${p.kustomization}: ${p.environments?.join(",")}`),
+            ["apps/dev: dev", "apps/dev/podinfo: dev"],
+        );
+        assert.deepEqual(
+            report.environments.map((e) => [e.name, e.problems > 0]),
+            [
+                ["dev", true],
+                ["prod", false],
+            ],
+        );
+    });
+
+    test("a problem of the base is reported once, at the base, for every environment", async () => {
+        const dir = await withPatch("prod", "");
+        const release = path.join(dir, "apps/base/podinfo/release.yaml");
+        await writeFile(release, (await readFile(release, "utf8")).replace("interval: 30m", "interval: 30x"));
+        const report = await validateDeploy(dir, { relativeTo: dir });
+        assert.deepEqual(report.problems.map(formatProblem), [
+            'apps/base/podinfo/release.yaml: HelmRelease podinfo/podinfo: /spec/interval "30x" is not a duration [kustomization apps/base/podinfo; environments dev, prod]',
+        ]);
+    });
+
+    test("make validate prints one line per environment and exits 1", async () => {
+        const dir = await withPatch("prod", BAD_PORT);
+        const r = await runValidateCli(dir);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /^environment dev \(clusters\/dev\): 3 layers, 8 objects: ok$/m);
+        assert.match(r.stdout, /^environment prod \(clusters\/prod\): 3 layers, 8 objects: 1 problem\(s\)$/m);
+        assert.match(r.stderr, /^error: .*\[kustomization apps\/prod\/podinfo; environment prod\]$/m);
+        assert.match(r.stdout, /in 2 environment\(s\): 1 problem\(s\)\n$/);
+    });
+
+    test("a clusters/ folder without an environment is an error", async () => {
+        const dir = await makeTree({
+            "clusters/README.md": "nothing here\n",
+            "apps/kustomization.yaml": "resources:\n  - cm.yaml\n",
+            "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
+        });
+        dirs.push(dir);
+        const report = await validateDeploy(dir, { relativeTo: dir });
+        assert.match(report.problems.map(formatProblem).join("\n"), /clusters\/ holds no environment/);
     });
 });
 

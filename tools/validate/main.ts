@@ -17,7 +17,9 @@ async function main(): Promise<number> {
     const report = await validateDeploy(root, { relativeTo: inCwd ? process.cwd() : root });
     for (const k of report.kustomizations) process.stdout.write(`built ${k.dir} (${k.objects} objects)\n`);
     for (const p of report.problems) process.stderr.write(`error: ${formatProblem(p)}\n`);
-    for (const e of report.environments) {
+    // a tree without clusters/ is one environment, its root: nothing to tell apart
+    const named = report.environments.filter((e) => e.name !== ".");
+    for (const e of named) {
         const verdict = e.problems === 0 ? "ok" : `${e.problems} problem(s)`;
         process.stdout.write(
             `environment ${e.name} (${e.dir}): ${e.layers} layers, ${e.objects} objects: ${verdict}\n`,
@@ -25,7 +27,7 @@ async function main(): Promise<number> {
     }
     const summary =
         `validated ${report.objects} distinct objects from ${report.kustomizations.length} kustomizations` +
-        `${report.environments.length > 0 ? ` in ${report.environments.length} environment(s)` : ""}: ` +
+        `${named.length > 0 ? ` in ${named.length} environment(s)` : ""}: ` +
         `${report.problems.length === 0 ? "no problems" : `${report.problems.length} problem(s)`}`;
     process.stdout.write(`${summary}\n`);
     return report.problems.length === 0 ? 0 : 1;

@@ -493,9 +493,7 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
         const folders = p.files?.length
             ? p.files.map((f) => path.dirname(path.resolve(relativeTo, f)))
             : [path.resolve(relativeTo, p.kustomization)];
-        return environments
-            .filter((e) => folders.some((f) => reach.get(e.name)?.has(f)))
-            .map((e) => e.name);
+        return environments.filter((e) => folders.some((f) => reach.get(e.name)?.has(f))).map((e) => e.name);
     };
 
     results.push({ rel: rootRel, objects: 0, problems: guard });
