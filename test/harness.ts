@@ -3,7 +3,7 @@
  * what it registered. Every test file runs in its own process (node --test), so the
  * runtime's global state never leaks between files.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -97,6 +97,14 @@ export function kubeconfigFile(contexts: string[], current?: string): string {
         }),
     );
     return file;
+}
+
+/** The example stacks: every `Pulumi.<stack>.yaml` beside Pulumi.yaml, sorted. */
+export function exampleStacks(root: string = join(__dirname, "..")): string[] {
+    return readdirSync(root)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
 }
 
 /** The environment an example stack runs with: fake credentials, or for `local` a kubeconfig with its context. */

@@ -1,6 +1,6 @@
 /**
  * Resource identity: the URN of every resource of every example stack (Pulumi.dev.yaml,
- * Pulumi.local.yaml) is pinned in test/fixtures/urns.json.
+ * Pulumi.local.yaml, Pulumi.prod.yaml: every Pulumi.<stack>.yaml) is pinned in test/fixtures/urns.json.
  *
  * Pulumi identifies a resource by its URN, `urn:pulumi:<stack>::<project>::<type chain>::<name>`,
  * where the type chain is the types of its parents (below the stack) and its own, joined by `$`
@@ -26,7 +26,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { main } from "../infrastructure/program";
 import { MockRecorder, runOffline } from "../tools/mocks";
 import { readStackConfig } from "../tools/render/stack-config";
-import { exampleStackEnv, inputValue } from "./harness";
+import { exampleStackEnv, exampleStacks, inputValue } from "./harness";
 
 const ROOT = join(__dirname, "..");
 const FIXTURE = join(__dirname, "fixtures", "urns.json");
@@ -116,7 +116,7 @@ async function identity(stack: string): Promise<StackIdentity> {
     return { urns, aliases };
 }
 
-const STACKS = ["dev", "local"];
+const STACKS = exampleStacks();
 
 describe("resource identity (URN snapshot of the example stacks)", () => {
     if (process.env.UPDATE_URNS === "1") {

@@ -19,7 +19,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { main } from "../infrastructure/program";
 import { MockRecorder, runOffline } from "../tools/mocks";
 import { readStackConfig } from "../tools/render/stack-config";
-import { exampleStackEnv } from "./harness";
+import { exampleStackEnv, exampleStacks } from "./harness";
 
 const ROOT = join(__dirname, "..");
 
@@ -31,8 +31,11 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
     "digitalocean:index/kubernetesCluster:KubernetesCluster": ["kubeConfigs"],
 };
 
-describe("secrets in the state (both example stacks)", () => {
-    for (const stack of ["dev", "local"]) {
+describe("secrets in the state (every example stack)", () => {
+    test("the example stacks are dev, local and prod", () => {
+        assert.deepEqual(exampleStacks(), ["dev", "local", "prod"]);
+    });
+    for (const stack of exampleStacks()) {
         test(`Pulumi.${stack}.yaml: every credential output is a secret output of its resource`, async () => {
             const sc = readStackConfig(ROOT, stack);
             const recorder = new MockRecorder();

@@ -9,9 +9,9 @@
  * node_modules/) may run before a missing credential is named.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join, relative, resolve } from "node:path";
 import { parse } from "yaml";
 import { missingCredentials } from "../../infrastructure/config";
 import type { Target } from "../../infrastructure/target-config";
@@ -57,6 +57,32 @@ function kubeconfigProblem(configured: string | undefined, o: PreflightOptions):
     );
 }
 
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/**
+ * The stack's flux.path must be an environment of deploy/ (a folder with a kustomization file,
+ * such as ./clusters/dev): the root sync applies that folder of the bucket, and the bucket's
+ * root is no environment (without a kustomization.yaml there, Flux would generate one applying
+ * every manifest of every environment). Checked where the project has a deploy/ folder.
+ */
+export function fluxPathProblem(root: string, stackFile: string, fluxPath: string): string | undefined {
+    const deploy = join(root, "deploy");
+    if (!existsSync(deploy)) return undefined;
+    const dir = resolve(deploy, fluxPath);
+    if (KUSTOMIZATION_FILES.some((f) => existsSync(join(dir, f)))) return undefined;
+    const clusters = join(deploy, "clusters");
+    const envs = existsSync(clusters)
+        ? readdirSync(clusters, { withFileTypes: true })
+              .filter((e) => e.isDirectory() && KUSTOMIZATION_FILES.some((f) => existsSync(join(clusters, e.name, f))))
+              .map((e) => `./clusters/${e.name}`)
+              .sort()
+        : [];
+    return (
+        `flux.path in ${stackFile} (${fluxPath}): deploy/${relative(deploy, dir) || "."} has no kustomization.yaml, so the stack's Flux would sync no environment; ` +
+        `set flux.path to an environment's folder${envs.length > 0 ? ` (${envs.join(", ")})` : ""} (README: Adding an environment)`
+    );
+}
+
 /** The missing prerequisites, each as `NAME: why`; empty when everything is there. */
 export function preflight(o: PreflightOptions): string[] {
     const { env } = o;
@@ -89,6 +115,11 @@ export function preflight(o: PreflightOptions): string[] {
             const github = doc.config?.[`${project}:github`];
             target = doc.config?.[`${project}:target`] === "existing-cluster" ? "existing-cluster" : "digitalocean";
             needsGitHub = github !== undefined && github !== null;
+            if (o.action === "bootstrap") {
+                const flux = doc.config?.[`${project}:flux`] as { path?: unknown } | undefined;
+                const problem = fluxPathProblem(o.root, stackFile, typeof flux?.path === "string" ? flux.path : "./");
+                if (problem) missing.push(problem);
+            }
             if (target === "existing-cluster") {
                 const existing = doc.config?.[`${project}:existingCluster`] as { kubeconfig?: unknown } | undefined;
                 const problem = kubeconfigProblem(
