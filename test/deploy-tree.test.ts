@@ -72,8 +72,8 @@ function treeWithFixture(move?: { from: string; to: string }): string {
 describe("deploy/: every environment applies the layers in order from the stack's bucket", () => {
     const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
 
-    test("the environments are dev and prod", () => {
-        assert.deepEqual(ENVIRONMENTS, ["dev", "prod"]);
+    test("the environments include dev and prod", () => {
+        for (const env of ["dev", "prod"]) assert.ok(ENVIRONMENTS.includes(env), env);
     });
 
     for (const env of ENVIRONMENTS) {
@@ -314,12 +314,10 @@ describe("a CRD and its first object in one upload", () => {
         );
         assert.doesNotMatch(text, /environments? dev/, "dev's layers are untouched");
         assert.deepEqual(
-            report.environments.map((e) => [e.name, e.problems > 0]),
-            [
-                ["dev", false],
-                ["prod", true],
-            ],
+            report.environments.filter((e) => e.name !== "prod").map((e) => [e.name, e.problems]),
+            report.environments.filter((e) => e.name !== "prod").map((e) => [e.name, 0]),
         );
+        assert.ok(report.environments.find((e) => e.name === "prod")!.problems > 0);
     });
 
     test("a layer without SOPS decryption with the stack's sops-age Secret is reported", async () => {

@@ -38,9 +38,14 @@ const stackFile = (stack: string): Record<string, any> =>
 describe("every example stack syncs an environment of deploy/", () => {
     test("the environments are the folders of deploy/clusters/", async () => {
         const envs = await findEnvironments(DEPLOY);
+        const folders = readdirSync(path.join(DEPLOY, "clusters")).map((n) => `clusters/${n}`);
         assert.deepEqual(
             envs.map((e) => path.relative(DEPLOY, e.dir)),
-            ["clusters/dev", "clusters/prod"],
+            folders.sort(),
+        );
+        assert.deepEqual(
+            envs.filter((e) => e.name === "dev" || e.name === "prod").map((e) => e.name),
+            ["dev", "prod"],
         );
     });
 

@@ -32,8 +32,8 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
 };
 
 describe("secrets in the state (every example stack)", () => {
-    test("the example stacks are dev, local and prod", () => {
-        assert.deepEqual(exampleStacks(), ["dev", "local", "prod"]);
+    test("the example stacks include dev, local and prod", () => {
+        for (const stack of ["dev", "local", "prod"]) assert.ok(exampleStacks().includes(stack), stack);
     });
     for (const stack of exampleStacks()) {
         test(`Pulumi.${stack}.yaml: every credential output is a secret output of its resource`, async () => {
