@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -662,7 +662,11 @@ describe("the alerts hear every Kustomization and HelmRelease the GitOps tree de
                     .map((d) => d.toJS())
                     .filter((o) => o !== null)
                     .map((o) => parse(substituteText(stringify(o), settings).text));
-            const layers = build(DEPLOY_DIR);
+            // every environment (deploy/clusters/<env>): its layers and what they apply
+            const layers = readdirSync(join(DEPLOY_DIR, "clusters")).flatMap((env) =>
+                build(join(DEPLOY_DIR, "clusters", env)),
+            );
+            assert.ok(layers.length >= 6, "the layers of dev and prod");
             const applied = [...layers, ...layers.flatMap((l: any) => build(join(DEPLOY_DIR, l.spec.path)))];
             const watched = applied.filter((o: any) => ["Kustomization", "HelmRelease"].includes(o.kind));
             assert.ok(watched.some((o: any) => o.kind === "HelmRelease" && o.metadata.namespace === "podinfo"));

@@ -90,7 +90,7 @@ describe("README", () => {
         })) {
             assert.ok(readme.includes(v), `e2e pin ${what} ${v} (components/versions.ts) is missing from the README`);
         }
-        const release = parse(readFileSync(join(ROOT, "deploy/apps/podinfo/release.yaml"), "utf8"));
+        const release = parse(readFileSync(join(ROOT, "deploy/apps/base/podinfo/release.yaml"), "utf8"));
         assert.ok(readme.includes(release.spec.chart.spec.version), "the podinfo chart pin is missing from the README");
     });
 

@@ -40,10 +40,6 @@ export function describe(o: KubeObject): string {
     return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
 }
 
-function identity(o: KubeObject): string {
-    return `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-}
-
 function parseObjects(text: string, origin: string): KubeObject[] {
     const out: KubeObject[] = [];
     for (const doc of parseAllDocuments(text)) {
@@ -118,7 +114,8 @@ async function renderStack(root: string, stack: string, out: string): Promise<Ku
 }
 
 /**
- * Every distinct object of every kustomization under deploy/, built as `make validate` builds it:
+ * Every distinct object of every kustomization under deploy/ (every environment's overlays
+ * included), built as `make validate` builds it:
  * the pinned kustomize, then Flux's post-build substitution with the example stack's values
  * (`${flux_namespace}` and the others the root Kustomization sets), unless an object opts out.
  */
@@ -137,8 +134,10 @@ async function deployObjects(root: string): Promise<SourcedObject[]> {
                     throw new Error(`${rel}: ${describe(built)} uses unset \${${sub.missing.join("}, ${")}}`);
                 o = parse(sub.text) as KubeObject;
             }
-            if (seen.has(identity(o))) continue;
-            seen.add(identity(o));
+            // distinct by content: each environment's variant of an object (an overlay's patch) is checked
+            const key = JSON.stringify(o);
+            if (seen.has(key)) continue;
+            seen.add(key);
             out.push({ source: rel, object: o });
         }
     }
