@@ -1,7 +1,8 @@
-// The Flux side of `make validate`: the root of the tree holds Flux Kustomizations (the layers
-// infra-controllers → infra-configs → apps) that apply folders of the same tree from the
-// stack's bucket. Offline, this finds those layers in the root's build and checks that Flux
-// will apply them in a working order:
+// The Flux side of `make validate`: each environment's folder (clusters/<env>, or the root of a
+// tree without environments) holds Flux Kustomizations (the layers infra-controllers →
+// infra-configs → apps) that apply folders of the same tree from the stack's bucket, by paths
+// relative to the bucket's root. Offline, this finds those layers in the folder's build and
+// checks that Flux will apply them in a working order:
 //  - every layer's path is a folder of the tree with a kustomization file;
 //  - every dependsOn names a Kustomization that exists, and the graph has no cycle;
 //  - a layer others depend on sets `wait: true` (kustomize-controller marks a Kustomization
