@@ -33,7 +33,7 @@ import { exampleSettings, FLUX_SYNC_NAME, PLATFORM_VARIABLES } from "../../compo
 import { substituteText, substitutionDisabled } from "../../components/flux/substitute";
 import { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild } from "../kustomize/build";
 import { findPlaintextSecrets, hasSopsMetadata } from "../sops/guard";
-import { type Environment, findEnvironments, reachedFolders } from "./environments";
+import { CLUSTERS_DIR, type Environment, findEnvironments, reachedFolders } from "./environments";
 import { findLayers, orderingProblems } from "./flux-tree";
 
 export { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild };
@@ -425,7 +425,7 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
     const reach = new Map<string, Set<string>>(); // environment name → folders (absolute) it applies
     const envObjects = new Map<string, Set<string>>();
     const layerCount = new Map<string, number>();
-    if (environments.length === 0 && (await isDir(path.join(absRoot, "clusters")))) {
+    if (environments.length === 0 && (await isDir(path.join(absRoot, CLUSTERS_DIR)))) {
         results.push({
             rel: rootRel,
             objects: 0,
