@@ -12,6 +12,7 @@ import { distance } from "fastest-levenshtein";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
+import { missingCredentials } from "./credentials";
 import {
     kubeconfigProblems,
     type Target,
@@ -19,6 +20,8 @@ import {
     targetProblems,
     targetSections,
 } from "./target-config";
+
+export { CREDENTIAL_ENV, missingCredentials } from "./credentials";
 
 /** DOKS regions (DigitalOcean datacenter slugs). */
 export const DOKS_REGIONS = [
@@ -459,13 +462,6 @@ export class ConfigError extends pulumi.RunError {
     }
 }
 
-/** Environment variables a real deployment needs, and why. */
-export const CREDENTIAL_ENV: Record<string, string> = {
-    DIGITALOCEAN_TOKEN: "DigitalOcean API token (cluster, bucket, keys, DNS)",
-    SPACES_ACCESS_KEY_ID: "Spaces access key ID (the provider creates the bucket with it)",
-    SPACES_SECRET_ACCESS_KEY: "Spaces secret access key",
-};
-
 export interface ParseOptions {
     /** The process environment to check credentials in. */
     readonly env: NodeJS.ProcessEnv;
@@ -514,33 +510,6 @@ function formatPath(path: readonly PropertyKey[]): string {
         (acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
         "",
     );
-}
-
-/**
- * Names the credentials environment variables that are missing for this configuration. The
- * existing-cluster target needs no DigitalOcean or Spaces credentials.
- */
-export function missingCredentials(
-    env: NodeJS.ProcessEnv,
-    needsGitHub: boolean,
-    target: Target = "digitalocean",
-): string[] {
-    const missing: string[] = [];
-    if (target === "digitalocean") {
-        if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) {
-            missing.push(`DIGITALOCEAN_TOKEN: ${CREDENTIAL_ENV.DIGITALOCEAN_TOKEN}`);
-        }
-        for (const key of ["SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"]) {
-            if (!env[key]) missing.push(`${key}: ${CREDENTIAL_ENV[key]}`);
-        }
-    }
-    if (needsGitHub && !env.GITHUB_TOKEN) {
-        missing.push(
-            "GITHUB_TOKEN: GitHub token that can manage github.repository's webhooks and deploy keys " +
-                "(fine-grained: Webhooks and Administration read/write on that repository)",
-        );
-    }
-    return missing;
 }
 
 // ---------------------------------------------------------------- walking the schema

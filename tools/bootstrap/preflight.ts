@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 import { parse } from "yaml";
-import { missingCredentials } from "../../infrastructure/config";
+import { missingCredentials } from "../../infrastructure/credentials";
 import type { Target } from "../../infrastructure/target-config";
 import { backendUrl } from "../lib/backend";
 
@@ -130,7 +130,7 @@ export function preflight(o: PreflightOptions): string[] {
             }
         }
     }
-    // The credentials the program checks (infrastructure/config.ts), for the stack's target. A
+    // The credentials the program checks (infrastructure/credentials.ts), for the stack's target. A
     // destroy needs the same ones: it deletes the cluster, DNS record and Spaces keys
     // (DigitalOcean token), empties and deletes the bucket (Spaces key) and deletes the GitHub
     // webhook (GitHub token, only when github.repository is set).

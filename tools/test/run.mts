@@ -1,0 +1,341 @@
+// Entry point of `npm test` / `make test`: Biome, ESLint, the type check and every test file,
+// as jobs on a pool of worker slots, then the slowest files.
+//
+// usage: npm test [-- [--concurrency N] [--no-lint] [test/FILE…]]
+//
+// - Test files listed in groups.mts share Node.js processes (`--test-isolation=none`, a few
+//   groups), since loading @pulumi/pulumi costs about 3 s of CPU per process; every other file
+//   runs in its own process, as `node --test` runs it.
+// - Biome, ESLint and `tsc --noEmit` are jobs in the same pool as the tests, not a step before
+//   them; `tsc` keeps its incremental build info in the cache folder.
+// - Jobs start longest first, by the durations the previous run recorded (cache folder), so
+//   the slowest one never starts last.
+// - Every Node.js process it starts (test processes and what they spawn: make, npm, tsx)
+//   shares Node's compile cache (NODE_COMPILE_CACHE) in the cache folder.
+// - Each job's output (Node's spec reporter for tests) is printed when the job ends, in one
+//   piece. At the end: the failures, the 10 slowest files and the totals. The exit code is 1
+//   when anything failed: a failing test, a file that crashed at load or ran no test, a lint
+//   or type error.
+//
+// The cache folder is $DO_GITOPS_CACHE, else $XDG_CACHE_HOME/do-gitops-platform, else
+// ~/.cache/do-gitops-platform (the one tools/node/ensure-node.sh uses); nothing in it is
+// needed: a clean clone (CI) starts without it and fills it.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import module from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { SHARED_PROCESS_FILES } from "./groups.mjs";
+import type { TestLine } from "./reporter.mjs";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const CACHE =
+    process.env.DO_GITOPS_CACHE ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "do-gitops-platform");
+const TIMINGS = path.join(CACHE, "test-times.json");
+const BIN = path.join(ROOT, "node_modules", ".bin");
+const REPORTER = "./tools/test/reporter.mts";
+const GUARD = "./tools/test/shared-guard.mts";
+
+/** One unit of work for a worker slot. */
+interface Job {
+    readonly name: string;
+    readonly command: string;
+    readonly args: readonly string[];
+    /** Test files the job runs (none for lint and type check). */
+    readonly files: readonly string[];
+    /** Where the timing reporter writes (test jobs). */
+    readonly events?: string;
+    /** Expected seconds, for the order. */
+    estimate: number;
+}
+
+interface JobResult {
+    readonly job: Job;
+    readonly code: number | null;
+    readonly signal: NodeJS.Signals | null;
+    readonly seconds: number;
+    readonly output: string;
+    readonly lines: TestLine[];
+}
+
+const { values: opts, positionals } = parseArgs({
+    options: {
+        concurrency: { type: "string" },
+        "no-lint": { type: "boolean", default: false },
+        fresh: { type: "boolean", default: false },
+        groups: { type: "string" },
+    },
+    allowPositionals: true,
+});
+
+const concurrency = Number(opts.concurrency ?? process.env.TEST_CONCURRENCY ?? 2);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+    console.error(`--concurrency must be a whole number >= 1, not ${opts.concurrency}`);
+    process.exit(2);
+}
+
+function testFiles(): string[] {
+    return readdirSync(path.join(ROOT, "test"))
+        .filter((f) => f.endsWith(".test.ts") || f.endsWith(".test.mts"))
+        .sort()
+        .map((f) => `test/${f}`);
+}
+
+const all = testFiles();
+for (const f of SHARED_PROCESS_FILES) {
+    if (!all.includes(f)) {
+        console.error(`tools/test/groups.mts lists ${f}, which is not a test file (renamed? update the list)`);
+        process.exit(2);
+    }
+}
+const chosen = positionals.length > 0 ? positionals.map((f) => path.relative(ROOT, path.resolve(f))) : all;
+for (const f of chosen) {
+    if (!all.includes(f)) {
+        console.error(`${f} is not a test file (test/*.test.ts, test/*.test.mts)`);
+        process.exit(2);
+    }
+}
+const lint = positionals.length === 0 && !opts["no-lint"];
+
+const previous: Record<string, number> = (() => {
+    try {
+        return JSON.parse(readFileSync(TIMINGS, "utf8"));
+    } catch {
+        return {};
+    }
+})();
+/** Seconds a file took last time; a guess from its size when it has not run here yet. */
+const fileEstimate = (f: string) => previous[f] ?? statSync(path.join(ROOT, f)).size / 4000;
+
+mkdirSync(CACHE, { recursive: true });
+const tmp = path.join(os.tmpdir(), `do-gitops-test-${process.pid}`);
+mkdirSync(tmp, { recursive: true });
+
+function testJob(name: string, files: string[], shared: boolean): Job {
+    const events = path.join(tmp, `${name.replace(/[^\w.-]+/g, "_")}.jsonl`);
+    return {
+        name,
+        command: process.execPath,
+        args: [
+            "--import",
+            "tsx",
+            ...(shared ? ["--import", GUARD] : []),
+            "--test",
+            ...(shared ? ["--test-isolation=none"] : []),
+            "--test-reporter=spec",
+            "--test-reporter-destination=stdout",
+            `--test-reporter=${REPORTER}`,
+            `--test-reporter-destination=${events}`,
+            ...files,
+        ],
+        files,
+        events,
+        estimate: files.reduce((s, f) => s + fileEstimate(f), 0),
+    };
+}
+
+/** Splits the shared files into `n` groups of about equal expected time (longest first). */
+function balance(files: string[], n: number): string[][] {
+    const groups = Array.from({ length: n }, () => ({ files: [] as string[], total: 0 }));
+    for (const f of [...files].sort((a, b) => fileEstimate(b) - fileEstimate(a))) {
+        const g = groups.reduce((min, x) => (x.total < min.total ? x : min));
+        g.files.push(f);
+        g.total += fileEstimate(f);
+    }
+    return groups.filter((g) => g.files.length > 0).map((g) => g.files.sort());
+}
+
+// ESLint's type-aware rules see every file of the TypeScript program, so a per-file cache
+// could keep a stale pass; instead, one hash of everything ESLint reads (the linted folders'
+// sources, its config, tsconfig and the lockfile) skips the whole run when it equals the hash
+// of the last run that passed.
+const ESLINT_STAMP = path.join(CACHE, "eslint-passed.sha256");
+function sourcesHash(): string {
+    const hash = createHash("sha256");
+    const walk = (dir: string): void => {
+        for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true }).sort((a, b) =>
+            a.name.localeCompare(b.name),
+        )) {
+            const rel = path.join(dir, e.name);
+            if (e.isDirectory()) walk(rel);
+            else if (/\.[cm]?[jt]s$/.test(e.name))
+                hash.update(`${rel}\0`)
+                    .update(readFileSync(path.join(ROOT, rel)))
+                    .update("\0");
+        }
+    };
+    for (const d of ["components", "infrastructure", "tools"]) walk(d);
+    for (const f of ["eslint.config.mjs", "tsconfig.json", "package-lock.json"]) {
+        hash.update(`${f}\0`)
+            .update(readFileSync(path.join(ROOT, f)))
+            .update("\0");
+    }
+    return hash.digest("hex");
+}
+const readStamp = () => (existsSync(ESLINT_STAMP) ? readFileSync(ESLINT_STAMP, "utf8").trim() : "");
+const skippedNote: string[] = [];
+const eslintStamp = lint ? sourcesHash() : "";
+
+const jobs: Job[] = [];
+if (lint) {
+    const tool = (name: string, bin: string, args: string[]): Job => ({
+        name,
+        command: path.join(BIN, bin),
+        args,
+        files: [],
+        estimate: previous[name] ?? 10,
+    });
+    jobs.push(tool("biome", "biome", ["check", "."]));
+    if (!opts.fresh && readStamp() === eslintStamp) {
+        skippedNote.push(
+            "eslint: skipped, no linted file or ESLint input changed since it last passed (--fresh runs it)",
+        );
+    } else {
+        jobs.push(tool("eslint", "eslint", ["."]));
+    }
+    jobs.push(
+        tool("tsc", "tsc", [
+            "--noEmit",
+            "-p",
+            ".",
+            "--incremental",
+            "--tsBuildInfoFile",
+            path.join(CACHE, "tsc.tsbuildinfo"),
+        ]),
+    );
+}
+const shared = chosen.filter((f) => SHARED_PROCESS_FILES.includes(f));
+const groupCount = Math.max(1, Number(opts.groups ?? process.env.TEST_GROUPS ?? concurrency));
+balance(shared, Math.min(groupCount, shared.length)).forEach((files, i, groups) => {
+    jobs.push(testJob(groups.length > 1 ? `shared process ${i + 1}/${groups.length}` : "shared process", files, true));
+});
+for (const f of chosen.filter((f) => !SHARED_PROCESS_FILES.includes(f))) jobs.push(testJob(f, [f], false));
+jobs.sort((a, b) => b.estimate - a.estimate);
+
+const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(CACHE, "node-compile-cache"),
+    ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: "1" } : {}),
+};
+module.enableCompileCache?.(env.NODE_COMPILE_CACHE);
+
+function runJob(job: Job): Promise<JobResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+        const child = spawn(job.command, job.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+        const chunks: Buffer[] = [];
+        child.stdout.on("data", (c: Buffer) => chunks.push(c));
+        child.stderr.on("data", (c: Buffer) => chunks.push(c));
+        const finish = (code: number | null, signal: NodeJS.Signals | null, extra = "") => {
+            let lines: TestLine[] = [];
+            if (job.events && existsSync(job.events)) {
+                lines = readFileSync(job.events, "utf8")
+                    .split("\n")
+                    .filter((l) => l.trim() !== "")
+                    .map((l) => JSON.parse(l) as TestLine);
+            }
+            const output = Buffer.concat(chunks).toString("utf8") + extra;
+            resolve({ job, code, signal, seconds: (performance.now() - started) / 1000, output, lines });
+        };
+        child.on("error", (e) => finish(null, null, `\ncould not start ${job.command}: ${e.message}\n`));
+        child.on("close", (code, signal) => finish(code, signal));
+    });
+}
+
+const rel = (f: string | undefined) => (f ? path.relative(ROOT, f) : "?");
+const results: JobResult[] = [];
+const started = performance.now();
+const queue = [...jobs];
+async function worker(): Promise<void> {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+        const r = await runJob(job);
+        results.push(r);
+        const ok = r.code === 0 ? "ok" : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+        process.stdout.write(`\n── ${job.name} (${r.seconds.toFixed(1)} s, ${ok})\n`);
+        // Passing lint and type-check jobs print nothing worth reading.
+        if (job.events || r.code !== 0) process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
+    }
+}
+await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+const wall = (performance.now() - started) / 1000;
+rmSync(tmp, { recursive: true, force: true });
+
+// ------------------------------------------------------------------ what went wrong
+
+const problems: string[] = [];
+const seconds = new Map<string, { s: number; shared: boolean }>();
+let tests = 0;
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const r of results) {
+    if (!r.job.events) {
+        seconds.set(r.job.name, { s: r.seconds, shared: false });
+        if (r.code !== 0) problems.push(`${r.job.name} failed (${r.signal ?? `exit ${r.code}`}); its output is above`);
+        continue;
+    }
+    const isShared = r.job.files.length > 1 || SHARED_PROCESS_FILES.includes(r.job.files[0]);
+    for (const f of r.job.files) {
+        const abs = path.join(ROOT, f);
+        const mine = r.lines.filter((l) => l.kind === "test" && l.file === abs);
+        // In a shared process a file's time is its own top-level tests; alone, the whole process.
+        const own = mine.filter((l) => l.nesting === 0).reduce((s, l) => s + (l.durationMs ?? 0) / 1000, 0);
+        seconds.set(f, { s: isShared ? own : r.seconds, shared: isShared });
+        const counted = mine.filter((l) => l.type !== "suite");
+        if (counted.length === 0) problems.push(`${f}: no test ran (did it crash at load? see its output above)`);
+        for (const l of counted) {
+            tests++;
+            if (l.skip || l.todo) skipped++;
+            else if (l.ok) passed++;
+            else {
+                failed++;
+                problems.push(`${f}: ✖ ${l.name}${l.error ? ` — ${l.error}` : ""}`);
+            }
+        }
+    }
+    const suiteFailures = r.lines.filter((l) => l.kind === "test" && l.type === "suite" && !l.ok);
+    for (const l of suiteFailures)
+        problems.push(`${rel(l.file)}: ✖ ${l.name} (suite)${l.error ? ` — ${l.error}` : ""}`);
+    if (r.code !== 0 && !problems.some((p) => r.job.files.some((f) => p.startsWith(`${f}:`)))) {
+        problems.push(
+            `${r.job.name}: the test process ended with ${r.signal ?? `exit ${r.code}`}; its output is above`,
+        );
+    }
+}
+
+const eslintRun = results.find((r) => r.job.name === "eslint");
+if (eslintRun?.code === 0) writeFileSync(ESLINT_STAMP, `${eslintStamp}\n`);
+else if (eslintRun) rmSync(ESLINT_STAMP, { force: true });
+
+const nextTimings: Record<string, number> = { ...previous };
+for (const [k, v] of seconds) nextTimings[k] = Math.round(v.s * 10) / 10;
+try {
+    writeFileSync(TIMINGS, `${JSON.stringify(nextTimings, null, 2)}\n`);
+} catch {
+    // the order of the next run is only an optimisation
+}
+
+const slowest = [...seconds]
+    .filter(([k]) => k.startsWith("test/"))
+    .sort((a, b) => b[1].s - a[1].s)
+    .slice(0, 10);
+const width = Math.max(...slowest.map(([k]) => k.length));
+console.log("\n── slowest test files (seconds; * = in a shared process: its own tests, without the load)");
+for (const [k, v] of slowest) console.log(`  ${k.padEnd(width)}  ${v.s.toFixed(1).padStart(6)}${v.shared ? " *" : ""}`);
+const sharedJobs = results.filter((r) => r.job.files.length > 1);
+for (const r of sharedJobs)
+    console.log(`  (${r.job.name}: ${r.job.files.length} files, ${r.seconds.toFixed(1)} s in all)`);
+const tools = results.filter((r) => !r.job.events).map((r) => `${r.job.name} ${r.seconds.toFixed(1)} s`);
+console.log(
+    `\n${chosen.length} test files, ${tests} tests: ${passed} passed, ${failed} failed, ${skipped} skipped/todo` +
+        `${tools.length ? `; ${tools.join(", ")}` : ""}; ${wall.toFixed(1)} s in all (${concurrency} at a time)`,
+);
+for (const n of skippedNote) console.log(n);
+if (problems.length > 0) {
+    console.log(`\n✖ ${problems.length} problem(s):`);
+    for (const p of problems) console.log(`  ${p}`);
+    process.exitCode = 1;
+}
