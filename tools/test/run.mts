@@ -245,6 +245,22 @@ function runJob(job: Job): Promise<JobResult> {
     });
 }
 
+/**
+ * User + sys seconds of every process this one waited for (Linux: cutime and cstime in
+ * /proc/self/stat, in clock ticks of 1/100 s), the figure that does not depend on the
+ * machine's load; undefined elsewhere.
+ */
+function childrenCpuSeconds(): number | undefined {
+    try {
+        const stat = readFileSync("/proc/self/stat", "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // fields[0] is field 3 (state); cutime and cstime are fields 16 and 17
+        return (Number(fields[13]) + Number(fields[14])) / 100;
+    } catch {
+        return undefined;
+    }
+}
+
 const rel = (f: string | undefined) => (f ? path.relative(ROOT, f) : "?");
 const results: JobResult[] = [];
 const started = performance.now();
@@ -329,9 +345,11 @@ const sharedJobs = results.filter((r) => r.job.files.length > 1);
 for (const r of sharedJobs)
     console.log(`  (${r.job.name}: ${r.job.files.length} files, ${r.seconds.toFixed(1)} s in all)`);
 const tools = results.filter((r) => !r.job.events).map((r) => `${r.job.name} ${r.seconds.toFixed(1)} s`);
+const cpu = childrenCpuSeconds();
 console.log(
     `\n${chosen.length} test files, ${tests} tests: ${passed} passed, ${failed} failed, ${skipped} skipped/todo` +
-        `${tools.length ? `; ${tools.join(", ")}` : ""}; ${wall.toFixed(1)} s in all (${concurrency} at a time)`,
+        `${tools.length ? `; ${tools.join(", ")}` : ""}; ${wall.toFixed(1)} s in all (${concurrency} at a time)` +
+        `${cpu === undefined ? "" : `, ${cpu.toFixed(1)} s of CPU (user + sys of every process it started)`}`,
 );
 for (const n of skippedNote) console.log(n);
 if (problems.length > 0) {
