@@ -47,7 +47,10 @@ run() {
             t0=$(date +%s.%N)
             cd "$dir" && "${extra[@]}" npm test >"$log" 2>&1 || echo "FAILED" >"$log.failed"
             echo "wall $t0 $(date +%s.%N)"
-            times | tail -n 1
+            # not `times | …`: a pipeline would run `times` in a subshell without children
+            times >"$log.times"
+            tail -n 1 "$log.times"
+            rm -f "$log.times"
         )
     )
     if [ -f "$log.failed" ]; then
@@ -58,7 +61,8 @@ run() {
     wall=$(echo "$times_out" | awk '/^wall/{printf "%.1f", $3 - $2}')
     cpu=$(echo "$times_out" | tail -n 1 | awk 'function s(x){split(x,p,"m"); sub("s","",p[2]); return p[1]*60+p[2]} {printf "%.1f", s($1)+s($2)}')
     # before: Node's spec summary (ℹ tests N, ℹ pass N, ℹ fail N); after: the runner's closing line
-    counts=$(grep -E '^ℹ (tests|pass|fail) [0-9]+$|^[0-9]+ test files, [0-9]+ tests' "$log" | sed 's/ℹ //; s/;.*//' | tr '\n' ' ')
+    counts=$(grep -E '^[0-9]+ test files, [0-9]+ tests' "$log" | sed 's/;.*//' || true)
+    [ -n "$counts" ] || counts=$(grep -E '^ℹ (tests|pass|fail) [0-9]+$' "$log" | tail -n 3 | sed 's/ℹ //' | tr '\n' ' ')
     printf '%-6s %-7s %8s %9s  %-16s %s%s\n' "$round" "$which" "${wall}s" "${cpu}s" "$load" "$counts" \
         "$([ "$status" = 0 ] || echo " FAILED, see $log")"
     if [ -n "$fresh" ]; then rm -rf "$fresh"; fi
