@@ -91,7 +91,8 @@ for (const f of SHARED_PROCESS_FILES) {
         process.exit(2);
     }
 }
-const chosen = positionals.length > 0 ? positionals.map((f) => path.relative(ROOT, path.resolve(f))) : all;
+const chosen =
+    positionals.length > 0 ? [...new Set(positionals.map((f) => path.relative(ROOT, path.resolve(f))))] : all;
 for (const f of chosen) {
     if (!all.includes(f)) {
         console.error(`${f} is not a test file (test/*.test.ts, test/*.test.mts)`);
