@@ -20,11 +20,36 @@
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const S3rver = require("s3rver");
 
+const KIND = process.env.S3_BENCH_SERVER === "fauxqs" ? "fauxqs" : "s3rver";
 const base = process.env.S3_BENCH_STORAGE || (fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
-const dir = fs.mkdtempSync(path.join(base, "s3rver-bench-"));
-const server = new S3rver({ address: "127.0.0.1", port: 0, directory: dir, silent: true });
+const dir = KIND === "s3rver" ? fs.mkdtempSync(path.join(base, "s3rver-bench-")) : undefined;
+
+/**
+ * The server as { httpServer, run(): Promise<{ port }>, close(): Promise }.
+ * fauxqs: its Fastify app (buildApp) listening on 127.0.0.1 (its own startFauxqs
+ * would listen on every interface), every object in memory, no request log.
+ */
+function makeServer() {
+    if (KIND === "s3rver") {
+        const S3rver = require("s3rver");
+        return new S3rver({ address: "127.0.0.1", port: 0, directory: dir, silent: true });
+    }
+    let app;
+    return {
+        get httpServer() {
+            return app.server;
+        },
+        async run() {
+            const { buildApp } = await import("fauxqs");
+            app = buildApp({ logger: false });
+            await app.listen({ port: 0, host: "127.0.0.1" });
+            return { port: app.server.address().port };
+        },
+        close: () => app.close(),
+    };
+}
+const server = makeServer();
 
 /** bucket → method → requests */
 let counts = new Map();
@@ -32,7 +57,7 @@ let connections = 0;
 let cpu = process.cpuUsage();
 
 function cleanup() {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 server.run().then(
@@ -50,7 +75,7 @@ server.run().then(
         process.send({ type: "ready", port: addr.port, dir });
     },
     (err) => {
-        process.stderr.write(`s3rver failed to start: ${err.message}\n`);
+        process.stderr.write(`${KIND} failed to start: ${err.message}\n`);
         cleanup();
         process.exit(1);
     },

@@ -10,7 +10,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
 import { ageIdentityFromBytes, ageRecipient } from "../components/sops-age-key";
-import { ALLOW_FILE, findPlaintextSecrets, plaintextReason } from "../tools/sops/guard";
+import { ALLOW_FILE, findPlaintextSecrets, mayHoldSecret, plaintextReason } from "../tools/sops/guard";
 import { runUpload } from "../tools/upload/cli";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
 import { captureIo, s3Env, stackReader, useLocalS3 } from "./helpers-s3";
@@ -117,6 +117,33 @@ describe("the plaintext-Secret guard: make validate", () => {
         );
         // no kustomization applies the file any more, but it is still uploaded: still refused
         assert.match(text, /deploy\/apps\/secrets\/secret\.yaml: Secret podinfo\/db-password: /);
+    });
+
+    test("files are parsed only when they can hold a Secret, and an escaped kind still can", async () => {
+        assert.equal(mayHoldSecret("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: b\n"), false);
+        // YAML and JSON escapes spell Secret without its letters: still checked
+        for (const kind of ['"Secr\\u0065t"', '"Sec\\x72et"', '"Secr\\\n  et"']) {
+            const root = treeWithSecret(SECRET.replace("kind: Secret", `kind: ${kind}`));
+            assert.equal(mayHoldSecret(readFileSync(path.join(root, "apps/secrets/secret.yaml"), "utf8")), true);
+            const found = await findPlaintextSecrets(root);
+            assert.deepEqual(
+                found.map((f) => f.object),
+                ["Secret podinfo/db-password"],
+                kind,
+            );
+        }
+        const json = treeWithSecret();
+        writeFileSync(
+            path.join(json, "apps/secrets/secret.yaml"),
+            JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "j" }, data: { a: "Yg==" } }).replace(
+                "Secret",
+                "Secr\\u0065t",
+            ),
+        );
+        assert.deepEqual(
+            (await findPlaintextSecrets(json)).map((f) => f.object),
+            ["Secret j"],
+        );
     });
 
     test(`a path listed in ${ALLOW_FILE} may hold a plaintext Secret`, async () => {

@@ -273,11 +273,10 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         let stale: StaleUploads;
         try {
             [remote, digests, stale] = await Promise.all([
-                listRemote(send, cfg.bucket, cfg.prefix, stopper.signal),
+                listRemote(send, cfg.prefix, stopper.signal),
                 digestAll(files),
                 abortStaleUploads({
                     send,
-                    bucket: cfg.bucket,
                     prefix: cfg.prefix,
                     before: new Date(started),
                     dryRun: cfg.dryRun,
@@ -318,7 +317,6 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
 
         const result = await executePlan({
             send,
-            bucket: cfg.bucket,
             plan,
             concurrency: cfg.concurrency,
             reporter,

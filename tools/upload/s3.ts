@@ -1,10 +1,16 @@
-// The S3 client for Spaces (or any S3-compatible endpoint).
-import http from "node:http";
-import https from "node:https";
-import { S3Client, type S3ServiceException } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { md5 } from "./etag";
+// The S3 client for Spaces (or any S3-compatible endpoint): every call the tool
+// makes (ListObjectsV2, PutObject, DeleteObjects, the multipart calls and
+// ListMultipartUploads) goes through one path, `send`: a request described by
+// an S3Op, signed with SigV4 (sigv4.ts), sent over a keep-alive connection pool
+// (undici's Pool, HTTP/1.1), its reply read as it arrives (xml.ts), with this
+// tool's own per-request retries (retry.ts). It replaces the AWS SDK, whose
+// middleware, serialisers and Node HTTP handler were most of the client's CPU
+// per request in a 10,000-file profile (see docs/upload.md).
+import { StringDecoder } from "node:string_decoder";
+import type { Dispatcher, Pool as PoolType } from "undici";
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from "./retry";
+import { canonicalQuery, EMPTY_SHA256, SigV4Signer, sha256Hex, UNSIGNED_PAYLOAD, uriEncode } from "./sigv4";
+import { childText } from "./xml";
 
 export interface Credentials {
     accessKeyId: string;
@@ -21,20 +27,21 @@ export interface ClientOptions {
     /** per-request retry schedule (see retry.ts); throttling, 5xx, timeouts and network errors are retried */
     retry?: Partial<RetryPolicy>;
     /**
-     * An attempt whose connection carries no bytes in either direction for this
-     * long (a stalled server) fails with a TimeoutError and is retried (default 20 s).
+     * An attempt that receives no reply (headers, or the next piece of its body)
+     * for this long (a stalled server) fails with a TimeoutError and is retried
+     * (default 20 s).
      */
     requestTimeoutMs?: number;
     /**
      * Aborts every request in flight or still to come, unless a request passes
      * its own `abortSignal` (a hard abort: second Ctrl-C, or the grace period
-     * after the first one ran out). Requests are sent without per-call options
-     * so the SDK can reuse each command's resolved middleware (`cacheMiddleware`).
+     * after the first one ran out).
      */
     signal?: AbortSignal;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 /** One request being sent (all its attempts), for the "still waiting" progress line. */
 export interface InFlight {
@@ -42,7 +49,7 @@ export interface InFlight {
     since: number;
 }
 
-/** What went over the wire, counted at the HTTP handler (every attempt counts). */
+/** What went over the wire, counted at the HTTP layer (every attempt counts). */
 export class RequestStats {
     total = 0;
     byMethod: Record<string, number> = {};
@@ -77,23 +84,124 @@ export function usePathStyle(endpoint: string, bucket: string): boolean {
     );
 }
 
+/** An error reply of the server: `name` is S3's error code (NoSuchBucket, SlowDown, …). */
+export class S3Error extends Error {
+    readonly $metadata: { httpStatusCode: number; requestId?: string };
+    constructor(code: string, message: string, status: number, requestId?: string) {
+        super(message);
+        this.name = code;
+        this.$metadata = { httpStatusCode: status, requestId };
+    }
+}
+
+/** The attempt got no reply in time (stalled server, connect timeout). */
+class TimeoutError extends Error {
+    override name = "TimeoutError";
+}
+
+/** The reply of one attempt. */
+export interface S3Reply {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+}
+
+/** Reads a successful reply's body as it arrives. */
+export interface BodyReader<O> {
+    write(text: string): void;
+    end(reply: S3Reply): O;
+}
+
+/** One S3 call: what to send, and how to read a successful reply. */
+export interface S3Op<O> {
+    method: "GET" | "PUT" | "POST" | "DELETE" | "HEAD";
+    /** object key (unencoded); none for bucket-level calls */
+    key?: string;
+    /** query parameters; "" for flags such as `uploads` */
+    query?: Record<string, string | undefined>;
+    /** headers besides host and the signature's */
+    headers?: Record<string, string>;
+    body?: Buffer;
+    /** sign the body's SHA-256 (small XML bodies); otherwise UNSIGNED-PAYLOAD (bodies with a signed Content-MD5) */
+    signBody?: boolean;
+    /** a fresh reader per attempt; without one the body is ignored */
+    reader?: () => BodyReader<O>;
+    /** the result when there is no reader */
+    result?: (reply: S3Reply) => O;
+}
+
 /** Options of one `send`. */
 export interface SendOptions {
     /** no new attempt after this aborts (first Ctrl-C): the request ends with a StoppedError */
     stop?: AbortSignal;
-    /** a per-call signal instead of the client-wide one (turns off the middleware cache for this call) */
+    /** a per-call signal instead of the client-wide one */
     abortSignal?: AbortSignal;
     /** fewer attempts than the policy (clean-up calls) */
     attempts?: number;
 }
 
-/** An SDK command whose handler resolves to output `O` (e.g. PutObjectCommand). */
-export interface SdkCommand<O> {
-    // biome-ignore lint/suspicious/noExplicitAny: matching any handler signature
-    resolveMiddleware(...a: any[]): (...b: any[]) => Promise<{ output: O }>;
+/** Sends a call with this tool's own retries; `label` names it in progress lines ("PUT apps/x.yaml"). */
+export type SendFn = <O>(op: S3Op<O>, label: string, options?: SendOptions) => Promise<O>;
+
+/** Reads a whole reply body as text, then `parse`s it. */
+export function textReader<O>(parse: (text: string, reply: S3Reply) => O): () => BodyReader<O> {
+    return () => {
+        let text = "";
+        return {
+            write: (t) => {
+                text += t;
+            },
+            end: (reply) => parse(text, reply),
+        };
+    };
 }
-/** Sends a command with this tool's own retries; `label` names it in progress lines ("PUT apps/x.yaml"). */
-export type SendFn = <O>(command: SdkCommand<O>, label: string, options?: SendOptions) => Promise<O>;
+
+const firstHeader = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** The error for a reply with status >= 300 and its body. */
+function replyError(status: number, body: string, headers: S3Reply["headers"]): S3Error {
+    const code = childText(body, "Code") ?? STATUS_CODES[status] ?? `Http${status}`;
+    const message = childText(body, "Message") ?? (body.trim() === "" ? code : "UnknownError");
+    return new S3Error(code, message, status, firstHeader(headers["x-amz-request-id"]));
+}
+
+/** S3's codes for replies without a body (HEAD, some proxies). */
+const STATUS_CODES: Record<number, string> = {
+    400: "BadRequest",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    429: "TooManyRequests",
+    500: "InternalError",
+    501: "NotImplemented",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+};
+
+/** undici's errors in the shapes retry.ts and describeError know (network codes, TimeoutError). */
+function networkError(err: unknown): unknown {
+    const e = err as Error & { code?: string };
+    switch (e?.code) {
+        case "UND_ERR_HEADERS_TIMEOUT":
+        case "UND_ERR_BODY_TIMEOUT":
+            return Object.assign(new TimeoutError(`no reply for the request timeout (${e.message})`), { cause: e });
+        case "UND_ERR_CONNECT_TIMEOUT":
+            return Object.assign(new TimeoutError(`connect timed out (${e.message})`), { cause: e });
+        case "UND_ERR_SOCKET":
+        case "UND_ERR_CLOSED":
+        case "UND_ERR_DESTROYED":
+            return Object.assign(new Error(`connection closed: ${e.message}`), { code: "ECONNRESET", cause: e });
+        default:
+            return err;
+    }
+}
+
+const abortError = () => Object.assign(new Error("the request was aborted"), { name: "AbortError" });
+
+export interface S3Client {
+    /** closes every connection */
+    destroy(): void;
+}
 
 export function createClient(opts: ClientOptions & { bucket: string }): {
     client: S3Client;
@@ -101,93 +209,114 @@ export function createClient(opts: ClientOptions & { bucket: string }): {
     send: SendFn;
 } {
     const stats = new RequestStats();
-    const agentOptions = { keepAlive: true, maxSockets: opts.concurrency, keepAliveMsecs: 1000 };
-    const inner = new NodeHttpHandler({
-        httpAgent: new http.Agent(agentOptions),
-        httpsAgent: new https.Agent(agentOptions),
-        connectionTimeout: 5_000,
-        // idle timeout: a stalled request fails with a TimeoutError (and is retried) instead of hanging
-        socketTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    const endpoint = new URL(opts.endpoint);
+    const pathStyle = usePathStyle(opts.endpoint, opts.bucket);
+    const host = pathStyle ? endpoint.host : `${opts.bucket}.${endpoint.host}`;
+    const origin = `${endpoint.protocol}//${host}`;
+    const basePath = `${endpoint.pathname.replace(/\/+$/, "")}${pathStyle ? `/${uriEncode(opts.bucket)}` : ""}`;
+    const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    // Only the pool, not undici's index (fetch, WebSocket, caches), and only when a sync
+    // starts: --help and refused runs do not load it.
+    const Pool: typeof PoolType = require("undici/lib/dispatcher/pool");
+    const pool = new Pool(origin, {
+        connections: opts.concurrency,
+        pipelining: 1,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        connect: { timeout: CONNECT_TIMEOUT_MS },
     });
-    // Count every attempt at the transport, below the SDK's retry loop.
-    const handler = {
-        metadata: inner.metadata,
-        destroy: () => inner.destroy(),
-        updateHttpClientConfig: inner.updateHttpClientConfig.bind(inner),
-        httpHandlerConfigs: inner.httpHandlerConfigs.bind(inner),
-        handle: async (
-            request: Parameters<NodeHttpHandler["handle"]>[0],
-            options?: Parameters<NodeHttpHandler["handle"]>[1],
-        ) => {
-            const method = request.method.toUpperCase();
+    const signer = new SigV4Signer(opts.credentials, opts.region);
+
+    /** One attempt: resolves with the reader's result, rejects with an S3Error or a network error. */
+    const attempt = <O>(op: S3Op<O>, signal: AbortSignal | undefined): Promise<O> =>
+        new Promise<O>((resolve, reject) => {
+            if (signal?.aborted) return reject(abortError());
+            const path = `${basePath}/${op.key === undefined ? "" : uriEncode(op.key, true)}`;
+            const query = canonicalQuery(op.query);
+            const body = op.body;
+            const headers: Record<string, string> = { host, ...op.headers };
+            if (body) headers["content-length"] = String(body.length);
+            signer.sign({
+                method: op.method,
+                path,
+                query,
+                headers,
+                payloadHash: !body ? EMPTY_SHA256 : op.signBody ? sha256Hex(body) : UNSIGNED_PAYLOAD,
+            });
             stats.total++;
-            stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
+            stats.byMethod[op.method] = (stats.byMethod[op.method] ?? 0) + 1;
+
+            let status = 0;
+            let replyHeaders: S3Reply["headers"] = {};
+            let reader: BodyReader<O> | undefined;
+            let errorText = "";
+            const decoder = new StringDecoder("utf8");
+            let controller: Dispatcher.DispatchController | undefined;
+            let settled = false;
+            const onAbort = () => {
+                if (controller) controller.abort(abortError());
+                else finish(abortError());
+            };
+            const finish = (err: unknown, value?: O) => {
+                if (settled) return;
+                settled = true;
+                signal?.removeEventListener("abort", onAbort);
+                if (err === undefined) resolve(value as O);
+                else reject(err);
+            };
+            signal?.addEventListener("abort", onAbort, { once: true });
             try {
-                const abortSignal = options?.abortSignal ?? opts.signal;
-                const out = await inner.handle(request, abortSignal ? { ...options, abortSignal } : options);
-                const status = out.response.statusCode;
-                if (status === 429 || status >= 500) stats.retryable++;
-                return out;
+                pool.dispatch(
+                    { origin, method: op.method, path: query ? `${path}?${query}` : path, headers, body },
+                    {
+                        onRequestStart(c) {
+                            controller = c;
+                            if (signal?.aborted) c.abort(abortError());
+                        },
+                        onResponseStart(_c, statusCode, h) {
+                            status = statusCode;
+                            replyHeaders = h as S3Reply["headers"];
+                            if (status === 429 || status >= 500) stats.retryable++;
+                            if (status < 300 && op.reader) reader = op.reader();
+                        },
+                        onResponseData(_c, chunk) {
+                            const text = decoder.write(chunk);
+                            if (status >= 300) errorText += text;
+                            else reader?.write(text);
+                        },
+                        onResponseEnd() {
+                            const tail = decoder.end();
+                            if (status >= 300) return finish(replyError(status, errorText + tail, replyHeaders));
+                            try {
+                                const reply = { status, headers: replyHeaders };
+                                if (reader) {
+                                    if (tail) reader.write(tail);
+                                    finish(undefined, reader.end(reply));
+                                } else finish(undefined, op.result ? op.result(reply) : (undefined as O));
+                            } catch (err) {
+                                finish(err);
+                            }
+                        },
+                        onResponseError(_c, err) {
+                            if (signal?.aborted) return finish(abortError());
+                            stats.networkErrors++;
+                            finish(networkError(err));
+                        },
+                    },
+                );
             } catch (err) {
-                stats.networkErrors++;
-                throw err;
+                finish(networkError(err));
             }
-        },
-    } as unknown as NodeHttpHandler;
+        });
 
-    const client = new S3Client({
-        endpoint: opts.endpoint,
-        region: opts.region,
-        credentials: opts.credentials,
-        forcePathStyle: usePathStyle(opts.endpoint, opts.bucket),
-        requestHandler: handler,
-        // retries are this tool's own, per request (see retry.ts and send below)
-        maxAttempts: 1,
-        // Only add checksums the API requires. Every PUT carries our own Content-MD5;
-        // the newer default (CRC32 in an aws-chunked trailer) is not understood by
-        // every S3-compatible server and makes s3rver store corrupted bodies.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-        // Resolve each command's middleware once, not on every request (about a
-        // tenth of the SDK's CPU per PutObject). Only applies to sends without
-        // per-call options, hence the client-wide abort signal above.
-        cacheMiddleware: true,
-    });
-    // SDK call logging is never used here; its middleware would still filter
-    // every request's input for secrets, for a no-op logger.
-    client.middlewareStack.remove("loggerMiddleware");
-
-    // DeleteObjects must carry an integrity header. The SDK sends a CRC32 one;
-    // S3-compatible servers that predate flexible checksums want Content-MD5,
-    // so add that too (both are valid for AWS S3).
-    client.middlewareStack.add(
-        (next, context) => async (args) => {
-            const req = args.request as { headers?: Record<string, string>; body?: unknown };
-            if (context.commandName === "DeleteObjectsCommand" && req.headers && req.body !== undefined) {
-                const body = typeof req.body === "string" ? Buffer.from(req.body) : req.body;
-                if (
-                    body instanceof Uint8Array &&
-                    !Object.keys(req.headers).some((h) => h.toLowerCase() === "content-md5")
-                ) {
-                    req.headers["content-md5"] = md5(body).toString("base64");
-                }
-            }
-            return next(args);
-        },
-        { step: "build", name: "deleteObjectsContentMd5", priority: "low" },
-    );
     const policy: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
-    const send: SendFn = async <O>(command: SdkCommand<O>, label: string, options: SendOptions = {}): Promise<O> => {
+    const send: SendFn = async <O>(op: S3Op<O>, label: string, options: SendOptions = {}): Promise<O> => {
         const entry: InFlight = { label, since: Date.now() };
         stats.inFlight.add(entry);
-        const callOptions = options.abortSignal ? { abortSignal: options.abortSignal } : undefined;
+        const signal = options.abortSignal ?? opts.signal;
         try {
             return await withRetries(
-                // the command is one of the SDK's (SdkCommand only names its output type)
-                () =>
-                    (callOptions
-                        ? client.send(command as never, callOptions)
-                        : client.send(command as never)) as unknown as Promise<O>,
+                () => attempt(op, signal),
                 options.attempts ? { ...policy, attempts: Math.min(options.attempts, policy.attempts) } : policy,
                 {
                     stop: options.stop,
@@ -201,10 +330,18 @@ export function createClient(opts: ClientOptions & { bucket: string }): {
             stats.lastDone = Date.now();
         }
     };
-    return { client, stats, send };
+    return {
+        client: {
+            destroy: () => {
+                pool.destroy().catch(() => undefined);
+            },
+        },
+        stats,
+        send,
+    };
 }
 
-/** Turns SDK and network errors into one clear sentence (never includes secrets), with the attempts made. */
+/** Turns S3 and network errors into one clear sentence (never includes secrets), with the attempts made. */
 export function describeError(err: unknown, ctx: { endpoint: string; bucket: string }): string {
     const attempts = (err as { attempts?: number } | undefined)?.attempts;
     const text = describeOne(err, ctx);
@@ -212,7 +349,7 @@ export function describeError(err: unknown, ctx: { endpoint: string; bucket: str
 }
 
 function describeOne(err: unknown, ctx: { endpoint: string; bucket: string }): string {
-    const e = err as S3ServiceException & { code?: string; cause?: { code?: string } };
+    const e = err as Partial<S3Error> & { code?: string; cause?: { code?: string } };
     const name = e?.name ?? "Error";
     const status = e?.$metadata?.httpStatusCode;
     const netCode = e?.code ?? e?.cause?.code;

@@ -3,16 +3,6 @@
 import { setMaxListeners } from "node:events";
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import {
-    AbortMultipartUploadCommand,
-    CompleteMultipartUploadCommand,
-    CreateMultipartUploadCommand,
-    DeleteObjectsCommand,
-    ListMultipartUploadsCommand,
-    ListObjectsV2Command,
-    PutObjectCommand,
-    UploadPartCommand,
-} from "@aws-sdk/client-s3";
 import ignore from "ignore";
 import {
     digestFile,
@@ -27,6 +17,16 @@ import {
     readRange,
 } from "./etag";
 import type { LocalFile } from "./files";
+import {
+    abortMultipartUpload,
+    completeMultipartUpload,
+    createMultipartUpload,
+    deleteObjects,
+    listMultipartUploads,
+    listObjectsV2,
+    putObject,
+    uploadPart,
+} from "./ops";
 import { forEachLimit } from "./pool";
 import { StoppedError } from "./retry";
 import type { SendFn } from "./s3";
@@ -115,27 +115,18 @@ export function normalisePrefix(prefix: string | undefined): string {
 }
 
 /** One ListObjectsV2 pass over the prefix (1,000 keys per request). */
-export async function listRemote(
-    send: SendFn,
-    bucket: string,
-    prefix: string,
-    stop?: AbortSignal,
-): Promise<Map<string, RemoteObject>> {
+export async function listRemote(send: SendFn, prefix: string, stop?: AbortSignal): Promise<Map<string, RemoteObject>> {
     const out = new Map<string, RemoteObject>();
     let token: string | undefined;
     for (let page = 0; page < 1_000_000; page++) {
         if (stop?.aborted) throw new StoppedError();
-        const command = new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix || undefined,
-            ContinuationToken: token,
-        });
-        const res = await send(command, `LIST page ${page + 1}`, { stop });
-        for (const o of res.Contents ?? []) {
-            if (o.Key !== undefined) out.set(o.Key, { etag: o.ETag, size: o.Size ?? 0 });
-        }
-        if (!res.IsTruncated || !res.NextContinuationToken) return out;
-        token = res.NextContinuationToken;
+        const res = await send(
+            listObjectsV2(prefix, token, (o) => out.set(o.key, { etag: o.etag, size: o.size })),
+            `LIST page ${page + 1}`,
+            { stop },
+        );
+        if (!res.isTruncated || !res.nextContinuationToken) return out;
+        token = res.nextContinuationToken;
     }
     throw new Error("bucket listing did not end after 1,000,000 pages");
 }
@@ -270,7 +261,6 @@ function isInterruption(err: unknown): boolean {
 
 export interface ExecuteInput {
     send: SendFn;
-    bucket: string;
     plan: SyncPlan;
     concurrency: number;
     reporter: Reporter;
@@ -285,7 +275,7 @@ export interface ExecuteInput {
 }
 
 export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
-    const { send, bucket, plan, reporter } = input;
+    const { send, plan, reporter } = input;
     const sizes = input.sizes ?? DEFAULT_SIZES;
     const stopper = input.stop;
     const stop = stopper.signal;
@@ -326,7 +316,7 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
                 input.concurrency,
                 async (item) => {
                     try {
-                        const bytes = await uploadOne(send, bucket, item, sizes, stop);
+                        const bytes = await uploadOne(send, item, sizes, stop);
                         result.uploaded++;
                         result.bytesUploaded += bytes;
                         reporter.uploaded(item);
@@ -350,19 +340,12 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
                     }
                     const chunk = plan.deletes.slice(i, i + 1000);
                     try {
-                        const res = await send(
-                            new DeleteObjectsCommand({
-                                Bucket: bucket,
-                                Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
-                            }),
-                            `DELETE ${chunk.length} object(s)`,
-                            { stop },
-                        );
-                        const errors = new Map((res.Errors ?? []).map((e) => [e.Key ?? "", e]));
+                        const res = await send(deleteObjects(chunk), `DELETE ${chunk.length} object(s)`, { stop });
+                        const errors = new Map(res.errors.map((e) => [e.key, e]));
                         for (const key of chunk) {
                             const e = errors.get(key);
                             if (e) {
-                                const message = `${e.Code ?? "Error"}: ${e.Message ?? "delete failed"}`;
+                                const message = `${e.code ?? "Error"}: ${e.message ?? "delete failed"}`;
                                 result.failures.push({ key, message });
                                 reporter.failed(key, message);
                             } else {
@@ -384,37 +367,22 @@ export async function executePlan(input: ExecuteInput): Promise<SyncResult> {
 }
 
 /** Uploads one file; returns the number of bytes sent. */
-async function uploadOne(
-    send: SendFn,
-    bucket: string,
-    item: UploadItem,
-    sizes: Sizes,
-    stop: AbortSignal,
-): Promise<number> {
+async function uploadOne(send: SendFn, item: UploadItem, sizes: Sizes, stop: AbortSignal): Promise<number> {
     const { file, key } = item;
-    if (file.size > sizes.multipartThreshold) return uploadMultipart(send, bucket, item, sizes.partSize, stop);
+    if (file.size > sizes.multipartThreshold) return uploadMultipart(send, item, sizes.partSize, stop);
 
     // read again (no body is kept from hashing); Content-MD5 is always of exactly what is sent.
     // Small files synchronously: fs/promises' FileHandle open/fstat/read/close per file was the
     // largest cost left in a 10,000-file upload's CPU profile (see docs/upload.md)
     const body = file.size < SMALL_FILE ? readFileSync(file.abs) : await readFile(file.abs);
     const digest = md5(body);
-    const res = await send(
-        new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ContentLength: body.length,
-            ContentMD5: digest.toString("base64"),
-            ContentType: contentType(file.rel),
-        }),
-        `PUT ${key}`,
-        { stop },
-    );
-    const etag = parseEtag(res.ETag);
+    const res = await send(putObject(key, body, digest.toString("base64"), contentType(file.rel)), `PUT ${key}`, {
+        stop,
+    });
+    const etag = parseEtag(res.etag);
     if (etag && etag.parts === undefined && etag.hex !== digest.toString("hex")) {
         throw new IntegrityError(
-            `stored object's ETag ${res.ETag} does not match the MD5 of the upload (${digest.toString("hex")})`,
+            `stored object's ETag ${res.etag} does not match the MD5 of the upload (${digest.toString("hex")})`,
         );
     }
     return body.length;
@@ -423,9 +391,9 @@ async function uploadOne(
 /** How long the clean-up AbortMultipartUpload of a failed or interrupted upload may take. */
 const ABORT_UPLOAD_TIMEOUT_MS = 5_000;
 
-async function abortUpload(send: SendFn, bucket: string, key: string, uploadId: string): Promise<boolean> {
+async function abortUpload(send: SendFn, key: string, uploadId: string): Promise<boolean> {
     // its own signal: it also runs after the client-wide hard abort
-    return send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), `ABORT ${key}`, {
+    return send(abortMultipartUpload(key, uploadId), `ABORT ${key}`, {
         abortSignal: AbortSignal.timeout(ABORT_UPLOAD_TIMEOUT_MS),
         attempts: 3,
     }).then(
@@ -434,23 +402,13 @@ async function abortUpload(send: SendFn, bucket: string, key: string, uploadId: 
     );
 }
 
-async function uploadMultipart(
-    send: SendFn,
-    bucket: string,
-    item: UploadItem,
-    partSize: number,
-    stop: AbortSignal,
-): Promise<number> {
+async function uploadMultipart(send: SendFn, item: UploadItem, partSize: number, stop: AbortSignal): Promise<number> {
     const { file, key } = item;
-    const created = await send(
-        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType(file.rel) }),
-        `CREATE UPLOAD ${key}`,
-        { stop },
-    );
-    const uploadId = created.UploadId;
+    const created = await send(createMultipartUpload(key, contentType(file.rel)), `CREATE UPLOAD ${key}`, { stop });
+    const uploadId = created.uploadId;
     if (!uploadId) throw new Error("CreateMultipartUpload returned no UploadId");
     const count = partCount(file.size, partSize);
-    const parts: { ETag: string; PartNumber: number }[] = new Array(count);
+    const parts: { etag: string; partNumber: number }[] = new Array(count);
     const partDigests: Buffer[] = new Array(count);
     try {
         const numbers = Array.from({ length: count }, (_, i) => i + 1);
@@ -470,20 +428,12 @@ async function uploadMultipart(
                         const digest = md5(body);
                         partDigests[n - 1] = digest;
                         const res = await send(
-                            new UploadPartCommand({
-                                Bucket: bucket,
-                                Key: key,
-                                UploadId: uploadId,
-                                PartNumber: n,
-                                Body: body,
-                                ContentLength: body.length,
-                                ContentMD5: digest.toString("base64"),
-                            }),
+                            uploadPart(key, uploadId, n, body, digest.toString("base64")),
                             `PUT ${key} part ${n}/${count}`,
                             { stop },
                         );
-                        if (!res.ETag) throw new Error(`UploadPart ${n} returned no ETag`);
-                        parts[n - 1] = { ETag: res.ETag, PartNumber: n };
+                        if (!res.etag) throw new Error(`UploadPart ${n} returned no ETag`);
+                        parts[n - 1] = { etag: res.etag, partNumber: n };
                     } catch (err) {
                         firstError ??= err;
                         partsStop.abort();
@@ -496,17 +446,8 @@ async function uploadMultipart(
         }
         if (firstError !== undefined) throw firstError;
         if (stop.aborted) throw new StoppedError();
-        const done = await send(
-            new CompleteMultipartUploadCommand({
-                Bucket: bucket,
-                Key: key,
-                UploadId: uploadId,
-                MultipartUpload: { Parts: parts },
-            }),
-            `COMPLETE ${key}`,
-            { stop },
-        );
-        const etag = parseEtag(done.ETag);
+        const done = await send(completeMultipartUpload(key, uploadId, parts), `COMPLETE ${key}`, { stop });
+        const etag = parseEtag(done.etag);
         if (etag) {
             const expected =
                 etag.parts === undefined
@@ -514,12 +455,12 @@ async function uploadMultipart(
                     : `${md5(Buffer.concat(partDigests)).toString("hex")}-${count}`;
             const got = etag.parts === undefined ? etag.hex : `${etag.hex}-${etag.parts}`;
             if (got !== expected)
-                throw new IntegrityError(`multipart ETag ${done.ETag} does not match the local content (${expected})`);
+                throw new IntegrityError(`multipart ETag ${done.etag} does not match the local content (${expected})`);
         }
         return file.size;
     } catch (err) {
         // failed or interrupted: no parts may linger (they are billed until aborted)
-        await abortUpload(send, bucket, key, uploadId);
+        await abortUpload(send, key, uploadId);
         throw err;
     }
 }
@@ -541,7 +482,6 @@ export interface StaleUploads {
  */
 export async function abortStaleUploads(opts: {
     send: SendFn;
-    bucket: string;
     prefix: string;
     before: Date;
     dryRun: boolean;
@@ -556,23 +496,18 @@ export async function abortStaleUploads(opts: {
     try {
         for (let page = 0; page < 10_000; page++) {
             const res = await send(
-                new ListMultipartUploadsCommand({
-                    Bucket: opts.bucket,
-                    Prefix: opts.prefix || undefined,
-                    KeyMarker: keyMarker,
-                    UploadIdMarker: uploadIdMarker,
-                }),
+                listMultipartUploads(opts.prefix, keyMarker, uploadIdMarker),
                 `LIST UPLOADS page ${page + 1}`,
                 { stop: opts.stop },
             );
-            for (const u of res.Uploads ?? []) {
-                if (!u.Key || !u.UploadId || !u.Key.startsWith(opts.prefix)) continue;
-                if (u.Initiated && u.Initiated.getTime() > opts.before.getTime()) continue; // a run that is going on now
-                stale.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
+            for (const u of res.uploads) {
+                if (!u.key.startsWith(opts.prefix)) continue;
+                if (u.initiated && u.initiated.getTime() > opts.before.getTime()) continue; // a run that is going on now
+                stale.push({ key: u.key, uploadId: u.uploadId, initiated: u.initiated });
             }
-            if (!res.IsTruncated || (!res.NextKeyMarker && !res.NextUploadIdMarker)) break;
-            keyMarker = res.NextKeyMarker;
-            uploadIdMarker = res.NextUploadIdMarker;
+            if (!res.isTruncated || (!res.nextKeyMarker && !res.nextUploadIdMarker)) break;
+            keyMarker = res.nextKeyMarker;
+            uploadIdMarker = res.nextUploadIdMarker;
         }
     } catch (err) {
         if (isInterruption(err)) throw err;
@@ -582,7 +517,7 @@ export async function abortStaleUploads(opts: {
     if (opts.dryRun) return out;
     for (const u of stale) {
         if (opts.stop?.aborted) break;
-        if (await abortUpload(opts.send, opts.bucket, u.key, u.uploadId)) out.aborted++;
+        if (await abortUpload(opts.send, u.key, u.uploadId)) out.aborted++;
         else out.failed.push({ key: u.key, message: `could not abort upload ${u.uploadId}` });
     }
     return out;
