@@ -112,14 +112,19 @@ export async function treeFiles(root: string): Promise<string[]> {
     return found.sort();
 }
 
+const SECRET_BYTES = Buffer.from("Secret");
+
 /**
  * Whether a file's text can hold a document whose `kind` is `Secret`: YAML and JSON can only
  * spell that value with the letters `Secret` in the text (plain, quoted, block scalars, anchors)
  * or through a backslash escape in a double-quoted string (`"Secr\u0065t"`). Files with
  * neither are not parsed: parsing every manifest was most of the CPU of a 10,000-file upload.
  */
-export function mayHoldSecret(text: string): boolean {
-    return text.includes("Secret") || text.includes("\\");
+export function mayHoldSecret(text: string | Uint8Array): boolean {
+    if (typeof text === "string") return text.includes("Secret") || text.includes("\\");
+    // the same test on the bytes (UTF-8: an ASCII byte is always that character), no decoding
+    const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    return bytes.includes(SECRET_BYTES) || bytes.includes(0x5c);
 }
 
 /** The Secrets of one file, each with why it is plaintext (undefined: sealed). */

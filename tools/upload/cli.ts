@@ -5,7 +5,7 @@
 // 130 interrupted. The last stdout line of a sync is the summary
 // `uploaded N, deleted N, unchanged N` (`, failed N`, `, skipped N` appended when not 0).
 import path from "node:path";
-import { ALLOW_FILE, formatPlaintext, guardUpload } from "../sops/guard";
+import { ALLOW_FILE, formatPlaintext, guardUpload, mayHoldSecret } from "../sops/guard";
 import { ConfigError, parseFlags, type ResolvedConfig, resolveConfig, USAGE, UsageError } from "./config";
 import { SourceError, scanSource } from "./files";
 import { type Forward, kubectlPortForward, LocalAccessError, type PortForwarder, viaLocalPort } from "./port-forward";
@@ -171,12 +171,20 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         return 1;
     }
 
+    // One read of every file: its MD5, and whether it can hold a Secret at all (the guard
+    // parses only those). Before any request, so no work is wasted if the guard refuses.
+    const candidates: string[] = [];
+    let digests: Awaited<ReturnType<typeof digestAll>>;
+    try {
+        digests = await digestAll(files, (f, bytes) => {
+            if (bytes === undefined || mayHoldSecret(bytes)) candidates.push(f.abs);
+        });
+    } catch (err) {
+        io.err(`error: cannot read the source: ${(err as Error).message}`);
+        return 1;
+    }
     // No plaintext Secret leaves the machine (tools/sops/guard.ts): checked before any request.
-    const guard = await guardUpload(
-        cfg.source,
-        files.map((f) => f.abs),
-        { relativeTo: cwd },
-    );
+    const guard = await guardUpload(cfg.source, candidates, { relativeTo: cwd });
     for (const [dir, why] of guard.unbuilt) {
         io.err(
             `warning: ${path.relative(cwd, dir) || "."} does not build, so its generated Secrets are not checked (make validate shows why): ${why.split("\n")[0]}`,
@@ -269,12 +277,10 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
     };
     try {
         let remote: Awaited<ReturnType<typeof listRemote>>;
-        let digests: Awaited<ReturnType<typeof digestAll>>;
         let stale: StaleUploads;
         try {
-            [remote, digests, stale] = await Promise.all([
+            [remote, stale] = await Promise.all([
                 listRemote(send, cfg.prefix, stopper.signal),
-                digestAll(files),
                 abortStaleUploads({
                     send,
                     prefix: cfg.prefix,

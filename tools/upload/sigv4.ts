@@ -9,7 +9,7 @@
 // hashed (`UNSIGNED-PAYLOAD`): their Content-MD5 header is signed instead, so a
 // body that changes on the way still fails (BadDigest), and small XML bodies
 // (DeleteObjects, CompleteMultipartUpload) are hashed.
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
 
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -37,14 +37,21 @@ export function canonicalQuery(query: Record<string, string | undefined> | undef
     return pairs.sort().join("&");
 }
 
-export const sha256Hex = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+export const sha256Hex = (data: string | Uint8Array): string => hash("sha256", data, "hex");
 
-/** `20261207T004500Z` */
+let stampSecond = -1;
+let stampText = "";
+/** `20261207T004500Z` (the last one is reused within the same second) */
 export function amzDate(date: Date): string {
-    return date
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}/, "");
+    const second = Math.floor(date.getTime() / 1000);
+    if (second !== stampSecond) {
+        stampText = date
+            .toISOString()
+            .replace(/[-:]/g, "")
+            .replace(/\.\d{3}/, "");
+        stampSecond = second;
+    }
+    return stampText;
 }
 
 export interface ToSign {

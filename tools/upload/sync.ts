@@ -140,11 +140,14 @@ const SMALL_FILE = 1024 * 1024;
  * buffer, which is several times cheaper than fs/promises for thousands of
  * tiny files and allocates nothing per file; larger files are streamed in
  * 4 MiB chunks. No body is kept: an upload reads its file again, so what is
- * held at once is bounded by the uploads in flight. The loop yields to the
- * event loop every few files so the bucket listing that runs meanwhile keeps
- * moving.
+ * held at once is bounded by the uploads in flight. `onBody` sees each small
+ * file's bytes while they are in the buffer (the plaintext-Secret guard's
+ * pre-check, so no file is read twice), and `undefined` for streamed ones.
  */
-export async function digestAll(files: readonly LocalFile[]): Promise<Map<string, LocalDigest>> {
+export async function digestAll(
+    files: readonly LocalFile[],
+    onBody?: (file: LocalFile, bytes: Buffer | undefined) => void,
+): Promise<Map<string, LocalDigest>> {
     const digests = new Map<string, LocalDigest>();
     const buf = Buffer.allocUnsafe(SMALL_FILE);
     for (let i = 0; i < files.length; i++) {
@@ -166,8 +169,8 @@ export async function digestAll(files: readonly LocalFile[]): Promise<Map<string
                 closeSync(fd);
             }
         }
+        onBody?.(f, whole);
         digests.set(f.rel, whole ? localDigest(md5(whole)) : await digestFile(f.abs, f.size));
-        if (i % 64 === 63) await new Promise((r) => setImmediate(r));
     }
     return digests;
 }
