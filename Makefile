@@ -67,5 +67,5 @@ format: install ## Apply the formatter and safe lint fixes
 mutation: install ## Mutation testing (StrykerJS) of the groups in tools/mutation/groups.ts; GROUP=… picks some
 	@$(NPM) run --silent mutation -- $(if $(GROUP),--group $(GROUP)) $(ARGS)
 
-bench-sync: install ## Benchmark the bucket sync against aws s3 sync (needs awscli)
+bench-sync: install ## Benchmark make upload-do against aws s3 sync, rclone and s3cmd (Debian: apt-get install -y awscli rclone s3cmd time)
 	@$(NPM) run --silent bench:sync

@@ -1,5 +1,6 @@
-// `npx tsx bench/profile.ts [--files N] [--cpu-prof DIR]`: our tool alone at N files (default
-// 10,000) against the benchmark's loopback server (bench/s3-server.cjs, a fresh one per run):
+// `npx tsx bench/profile.ts [--files N] [--cpu-prof DIR] [--server fauxqs|s3rver]`: our tool alone
+// at N files (default 10,000) against the benchmark's loopback server (bench/s3-server.cjs, a fresh
+// one per run; fauxqs in memory by default):
 // an initial upload, then a no-op re-sync, each run exactly as `make upload-do` runs it
 // (node tools/upload/run.cjs) under /usr/bin/time, printing wall time, client CPU (user + system)
 // and the client's peak RSS; with --cpu-prof DIR, each phase also writes a V8 CPU profile there
@@ -17,7 +18,11 @@ const REPO = path.resolve(__dirname, "..");
 const TREE = path.join(REPO, ".bench", "profile-tree");
 const KEY = "S3RVER";
 const { values: opts } = parseArgs({
-    options: { files: { type: "string", default: "10000" }, "cpu-prof": { type: "string" } },
+    options: {
+        files: { type: "string", default: "10000" },
+        "cpu-prof": { type: "string" },
+        server: { type: "string", default: "fauxqs" },
+    },
 });
 const FILES = Number(opts.files);
 if (!Number.isInteger(FILES) || FILES < 1 || FILES > 100_000) throw new Error("--files must be 1..100000");
@@ -41,7 +46,7 @@ async function makeTree(): Promise<number> {
 
 async function startServer() {
     const child = fork(path.join(__dirname, "s3-server.cjs"), [], {
-        env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+        env: { ...process.env, UV_THREADPOOL_SIZE: "1", S3_BENCH_SERVER: opts.server },
         stdio: ["ignore", "inherit", "inherit", "ipc"],
         execArgv: ["--openssl-legacy-provider"],
     });
