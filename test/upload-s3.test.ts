@@ -433,3 +433,75 @@ describe("upload: memory", () => {
         );
     });
 });
+
+describe("upload: slow links", () => {
+    test("a large body that keeps moving is not cut off by the stall timeout", { timeout: 180_000 }, async () => {
+        // A front that reads request bodies at about 4 MiB/s and answers PUTs itself at once
+        // (ETag = MD5, as S3 does; everything else goes on to s3rver): a 12 MiB PUT takes
+        // about 3 s, three times the stall timeout, but never stalls.
+        const attempts: number[] = [];
+        const server = http.createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on("data", (c: Buffer) => {
+                chunks.push(c);
+                req.pause();
+                setTimeout(() => req.resume(), Math.ceil(c.length / 4096)); // ~4 MiB/s
+            });
+            req.on("end", () => {
+                const body = Buffer.concat(chunks);
+                if (req.method === "PUT" && body.length > 0) {
+                    attempts.push(body.length);
+                    res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"` });
+                    res.end();
+                    return;
+                }
+                const up = http.request(
+                    {
+                        host: "127.0.0.1",
+                        port: local.s3().port,
+                        method: req.method,
+                        path: req.url,
+                        headers: req.headers,
+                    },
+                    (r) => {
+                        res.writeHead(r.statusCode ?? 502, r.headers);
+                        r.pipe(res);
+                    },
+                );
+                up.end(body);
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const bucket = await local.freshBucket();
+        const big = Buffer.alloc(12 * 1024 * 1024, "kind: ConfigMap\n");
+        const src = await makeTree({ "big.yaml": big });
+        try {
+            const cap = captureIo();
+            const code = await runUpload(
+                [
+                    "--source",
+                    src,
+                    "--bucket",
+                    bucket,
+                    "--endpoint",
+                    `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+                    "--no-trigger",
+                ],
+                {
+                    env: s3Env(),
+                    io: cap.io,
+                    readStackOutputs: stackReader().read,
+                    requestTimeoutMs: 1_000,
+                    maxAttempts: 2,
+                },
+            );
+            assert.equal(code, 0, cap.all());
+            assert.equal(cap.lastOut(), "uploaded 1, deleted 0, unchanged 0");
+            assert.deepEqual(attempts, [big.length], "one attempt, never timed out and retried");
+        } finally {
+            server.closeAllConnections();
+            server.close();
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+});

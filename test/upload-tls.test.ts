@@ -3,9 +3,10 @@
 // when the stack's ACME environment is staging; --receiver-ca for other roots;
 // a certificate that does not verify is reported, never waved through.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -249,6 +250,110 @@ describe("upload: receiver over HTTPS with a test CA", () => {
             );
             assert.match(err, /certificates come from Let's Encrypt staging/);
             assert.equal(received.length, 0);
+        } finally {
+            rmSync(src, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("upload: the bucket endpoint over HTTPS with a test CA", () => {
+    const local = useLocalS3("tls-s3");
+    let dir: string;
+    let ca: ReturnType<typeof makeCa>;
+    let front: https.Server;
+    let endpoint: string;
+    let seen = 0;
+
+    before(async () => {
+        dir = mkdtempSync(path.join(os.tmpdir(), "upload-tls-s3-"));
+        ca = makeCa(dir);
+        writeFileSync(path.join(dir, "ca.pem"), ca.caPem);
+        // TLS in front of s3rver: the tool's S3 client (undici) verifies it like any endpoint
+        front = https.createServer({ key: ca.key, cert: ca.chain }, (req, res) => {
+            seen++;
+            const up = http.request(
+                { host: "127.0.0.1", port: local.s3().port, method: req.method, path: req.url, headers: req.headers },
+                (r) => {
+                    res.writeHead(r.statusCode ?? 502, r.headers);
+                    r.pipe(res);
+                },
+            );
+            req.pipe(up);
+        });
+        await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+        endpoint = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+        front.closeAllConnections();
+        await new Promise<void>((resolve) => front.close(() => resolve()));
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("a certificate Node does not trust fails the run at once, named as such", async () => {
+        const bucket = await local.freshBucket();
+        const src = await makeTree({ "a.yaml": "a: 1\n", "b.yaml": "b: 1\n" });
+        const cap = captureIo();
+        seen = 0;
+        try {
+            const code = await runUpload(
+                ["--source", src, "--bucket", bucket, "--endpoint", endpoint, "--no-trigger"],
+                {
+                    env: s3Env(),
+                    io: cap.io,
+                    readStackOutputs: stackReader().read,
+                },
+            );
+            assert.equal(code, 1, cap.all());
+            assert.match(
+                cap.err.join("\n"),
+                new RegExp(
+                    `the TLS certificate of ${endpoint.replace(/\./g, "\\.")} is not trusted \\((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\\); certificate checks are never turned off`,
+                ),
+            );
+            assert.equal(seen, 0, "no request got through");
+        } finally {
+            rmSync(src, { recursive: true, force: true });
+        }
+    });
+
+    test("with the test CA added (NODE_EXTRA_CA_CERTS), make upload-do's command syncs over TLS", async () => {
+        const bucket = await local.freshBucket();
+        const src = await makeTree({ "a b&c.yaml": "a: 1\n", "d/e.yaml": "e: 1\n" });
+        seen = 0;
+        try {
+            // asynchronously: the TLS front runs in this process
+            const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+                execFile(
+                    process.execPath,
+                    [
+                        "tools/upload/run.cjs",
+                        "--source",
+                        src,
+                        "--bucket",
+                        bucket,
+                        "--endpoint",
+                        endpoint,
+                        "--no-trigger",
+                    ],
+                    {
+                        cwd: path.resolve(__dirname, ".."),
+                        timeout: 120_000,
+                        env: {
+                            PATH: process.env.PATH,
+                            HOME: process.env.HOME,
+                            ...s3Env(),
+                            NODE_EXTRA_CA_CERTS: path.join(dir, "ca.pem"),
+                        },
+                    },
+                    (err, stdout, stderr) =>
+                        resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+                );
+            });
+            assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+            assert.equal(r.stdout.trimEnd().split("\n").pop(), "uploaded 2, deleted 0, unchanged 0");
+            assert.ok(seen >= 4, `${seen} requests over TLS`);
+            const stored = await local.s3().objects(bucket);
+            assert.equal(stored.get("a b&c.yaml")?.toString(), "a: 1\n");
         } finally {
             rmSync(src, { recursive: true, force: true });
         }

@@ -23,6 +23,8 @@ const EXTRA_INPUTS = [
     "node_modules/.package-lock.json",
     "tsconfig.json",
     "tools/lib/backend.ts", // imported by stack.ts
+    "tools/sops/guard.ts", // imported by cli.ts (the plaintext-Secret guard)
+    "tools/kustomize/build.ts", // imported by guard.ts
 ].map((f) => path.join(ROOT, f));
 
 function mtime(file) {

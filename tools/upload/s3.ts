@@ -6,6 +6,7 @@
 // tool's own per-request retries (retry.ts). It replaces the AWS SDK, whose
 // middleware, serialisers and Node HTTP handler were most of the client's CPU
 // per request in a 10,000-file profile (see docs/upload.md).
+import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Dispatcher, Pool as PoolType } from "undici";
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from "./retry";
@@ -196,6 +197,17 @@ function networkError(err: unknown): unknown {
     }
 }
 
+/**
+ * Bodies above this size are written in pieces of it: undici restarts the stall timer as each
+ * piece goes out, so a large part on a slow link times out only when it stops moving (one
+ * Buffer is written at once, and its timer would run from the start of the whole upload).
+ */
+const BODY_CHUNK = 256 * 1024;
+
+function* chunks(body: Buffer): Generator<Buffer> {
+    for (let at = 0; at < body.length; at += BODY_CHUNK) yield body.subarray(at, at + BODY_CHUNK);
+}
+
 const abortError = () => Object.assign(new Error("the request was aborted"), { name: "AbortError" });
 
 export interface S3Client {
@@ -267,7 +279,13 @@ export function createClient(opts: ClientOptions & { bucket: string }): {
             signal?.addEventListener("abort", onAbort, { once: true });
             try {
                 pool.dispatch(
-                    { origin, method: op.method, path: query ? `${path}?${query}` : path, headers, body },
+                    {
+                        origin,
+                        method: op.method,
+                        path: query ? `${path}?${query}` : path,
+                        headers,
+                        body: body && body.length > BODY_CHUNK ? Readable.from(chunks(body)) : body,
+                    },
                     {
                         onRequestStart(c) {
                             controller = c;
@@ -341,6 +359,10 @@ export function createClient(opts: ClientOptions & { bucket: string }): {
     };
 }
 
+/** OpenSSL's verification failures (Node's `err.code`): the endpoint's certificate chain is not trusted. */
+export const TLS_TRUST =
+    /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
 /** Turns S3 and network errors into one clear sentence (never includes secrets), with the attempts made. */
 export function describeError(err: unknown, ctx: { endpoint: string; bucket: string }): string {
     const attempts = (err as { attempts?: number } | undefined)?.attempts;
@@ -362,6 +384,9 @@ function describeOne(err: unknown, ctx: { endpoint: string; bucket: string }): s
             return `the secret key was rejected by ${ctx.endpoint} (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY or the stack's uploadSecretAccessKey`;
         case "AccessDenied":
             return `access denied to bucket "${ctx.bucket}" at ${ctx.endpoint}: the key is valid but not allowed to use this bucket`;
+    }
+    if (netCode && TLS_TRUST.test(netCode)) {
+        return `the TLS certificate of ${ctx.endpoint} is not trusted (${netCode}); certificate checks are never turned off (NODE_EXTRA_CA_CERTS=FILE adds a root to trust)`;
     }
     if (netCode && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(netCode)) {
         return `cannot reach endpoint ${ctx.endpoint} (${netCode})`;

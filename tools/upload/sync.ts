@@ -29,7 +29,7 @@ import {
 } from "./ops";
 import { forEachLimit } from "./pool";
 import { StoppedError } from "./retry";
-import type { SendFn } from "./s3";
+import { type SendFn, TLS_TRUST } from "./s3";
 
 export interface RemoteObject {
     etag?: string;
@@ -250,9 +250,11 @@ export class IntegrityError extends Error {}
 /** Errors after which continuing makes no sense (every other request would fail the same way). */
 function isFatal(err: unknown): boolean {
     const e = err as { name?: string; code?: string; cause?: { code?: string } };
+    const code = e?.code ?? e?.cause?.code ?? "";
     return (
         ["NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"].includes(e?.name ?? "") ||
-        ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(e?.code ?? e?.cause?.code ?? "")
+        ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(code) ||
+        TLS_TRUST.test(code)
     );
 }
 
