@@ -26,7 +26,8 @@
 // file, as one process tree).
 //
 // Options: --files 1000,10000  --rounds 5  --tools ours,aws,rclone,s3cmd  --server fauxqs|s3rver
-// --busy 0.15  --repeats 1  --concurrency N (ours). Prints a Markdown table per size and writes
+// --busy 0.15  --repeats 1  --concurrency N (ours)  --baseline DIR with --tools …,base: another
+// checkout's tool (e.g. main's, to show a change is no regression), run like ours. Prints a Markdown table per size and writes
 // them to .bench/results.md. Loopback only; every child is bounded by a timeout.
 import { fork, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -52,6 +53,7 @@ const { values: opts } = parseArgs({
         busy: { type: "string", default: "0.15" },
         repeats: { type: "string", default: "1" },
         concurrency: { type: "string" },
+        baseline: { type: "string" },
     },
 });
 const SIZES = opts.files.split(",").map(Number);
@@ -66,11 +68,11 @@ if (opts.server !== "fauxqs" && opts.server !== "s3rver") throw new Error("--ser
 const CORES = os.cpus().length;
 const TIME = "/usr/bin/time";
 
-type Tool = "ours" | "aws" | "rclone" | "s3cmd";
-const ALL_TOOLS: Tool[] = ["ours", "aws", "rclone", "s3cmd"];
+type Tool = "ours" | "base" | "aws" | "rclone" | "s3cmd";
+const ALL_TOOLS: Tool[] = ["ours", "base", "aws", "rclone", "s3cmd"];
 /** Debian's packages (/usr/bin) first, so another `aws` earlier on PATH (pip, pyenv) is not measured instead. */
 const peerBin = (name: string) => (existsSync(`/usr/bin/${name}`) ? `/usr/bin/${name}` : name);
-const PEER_BIN: Record<Exclude<Tool, "ours">, string> = {
+const PEER_BIN: Record<Exclude<Tool, "ours" | "base">, string> = {
     aws: peerBin("aws"),
     rclone: peerBin("rclone"),
     s3cmd: peerBin("s3cmd"),
@@ -276,10 +278,16 @@ function commandFor(
 ): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
     const env = baseEnv();
     switch (tool) {
-        case "ours": {
+        case "ours":
+        case "base": {
             const args = ["--source", tree, "--bucket", "bench", "--endpoint", endpoint, "--region", REGION];
             args.push("--no-trigger");
             if (opts.concurrency) args.push("--concurrency", opts.concurrency);
+            if (tool === "base") {
+                // another checkout's tool (e.g. main), its run.cjs exactly as make upload-do runs ours
+                const run = path.join(path.resolve(opts.baseline ?? ""), "tools/upload/run.cjs");
+                return { cmd: process.execPath, args: [run, "--stack", "dev", ...args], env };
+            }
             return { cmd: "/bin/sh", args: ["-c", recipe(args)], env };
         }
         case "aws":
@@ -368,7 +376,10 @@ async function runPhase(tool: Tool, s3: Server, tree: string, recipe: (a: string
     const own = r.cpu + seen.cpuMs / 1000 + (self.user + self.system) / 1e6;
     const others = Math.max(0, busy1 - busy0 - own) / (r.wall * CORES);
     const out = `${r.stdout}\n${r.stderr}`.trim().split("\n");
-    const note = tool === "ours" ? (r.stdout.trimEnd().split("\n").pop() ?? "") : `${out.length} output line(s)`;
+    const note =
+        tool === "ours" || tool === "base"
+            ? (r.stdout.trimEnd().split("\n").pop() ?? "")
+            : `${out.length} output line(s)`;
     return {
         wall: r.wall,
         cpu: r.cpu,
@@ -462,7 +473,11 @@ async function main() {
     const tools: Tool[] = [];
     for (const t of wanted) {
         if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool ${t}`);
-        if (t !== "ours") {
+        if (t === "base") {
+            if (!opts.baseline || !existsSync(path.join(opts.baseline, "tools/upload/run.cjs")))
+                throw new Error("--tools base needs --baseline DIR, a checkout with tools/upload/run.cjs");
+            versions.base = `${path.resolve(opts.baseline)}/tools/upload/run.cjs`;
+        } else if (t !== "ours") {
             const v = version(PEER_BIN[t], ["--version"]);
             if (!v) {
                 console.log(`${t}: not installed, left out (Debian: apt-get install -y awscli rclone s3cmd)`);
@@ -485,7 +500,10 @@ async function main() {
             .map((l) => l.toFixed(1))
             .join(" ")}\n` +
         tools
-            .map((t) => `  ${t}: ${t === "ours" ? "" : `${PEER_BIN[t as Exclude<Tool, "ours">]}: `}${versions[t]}`)
+            .map(
+                (t) =>
+                    `  ${t}: ${t === "ours" || t === "base" ? "" : `${PEER_BIN[t as keyof typeof PEER_BIN]}: `}${versions[t]}`,
+            )
             .join("\n") +
         `\n  ours as make upload-do runs it: ${recipe(["…"])}`;
     console.log(header);
