@@ -1,15 +1,24 @@
-// AWS Signature Version 4 for S3 requests (header authorisation), as the AWS
-// reference specifies it ("Authenticating Requests: Using the Authorization
-// Header", AWS4-HMAC-SHA256). Its output is checked against the AWS SDK's own
-// signer (@smithy/signature-v4) in test/upload-s3.test.ts and accepted by
-// s3rver, which verifies every signature, in all upload tests.
+// AWS Signature Version 4 for S3 requests (header authorisation, AWS4-HMAC-SHA256),
+// computed by the `aws4` library (mhart/aws4, pinned in package.json). What stays ours is
+// what aws4 is not asked to do: the URI encoding of object keys and the query string as
+// they are sent, the x-amz-date stamp, and the payload hash in x-amz-content-sha256.
 //
-// Small on purpose: the signing key is derived once per day, each request costs
-// one SHA-256 of its canonical request and one HMAC. Bodies of PUTs are not
-// hashed (`UNSIGNED-PAYLOAD`): their Content-MD5 header is signed instead, so a
-// body that changes on the way still fails (BadDigest), and small XML bodies
-// (DeleteObjects, CompleteMultipartUpload) are hashed.
-import { createHmac, hash } from "node:crypto";
+// For service "s3" aws4 takes the path as already encoded: it decodes each segment once
+// and re-encodes it (RFC 3986), so a path from `uriEncode` is signed exactly as sent
+// (no double encoding, `.`/`..`/`//` kept); it parses the query and re-encodes and sorts
+// it the same way, and takes the payload hash from x-amz-content-sha256 when present.
+//
+// Checked: test/upload-s3.test.ts compares the Authorization with the AWS SDK's own
+// signer (@smithy/signature-v4) for keys needing escaping, and puts a front before
+// s3rver that re-signs every request of a full sync (multipart, --delete) with the
+// SDK's signer and refuses any mismatch. s3rver itself does not verify V4 signatures
+// (its source: "Signature version 4 calculation is not implemented").
+//
+// Bodies of PUTs are not hashed (`UNSIGNED-PAYLOAD`): their Content-MD5 header is
+// signed instead, so a body that changes on the way still fails (BadDigest); small XML
+// bodies (DeleteObjects, CompleteMultipartUpload) are hashed.
+import { hash } from "node:crypto";
+import { sign as aws4Sign } from "aws4";
 
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -29,7 +38,7 @@ export function uriEncode(s: string, keepSlash = false): string {
     return keepSlash ? out.replace(/%2F/g, "/") : out;
 }
 
-/** The canonical (and wire) query string: encoded names and values, sorted by name, then value. */
+/** The query string as sent: encoded names and values, sorted by name, then value. */
 export function canonicalQuery(query: Record<string, string | undefined> | undefined): string {
     if (!query) return "";
     const pairs: string[] = [];
@@ -58,7 +67,7 @@ export interface ToSign {
     method: string;
     /** the encoded path as sent, e.g. `/bucket/a%20b.yaml` */
     path: string;
-    /** the canonical query string (canonicalQuery), as sent */
+    /** the query string as sent (canonicalQuery), without `?` */
     query: string;
     /** every header to sign, lower-case names (host included); x-amz-date and x-amz-content-sha256 are added */
     headers: Record<string, string>;
@@ -66,10 +75,8 @@ export interface ToSign {
     payloadHash: string;
 }
 
-/** Signs requests for one region and service with one key pair. */
+/** Signs requests for one region and service with one key pair (aws4 caches the day's signing key). */
 export class SigV4Signer {
-    private keyDay = "";
-    private key: Buffer = Buffer.alloc(0);
     private readonly credentials: SigningCredentials;
     private readonly region: string;
     private readonly service: string;
@@ -80,34 +87,25 @@ export class SigV4Signer {
         this.service = service;
     }
 
-    private signingKey(day: string): Buffer {
-        if (day !== this.keyDay) {
-            const kDate = createHmac("sha256", `AWS4${this.credentials.secretAccessKey}`).update(day).digest();
-            const kRegion = createHmac("sha256", kDate).update(this.region).digest();
-            const kService = createHmac("sha256", kRegion).update(this.service).digest();
-            this.key = createHmac("sha256", kService).update("aws4_request").digest();
-            this.keyDay = day;
-        }
-        return this.key;
-    }
-
     /** Adds x-amz-date, x-amz-content-sha256, x-amz-security-token and authorization to `req.headers`. */
     sign(req: ToSign, now: Date = new Date()): Record<string, string> {
-        const stamp = amzDate(now);
-        const day = stamp.slice(0, 8);
         const headers = req.headers;
-        headers["x-amz-date"] = stamp;
+        headers["x-amz-date"] = amzDate(now);
         headers["x-amz-content-sha256"] = req.payloadHash;
         if (this.credentials.sessionToken) headers["x-amz-security-token"] = this.credentials.sessionToken;
-        const names = Object.keys(headers).sort();
-        let canonicalHeaders = "";
-        for (const n of names) canonicalHeaders += `${n}:${headers[n]!.trim().replace(/\s+/g, " ")}\n`;
-        const signed = names.join(";");
-        const canonical = `${req.method}\n${req.path}\n${req.query}\n${canonicalHeaders}\n${signed}\n${req.payloadHash}`;
-        const scope = `${day}/${this.region}/${this.service}/aws4_request`;
-        const toSign = `AWS4-HMAC-SHA256\n${stamp}\n${scope}\n${sha256Hex(canonical)}`;
-        const signature = createHmac("sha256", this.signingKey(day)).update(toSign).digest("hex");
-        headers.authorization = `AWS4-HMAC-SHA256 Credential=${this.credentials.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
+        // aws4 signs a copy of the headers (all of them but the few it never signs, e.g.
+        // user-agent, range, expect) and adds only its Authorization to that copy.
+        const signed = aws4Sign(
+            {
+                method: req.method,
+                path: req.query ? `${req.path}?${req.query}` : req.path,
+                headers,
+                service: this.service,
+                region: this.region,
+            },
+            this.credentials,
+        );
+        headers.authorization = String(signed.headers?.Authorization);
         return headers;
     }
 }
