@@ -28,6 +28,8 @@ export interface MutationGroup {
 const IDENTITY = "test/resource-identity.test.ts";
 /** Every credential output registered as a secret output, program-wide. */
 const SECRETS = "test/secrets-in-state.test.ts";
+/** What every component registers as its outputs (stored in the state), secrets as secrets. */
+const OUTPUTS = "test/component-outputs.test.ts";
 
 /**
  * Not mutated: `components/versions.ts` holds the pinned versions and digests only (string
@@ -42,22 +44,22 @@ export const GROUPS: readonly MutationGroup[] = [
     {
         name: "gitops-bucket",
         mutate: ["components/gitops-bucket.ts"],
-        tests: ["test/gitops-bucket.test.ts", IDENTITY, SECRETS],
+        tests: ["test/gitops-bucket.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "flux-receiver",
         mutate: ["components/flux-receiver.ts"],
-        tests: ["test/flux-receiver.test.ts", IDENTITY, SECRETS],
+        tests: ["test/flux-receiver.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "kcert",
         mutate: ["components/kcert.ts", "components/flux/patches.ts"],
-        tests: ["test/kcert.test.ts", "test/kcert-patches.test.ts", IDENTITY],
+        tests: ["test/kcert.test.ts", "test/kcert-patches.test.ts", IDENTITY, OUTPUTS],
     },
     {
         name: "flux-bootstrap",
         mutate: ["components/flux-bootstrap.ts"],
-        tests: ["test/flux-bootstrap.test.ts", "test/flux-crd-ordering.test.ts", IDENTITY, SECRETS],
+        tests: ["test/flux-bootstrap.test.ts", "test/flux-crd-ordering.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "flux-sync",
@@ -67,47 +69,54 @@ export const GROUPS: readonly MutationGroup[] = [
             "components/flux/settings.ts",
             "components/flux/substitute.ts",
         ],
-        tests: ["test/flux-sync.test.ts", "test/sops-age-key.test.ts", "test/flux-bootstrap.test.ts", IDENTITY],
+        tests: [
+            "test/flux-substitute.test.ts",
+            "test/flux-sync.test.ts",
+            "test/sops-age-key.test.ts",
+            "test/flux-bootstrap.test.ts",
+            IDENTITY,
+            OUTPUTS,
+        ],
     },
     {
         name: "receiver-exposure",
         mutate: ["components/receiver-exposure.ts", "components/contour/api.ts"],
-        tests: ["test/receiver-exposure.test.ts", "test/webhooks-schema.test.mts", IDENTITY],
+        tests: ["test/receiver-exposure.test.ts", "test/webhooks-schema.test.mts", IDENTITY, OUTPUTS],
     },
     {
         name: "github-webhook",
         mutate: ["components/github-webhook.ts"],
-        tests: ["test/github-webhook.test.ts", IDENTITY, SECRETS],
+        tests: ["test/github-webhook.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "github-source",
         mutate: ["components/github-source.ts"],
-        tests: ["test/github-source.test.ts", IDENTITY, SECRETS],
+        tests: ["test/github-source.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "sops-age-key",
         mutate: ["components/sops-age-key.ts"],
-        tests: ["test/sops-age-key.test.ts", IDENTITY, SECRETS],
+        tests: ["test/sops-age-key.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "doks-cluster",
         mutate: ["components/doks-cluster.ts"],
-        tests: ["test/doks-cluster.test.ts", IDENTITY, SECRETS],
+        tests: ["test/doks-cluster.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "in-cluster-s3",
         mutate: ["components/in-cluster-s3.ts"],
-        tests: ["test/in-cluster-s3.test.ts", "test/existing-cluster.test.ts", IDENTITY, SECRETS],
+        tests: ["test/in-cluster-s3.test.ts", "test/existing-cluster.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
         name: "contour",
         mutate: ["components/contour.ts"],
-        tests: ["test/contour.test.ts", IDENTITY],
+        tests: ["test/contour.test.ts", IDENTITY, OUTPUTS],
     },
     {
         name: "load-balancer-dns",
         mutate: ["components/load-balancer-dns.ts"],
-        tests: ["test/load-balancer-dns.test.ts", IDENTITY],
+        tests: ["test/load-balancer-dns.test.ts", IDENTITY, OUTPUTS],
     },
     {
         name: "flux-notifications",
@@ -119,6 +128,7 @@ export const GROUPS: readonly MutationGroup[] = [
             "test/notification-providers.test.ts",
             IDENTITY,
             SECRETS,
+            OUTPUTS,
         ],
     },
     {
