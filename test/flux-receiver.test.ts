@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { RECEIVER_API, SOURCE_API } from "../components/flux/api";
 import { FluxReceiver, type FluxReceiverArgs } from "../components/flux-receiver";
 import { containsSecret, inputValue, isSecretOutput, redact, reveal, runComponent } from "./harness";
@@ -107,6 +107,65 @@ describe("FluxReceiver", () => {
         assert.equal(
             (recorder.get(PASSWORD, "github-receiver-token").state as { result: unknown }).result,
             generatedToken(recorder),
+        );
+    });
+});
+
+describe("FluxReceiver: arguments and ordering", () => {
+    it("refuses to build a receiver with neither host nor baseUrl, before registering anything", async () => {
+        const { recorder } = await runComponent(() => {
+            assert.throws(() => new FluxReceiver("nowhere", {}), /FluxReceiver nowhere: set host or baseUrl/);
+            return undefined;
+        });
+        assert.deepEqual(
+            recorder.resources.map((r) => r.type),
+            ["pulumi:pulumi:Stack"],
+        );
+    });
+
+    it("with only baseUrl the URL is <baseUrl>/hook/<sha256> (the in-cluster Service of README's local stack)", async () => {
+        const base = "http://webhook-receiver.flux-system.svc.cluster.local";
+        const { recorder, value } = await render({ host: undefined, baseUrl: base });
+        const token = generatedToken(recorder);
+        const digest = createHash("sha256").update(`${token}githubflux-system`).digest("hex");
+        assert.equal(await inputValue(value.url), `${base}/hook/${digest}`);
+        assert.equal(await inputValue(value.webhookPath), `/hook/${digest}`);
+    });
+
+    it("the token is 48 characters by default (JSDoc); 32 is the least accepted, fractions are refused", async () => {
+        const lengthOf = async (tokenLength?: number) =>
+            reveal<any>((await render({ tokenLength })).recorder.get(PASSWORD, "github-receiver-token").inputs).length;
+        assert.equal(await lengthOf(), 48);
+        assert.equal(await lengthOf(32), 32);
+        assert.throws(
+            () => new FluxReceiver("frac", { host: "h.example.net", tokenLength: 40.5 }),
+            /FluxReceiver frac: tokenLength must be an integer >= 32, got 40.5/,
+        );
+    });
+
+    it("the Secret is named <receiverName>-receiver-token, as README and docs/webhooks.md say", async () => {
+        const { recorder } = await render({ receiverName: "gitlab", type: "gitlab" });
+        const secret = reveal<any>(recorder.get(SECRET, "github-receiver-secret").inputs);
+        assert.equal(secret.metadata.name, "gitlab-receiver-token");
+        assert.equal(secret.type, "Opaque");
+        assert.equal(recorder.kubeObject("Receiver", "gitlab").spec.secretRef.name, "gitlab-receiver-token");
+    });
+
+    it("events given in Args replace the github default", async () => {
+        const { recorder } = await render({ events: ["push", "release"] });
+        assert.deepEqual(recorder.kubeObject("Receiver", "github").spec.events, ["push", "release"]);
+    });
+
+    it("the Secret waits for dependsOn; the Receiver for dependsOn and its Secret", async () => {
+        const { recorder } = await runComponent(() => {
+            const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+            const crds = new pulumi.ComponentResource("test:index:FluxCrds", "crds");
+            return new FluxReceiver("r", { host: "h.example.net", dependsOn: [crds] }, { provider });
+        });
+        assert.deepEqual(recorder.dependsOn(SECRET, "r-secret"), ["test:index:FluxCrds::crds"]);
+        assert.deepEqual(
+            recorder.dependsOn("kubernetes:notification.toolkit.fluxcd.io/v1:Receiver", "r-receiver").sort(),
+            ["kubernetes:core/v1:Secret::r-secret", "test:index:FluxCrds::crds"],
         );
     });
 });
