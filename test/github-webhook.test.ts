@@ -124,3 +124,58 @@ describe("GitHub webhook in the stack", () => {
         assert.match(String(run.outputs?.webhookUrl), /^https:\/\/flux\.example\.com\/hook\/[0-9a-f]{64}$/);
     });
 });
+
+describe("GitHubWebhook: GitHub's own limits on owner/name", () => {
+    // GitHub: a user or organization name is 1-39 characters, letters, digits and hyphens, not
+    // starting with a hyphen; a repository name is at most 100 characters of letters, digits,
+    // `.`, `_` and `-`.
+    it("owners of 1 to 39 characters, repository names of 1 to 100", () => {
+        const owner39 = `a${"b".repeat(38)}`;
+        const name100 = "r".repeat(100);
+        assert.deepEqual(parseRepository(`${owner39}/${name100}`), { owner: owner39, name: name100 });
+        assert.deepEqual(parseRepository("a/r"), { owner: "a", name: "r" });
+        assert.deepEqual(parseRepository("A-1/R._-"), { owner: "A-1", name: "R._-" });
+        assert.throws(() => parseRepository(`${owner39}c/r`), /owner\/name form, got "a/);
+        assert.throws(() => parseRepository(`a/${name100}r`), /owner\/name/);
+    });
+
+    it("no leading hyphen, no characters GitHub refuses, nothing before or after", () => {
+        for (const bad of [
+            "-acme/platform",
+            "ac_me/platform",
+            "acme/plat form",
+            " acme/platform",
+            "acme/platform\n",
+            "acme/platform x",
+        ]) {
+            assert.throws(
+                () => parseRepository(bad),
+                (e: Error) => e.message === `GitHub repository must be in owner/name form, got ${JSON.stringify(bad)}`,
+                bad,
+            );
+        }
+    });
+
+    it("the defaults the JSDoc gives: active, push only, TLS verified", async () => {
+        const { recorder, value } = await runComponent(
+            () => new GitHubWebhook("d", { repository: "acme/platform", url: "https://h.example/hook/x", secret: "s" }),
+        );
+        const inputs = reveal<any>(recorder.get(WEBHOOK, "d-webhook").inputs);
+        assert.deepEqual([inputs.active, inputs.events, inputs.configuration.insecureSsl], [true, ["push"], false]);
+        const given = await runComponent(
+            () =>
+                new GitHubWebhook("g", {
+                    repository: "acme/platform",
+                    url: "https://h.example/hook/x",
+                    secret: "s",
+                    active: false,
+                    events: ["push", "release"],
+                    insecureSsl: true,
+                }),
+        );
+        const g = reveal<any>(given.recorder.get(WEBHOOK, "g-webhook").inputs);
+        assert.deepEqual([g.active, g.events, g.configuration.insecureSsl], [false, ["push", "release"], true]);
+        assert.equal(await new Promise((r) => value.owner.apply(r)), "acme");
+        assert.equal(await new Promise((r) => value.repository.apply(r)), "platform");
+    });
+});
