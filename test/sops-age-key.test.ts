@@ -194,3 +194,22 @@ describe("every Kustomization the stack creates decrypts with sops-age", () => {
         );
     });
 });
+
+describe("rotating the age key (SopsAgeKeyArgs.rotation)", () => {
+    // @pulumi/random: changing any value of a resource's `keepers` replaces it, i.e. new bytes.
+    test("rotation becomes RandomBytes' keepers; without it there are none (the key never changes)", async () => {
+        const rotated = await runComponent(() => new SopsAgeKey("k", { rotation: "2026-12-07" }));
+        assert.deepEqual(rotated.recorder.get(BYTES, "k-bytes").inputs.keepers, { rotation: "2026-12-07" });
+        const plain = await runComponent(() => new SopsAgeKey("k"));
+        assert.equal(plain.recorder.get(BYTES, "k-bytes").inputs.keepers, undefined);
+    });
+
+    test("only a 32-byte key is an age X25519 identity: 31 and 33 bytes are refused, by length", async () => {
+        for (const n of [0, 31, 33, 64]) {
+            await assert.rejects(
+                ageIdentityFromBytes(randomBytes(n)),
+                (e: Error) => e.message === `an age X25519 secret key is 32 bytes, got ${n}`,
+            );
+        }
+    });
+});
