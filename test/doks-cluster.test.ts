@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { DoksCluster } from "../components/doks-cluster";
+import { MockRecorder, runOffline } from "../tools/mocks";
 import { inputValue, isSecretOutput, reveal, runComponent } from "./harness";
 
 const CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster";
@@ -65,6 +68,49 @@ describe("DoksCluster", () => {
         assert.equal(calls[0].inputs.name, "c");
         // The value is the data source's credentials, not the resource's creation-time ones.
         assert.match(kubeconfig, /re-read on every run/);
+        assert.equal(await isSecretOutput(value.kubeconfig), true);
+    });
+});
+
+describe("DoksCluster: autoscaling, a cluster that is gone", () => {
+    test("an autoscaled pool leaves nodePool.nodeCount to DOKS (ignoreChanges), a fixed pool does not", async () => {
+        const recorder = new MockRecorder();
+        await runOffline({ project: "p", stack: "s", config: {}, recorder }, () => {
+            new DoksCluster("auto", {
+                region: "fra1",
+                version: "1.35.4-do.0",
+                scaling: { kind: "autoscale", min: 1, max: 3 },
+            });
+            new DoksCluster("fixed", {
+                region: "fra1",
+                version: "1.35.4-do.0",
+                nodePoolName: "workers",
+                autoUpgrade: false,
+            });
+            return {};
+        });
+        const opts = (n: string) => recorder.construction(CLUSTER, `${n}-cluster`).opts as pulumi.CustomResourceOptions;
+        assert.deepEqual(opts("auto").ignoreChanges, ["nodePool.nodeCount"]);
+        assert.deepEqual(opts("fixed").ignoreChanges ?? [], []);
+        // the path names the property the fixed pool sets (digitalocean's KubernetesClusterNodePool.nodeCount)
+        const fixed = reveal<any>(recorder.get(CLUSTER, "fixed-cluster").inputs);
+        assert.equal(fixed.nodePool.nodeCount, 2);
+        assert.equal(fixed.nodePool.name, "workers");
+        assert.equal(fixed.autoUpgrade, false);
+        assert.equal(reveal<any>(recorder.get(CLUSTER, "auto-cluster").inputs).nodePool.name, "default");
+    });
+
+    test("exists: false reads nothing and gives a kubeconfig that names no cluster (secret)", async () => {
+        const { recorder, value } = await runComponent(
+            () => new DoksCluster("gone", { region: "fra1", version: "1.35.4-do.0", exists: false }),
+        );
+        assert.deepEqual(
+            recorder.calls.filter((c) => c.token.includes("getKubernetesCluster")),
+            [],
+            "no data source call for a cluster that is gone",
+        );
+        const kubeconfig = parse(await inputValue<string>(value.kubeconfig));
+        assert.deepEqual(kubeconfig, { apiVersion: "v1", kind: "Config", clusters: [], contexts: [], users: [] });
         assert.equal(await isSecretOutput(value.kubeconfig), true);
     });
 });
