@@ -1,6 +1,6 @@
 // Entry point of `npm run mutation` / `make mutation`: StrykerJS over the groups in groups.ts.
 //
-// usage: npm run mutation -- [--group NAME[,NAME…]] [--concurrency N] [--whole-suite] [--list]
+// usage: npm run mutation -- [--group NAME[,NAME…]] [--concurrency N] [--survivors] [--whole-suite] [--list]
 //
 // Each group runs on its own, one after the other (smallest first), with Stryker's tap runner:
 // every test file is run as `node --import tsx --test-reporter=tap <file>` with the group's
@@ -9,9 +9,12 @@
 // Reports (JSON, HTML, survivors) go to reports/mutation/, which git ignores; the scores are
 // printed per group and per file.
 //
-// --whole-suite: a second pass per group. The mutants that survived the group's own test files
-// are run again (and only they: Stryker's `file:line:column-line:column` ranges) against every
-// test file of the suite; what survives that is a behaviour no test pins.
+// --survivors: instead of the whole group, only the mutants that survived its last run (Stryker's
+// `file:line:column-line:column` ranges), against the group's test files: minutes instead of a
+// quarter of an hour after adding tests. The group's result is updated (a survivor now killed
+// counts as killed, one marked `Stryker disable` as ignored).
+// --whole-suite: after the group's pass, its survivors are run again against every test file of
+// the suite; what survives that is a behaviour no test pins.
 //
 // Every group runs in a child process that leads its own process group (Stryker, its workers and
 // their test processes all belong to it). SIGINT/SIGTERM to this process is forwarded to that
@@ -23,7 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Stryker } from "@stryker-mutator/core";
-import { GROUPS } from "./groups.js";
+import { GROUPS, type MutationGroup } from "./groups.js";
 
 type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
 type MutantResult = Awaited<ReturnType<Stryker["runMutationTest"]>>[number];
@@ -139,6 +142,8 @@ function options(
 /** A survivor as the reports keep it (1-based line, 1-based column, as the JSON report). */
 interface Survivor {
     file: string;
+    /** The source text the mutant replaced (to find it again after lines moved). */
+    original: string;
     mutator: string;
     replacement: string;
     start: { line: number; column: number };
@@ -146,20 +151,54 @@ interface Survivor {
     status: string;
 }
 
+/** The text of a (1-based line, 1-based column) span of a file. */
+function textAt(file: string, start: Survivor["start"], end: Survivor["end"]): string {
+    const lines = readFileSync(path.join(ROOT, file), "utf8").split("\n");
+    if (start.line === end.line) return (lines[start.line - 1] ?? "").slice(start.column - 1, end.column - 1);
+    return [
+        (lines[start.line - 1] ?? "").slice(start.column - 1),
+        ...lines.slice(start.line, end.line - 1),
+        (lines[end.line - 1] ?? "").slice(0, end.column - 1),
+    ].join("\n");
+}
+
+/**
+ * Where a survivor's source text is now: the occurrence nearest its old line (a `Stryker disable`
+ * comment or an edit above it moves it), or undefined when the text is gone.
+ */
+function relocate(s: Survivor): Survivor | undefined {
+    const source = readFileSync(path.join(ROOT, s.file), "utf8");
+    const lines = source.split("\n");
+    const offsetOf = (line: number, column: number) =>
+        lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
+    const positionOf = (offset: number) => {
+        const before = source.slice(0, offset).split("\n");
+        return { line: before.length, column: before.at(-1)!.length + 1 };
+    };
+    const old = offsetOf(s.start.line, s.start.column);
+    let best: number | undefined;
+    for (let at = source.indexOf(s.original); at >= 0; at = source.indexOf(s.original, at + 1)) {
+        if (best === undefined || Math.abs(at - old) < Math.abs(best - old)) best = at;
+    }
+    if (best === undefined) return undefined;
+    return { ...s, start: positionOf(best), end: positionOf(best + s.original.length) };
+}
+
 function survivorOf(m: MutantResult): Survivor {
+    const file = path.relative(ROOT, m.fileName);
+    // runMutationTest's locations are zero-based (Stryker's Position); the report's are 1-based
+    const start = { line: m.location.start.line + 1, column: m.location.start.column + 1 };
+    const end = { line: m.location.end.line + 1, column: m.location.end.column + 1 };
     return {
-        file: path.relative(ROOT, m.fileName),
+        file,
+        original: textAt(file, start, end),
         mutator: m.mutatorName,
         replacement: m.replacement ?? "",
-        // runMutationTest's locations are zero-based (Stryker's Position); the report's are 1-based
-        start: { line: m.location.start.line + 1, column: m.location.start.column + 1 },
-        end: { line: m.location.end.line + 1, column: m.location.end.column + 1 },
+        start,
+        end,
         status: m.status,
     };
 }
-
-const survivorKey = (s: Survivor): string =>
-    `${s.file}:${s.start.line}:${s.start.column}-${s.end.line}:${s.end.column} ${s.mutator} ${s.replacement}`;
 
 function describe(s: Survivor): string {
     const replacement = s.replacement.replace(/\s+/g, " ");
@@ -204,7 +243,8 @@ async function runInProcess(
     tests: readonly string[],
     skipTests: string | undefined,
     concurrency: number,
-): Promise<GroupResult> {
+    partial = false,
+): Promise<GroupResult & { all_mutants: Survivor[] }> {
     const { Stryker } = await import("@stryker-mutator/core");
     const started = Date.now();
     const results = await new Stryker(options(name, mutate, tests, skipTests, concurrency)).runMutationTest();
@@ -225,21 +265,25 @@ async function runInProcess(
         all,
         survivors,
     };
-    writeFileSync(path.join(REPORTS, `${name}-survivors.txt`), survivors.map((s) => `${describe(s)}\n`).join(""));
-    writeFileSync(path.join(REPORTS, `${name}-result.json`), `${JSON.stringify(result, null, 2)}\n`);
-    return result;
+    if (!partial) {
+        writeFileSync(path.join(REPORTS, `${name}-survivors.txt`), survivors.map((s) => `${describe(s)}\n`).join(""));
+        writeFileSync(path.join(REPORTS, `${name}-result.json`), `${JSON.stringify(result, null, 2)}\n`);
+    }
+    return { ...result, all_mutants: results.map(survivorOf) };
 }
 
-/** The child's work: one group, or the whole-suite pass over a group's survivors. */
-async function child(name: string, concurrency: number, whole: boolean): Promise<number> {
-    const group = GROUPS.find((g) => g.name === name)!;
-    if (!whole) {
-        print(
-            await runInProcess(group.name, group.mutate, group.tests, group.skipTests, concurrency),
-            "mutation group",
-        );
-        return 0;
-    }
+type Pass = "group" | "survivors" | "whole-suite";
+
+/**
+ * Re-runs the survivors of the group's last result, and only they, against `tests`, and updates
+ * the result: a survivor killed now counts as killed, one now marked `Stryker disable` as ignored.
+ */
+async function rerunSurvivors(
+    group: MutationGroup,
+    pass: Pass,
+    tests: readonly string[],
+    concurrency: number,
+): Promise<number> {
     const resultFile = path.join(REPORTS, `${group.name}-result.json`);
     if (!existsSync(resultFile)) {
         process.stderr.write(
@@ -249,64 +293,104 @@ async function child(name: string, concurrency: number, whole: boolean): Promise
     }
     const first = JSON.parse(readFileSync(resultFile, "utf8")) as GroupResult;
     if (!first.survivors.length) {
-        process.stdout.write(`\n== whole suite ${group.name}: no survivors to re-check\n`);
+        process.stdout.write(`\n== ${pass} ${group.name}: no survivors to re-run\n`);
         return 0;
     }
+    const moved = first.survivors.map((s) => ({ before: s, now: relocate(s) }));
+    const present = moved.filter((m): m is { before: Survivor; now: Survivor } => m.now !== undefined);
     // Stryker's ranges: 1-based lines, 0-based columns; a mutant is generated when its node lies
-    // inside a range, so a few other mutants of the same expression may come along: only the
-    // survivors are counted below.
-    const ranges = first.survivors.map(
-        (s) => `${s.file}:${s.start.line}:${s.start.column - 1}-${s.end.line}:${s.end.column - 1}`,
+    // inside a range, so other mutants of the same expression may come along: only the survivors
+    // are counted below.
+    const ranges = present.map(
+        ({ now }) => `${now.file}:${now.start.line}:${now.start.column - 1}-${now.end.line}:${now.end.column - 1}`,
     );
-    const name2 = `${group.name}.all-tests`;
-    const second = await runInProcess(name2, [...new Set(ranges)], wholeSuite(), undefined, concurrency);
-    const again = new Map(second.survivors.map((s) => [survivorKey(s), s]));
-    const stillAlive = first.survivors.filter((s) => again.has(survivorKey(s)));
-    // recompute the group's score: survivors killed by another test file count as killed
+    const rerun = ranges.length
+        ? await runInProcess(
+              `${group.name}.${pass}`,
+              [...new Set(ranges)],
+              tests,
+              pass === "survivors" ? group.skipTests : undefined,
+              concurrency,
+              true,
+          )
+        : undefined;
+    const key = (s: Survivor) => `${s.file}:${s.start.line}:${s.start.column} ${s.mutator} ${s.replacement}`;
+    const statusNow = new Map((rerun?.all_mutants ?? []).map((m) => [key(m), m.status]));
     const all = { ...first.all };
     const files = structuredClone(first.files);
-    for (const s of first.survivors) {
-        if (again.has(survivorKey(s))) continue;
-        const t = files[s.file]!;
-        if (s.status === "Survived") {
+    const stillAlive: Survivor[] = [];
+    let killed = 0;
+    let ignored = 0;
+    let gone = 0;
+    for (const { before, now } of moved) {
+        const status = now ? statusNow.get(key(now)) : undefined;
+        if (status === "Survived" || status === "NoCoverage") {
+            stillAlive.push({ ...now!, status });
+            continue;
+        }
+        const t = files[before.file]!;
+        if (before.status === "Survived") {
             t.survived--;
             all.survived--;
         } else {
             t.noCoverage--;
             all.noCoverage--;
         }
-        t.killed++;
-        all.killed++;
+        if (status === "Killed" || status === "Timeout") {
+            t.killed++;
+            all.killed++;
+            killed++;
+        } else if (status === "Ignored") {
+            t.ignored++;
+            all.ignored++;
+            ignored++;
+        } else {
+            // the code changed: the mutant no longer exists (or errors); run the group again to count it
+            t.errors++;
+            all.errors++;
+            gone++;
+        }
     }
     const result: GroupResult = {
         name: group.name,
         mutants: first.mutants,
-        minutes: first.minutes + second.minutes,
+        minutes: first.minutes + (rerun?.minutes ?? 0),
         files,
         all,
         survivors: stillAlive,
     };
+    const suffix = pass === "whole-suite" ? "-whole-suite" : "";
     writeFileSync(
-        path.join(REPORTS, `${group.name}-whole-suite-survivors.txt`),
+        path.join(REPORTS, `${group.name}${suffix}-survivors.txt`),
         stillAlive.map((s) => `${describe(s)}\n`).join(""),
     );
-    writeFileSync(path.join(REPORTS, `${group.name}-whole-suite-result.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(REPORTS, `${group.name}${suffix}-result.json`), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(
-        `\n${first.survivors.length - stillAlive.length} of ${first.survivors.length} survivors of ${group.name} killed by the whole suite (${second.mutants} mutants run in ${second.minutes.toFixed(1)} min)\n`,
+        `\n${pass} ${group.name}: of ${first.survivors.length} survivors ${killed} killed, ${ignored} marked equivalent, ` +
+            `${gone} no longer in the code, ${stillAlive.length} still alive (${rerun?.mutants ?? 0} mutants run in ${(rerun?.minutes ?? 0).toFixed(1)} min)\n`,
     );
-    print(result, "whole suite");
+    print(result, pass === "whole-suite" ? "whole suite" : "after re-running survivors");
     return 0;
 }
 
+/** The child's work: one pass over one group. */
+async function child(name: string, concurrency: number, pass: Pass): Promise<number> {
+    const group = GROUPS.find((g) => g.name === name)!;
+    if (pass === "group") {
+        print(
+            await runInProcess(group.name, group.mutate, group.tests, group.skipTests, concurrency),
+            "mutation group",
+        );
+        return 0;
+    }
+    return rerunSurvivors(group, pass, pass === "whole-suite" ? wholeSuite() : group.tests, concurrency);
+}
+
 /** Runs the child for one group in its own process group, forwarding SIGINT/SIGTERM to it. */
-function spawnGroup(
-    name: string,
-    concurrency: number,
-    whole: boolean,
-): Promise<{ code: number; signal?: NodeJS.Signals }> {
+function spawnGroup(name: string, concurrency: number, pass: Pass): Promise<{ code: number; signal?: NodeJS.Signals }> {
     return new Promise((resolve) => {
         const args = ["--import", "tsx", import.meta.filename, "--child", name, "--concurrency", String(concurrency)];
-        if (whole) args.push("--whole-suite");
+        if (pass !== "group") args.push(`--${pass}`);
         const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: "inherit", detached: true });
         let received: NodeJS.Signals | undefined;
         let killTimer: NodeJS.Timeout | undefined;
@@ -355,6 +439,7 @@ async function main(): Promise<number> {
         options: {
             group: { type: "string" },
             concurrency: { type: "string", default: "1" },
+            survivors: { type: "boolean", default: false },
             "whole-suite": { type: "boolean", default: false },
             list: { type: "boolean", default: false },
             child: { type: "string" },
@@ -364,8 +449,9 @@ async function main(): Promise<number> {
     if (values.help || values.list) {
         if (values.help)
             process.stdout.write(
-                "usage: npm run mutation -- [--group NAME[,NAME…]] [--concurrency N] [--whole-suite]\n" +
-                    "  --whole-suite  after each group, re-run its survivors against every test file\n",
+                "usage: npm run mutation -- [--group NAME[,NAME…]] [--concurrency N] [--survivors] [--whole-suite]\n" +
+                    "  --survivors    only the survivors of each group's last run, against its test files\n" +
+                    "  --whole-suite  then re-run each group's survivors against every test file\n",
             );
         for (const g of GROUPS) process.stdout.write(`  ${g.name.padEnd(20)} ${g.mutate.join(" ")}\n`);
         return 0;
@@ -378,7 +464,12 @@ async function main(): Promise<number> {
     // the spawned test processes inherit this environment
     process.env.NODE_COMPILE_CACHE ??= compileCacheDir();
     mkdirSync(REPORTS, { recursive: true });
-    if (values.child) return child(values.child, concurrency, values["whole-suite"]);
+    if (values.child)
+        return child(
+            values.child,
+            concurrency,
+            values.survivors ? "survivors" : values["whole-suite"] ? "whole-suite" : "group",
+        );
 
     const wanted = values.group ? values.group.split(",").map((s) => s.trim()) : GROUPS.map((g) => g.name);
     const unknown = wanted.filter((w) => !GROUPS.some((g) => g.name === w));
@@ -396,11 +487,13 @@ async function main(): Promise<number> {
     }
     const summary: string[] = [];
     for (const name of wanted) {
-        for (const whole of values["whole-suite"] ? [false, true] : [false]) {
-            const { code, signal } = await spawnGroup(name, concurrency, whole);
+        const passes: Pass[] = [values.survivors ? "survivors" : "group"];
+        if (values["whole-suite"]) passes.push("whole-suite");
+        for (const pass of passes) {
+            const { code, signal } = await spawnGroup(name, concurrency, pass);
             if (signal) return code;
             if (code !== 0) {
-                process.stderr.write(`error: group ${name}${whole ? " (whole suite)" : ""} failed (exit ${code})\n`);
+                process.stderr.write(`error: group ${name} (${pass}) failed (exit ${code})\n`);
                 return code;
             }
         }
