@@ -186,9 +186,9 @@ function relocate(s: Survivor): Survivor | undefined {
 
 function survivorOf(m: MutantResult): Survivor {
     const file = path.relative(ROOT, m.fileName);
-    // runMutationTest's locations are zero-based (Stryker's Position); the report's are 1-based
-    const start = { line: m.location.start.line + 1, column: m.location.start.column + 1 };
-    const end = { line: m.location.end.line + 1, column: m.location.end.column + 1 };
+    // runMutationTest returns the report's results: lines and columns 1-based
+    const start = { line: m.location.start.line, column: m.location.start.column };
+    const end = { line: m.location.end.line, column: m.location.end.column };
     return {
         file,
         original: textAt(file, start, end),
