@@ -120,6 +120,3 @@ export const versions = {
 
 /** The SeaweedFS image the in-cluster S3 server runs. */
 export const seaweedfsImage = `${versions.seaweedfs.image}:${versions.seaweedfs.tag}`;
-
-/** The KCert image reference matching the git tag the KCert source points at. */
-export const kcertImage = `${versions.kcert.image}:${versions.kcert.tag}`;

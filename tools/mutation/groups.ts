@@ -32,13 +32,13 @@ const SECRETS = "test/secrets-in-state.test.ts";
 const OUTPUTS = "test/component-outputs.test.ts";
 
 /**
- * Not mutated: `components/versions.ts` holds the pinned versions and digests only (string
- * constants, no logic). A mutant there is a different pin, which no test can call wrong
- * without repeating the pin; the pins are checked against their upstreams where they are
- * used (the e2e builds from Go modules by version, the Flux controllers against flux2's
- * go.mod, KCert's image digest against its deploy.yml). `components/flux/api.ts` and
- * `components/contour/api.ts` are types and API-version constants: mutated in the groups whose
- * tests validate objects against the upstream schemas.
+ * `components/versions.ts` holds the pinned versions and digests: data, which Stryker does not
+ * mutate (a different pin is no defect a test could name without repeating the pin; the pins
+ * are checked against their upstreams where they are used: the e2e builds from Go modules by
+ * version, the Flux controllers against flux2's go.mod, KCert's deploy.yml). Its one expression,
+ * the SeaweedFS image reference, is mutated with the in-cluster S3 server that runs it.
+ * `components/flux/api.ts` and `components/contour/api.ts` are types and API-version constants:
+ * mutated in the groups whose tests validate objects against the upstream schemas.
  */
 export const GROUPS: readonly MutationGroup[] = [
     {
@@ -105,7 +105,7 @@ export const GROUPS: readonly MutationGroup[] = [
     },
     {
         name: "in-cluster-s3",
-        mutate: ["components/in-cluster-s3.ts"],
+        mutate: ["components/in-cluster-s3.ts", "components/versions.ts"],
         tests: ["test/in-cluster-s3.test.ts", "test/existing-cluster.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
