@@ -233,3 +233,91 @@ describe("FluxBootstrap: who may reach the receivers (port 9292)", () => {
         assert.ok(!fi.spec.kustomize.patches.some((p: any) => p.target.kind === "NetworkPolicy"));
     });
 });
+
+describe("FluxBootstrap: what the FluxInstance asks the operator for", () => {
+    // flux-operator v0.58's FluxInstance CRD: spec.components enum (source-controller,
+    // kustomize-controller, helm-controller, notification-controller, image-reflector-controller,
+    // image-automation-controller, source-watcher), spec.cluster.type enum (kubernetes, openshift,
+    // aws, azure, gcp), spec.cluster.size enum (small, medium, large), spec.wait.
+    test("Flux's four controllers by default; the two image controllers with imageAutomation", async () => {
+        const plain = (await bootstrap()).recorder.kubeObject("FluxInstance", "flux").spec;
+        assert.deepEqual(plain.components, [
+            "source-controller",
+            "kustomize-controller",
+            "helm-controller",
+            "notification-controller",
+        ]);
+        const image = (await bootstrap({ imageAutomation: true })).recorder.kubeObject("FluxInstance", "flux").spec;
+        assert.deepEqual(image.components, [
+            "source-controller",
+            "kustomize-controller",
+            "helm-controller",
+            "notification-controller",
+            "image-reflector-controller",
+            "image-automation-controller",
+        ]);
+    });
+
+    test("a generic Kubernetes cluster, sized only when asked; the operator waits for what it applies", async () => {
+        const plain = (await bootstrap()).recorder.kubeObject("FluxInstance", "flux").spec;
+        assert.deepEqual(plain.cluster, { type: "kubernetes", networkPolicy: true });
+        assert.equal(plain.wait, true);
+        const sized = (await bootstrap({ size: "large" })).recorder.kubeObject("FluxInstance", "flux").spec;
+        assert.equal(sized.cluster.size, "large");
+    });
+
+    test("the sync reads ./ every minute by default (SyncSettings JSDoc), with the pull secret; both from Args", async () => {
+        const plain = (await bootstrap()).recorder.kubeObject("FluxInstance", "flux").spec.sync;
+        assert.deepEqual([plain.name, plain.path, plain.interval], ["flux-system", "./", "1m"]);
+        assert.equal(plain.pullSecret, "bucket-credentials");
+        const given = (await bootstrap({ path: "./clusters/blue", sourceInterval: "30s" })).recorder.kubeObject(
+            "FluxInstance",
+            "flux",
+        ).spec.sync;
+        assert.deepEqual([given.path, given.interval], ["./clusters/blue", "30s"]);
+    });
+
+    test("versions from Args replace the pins", async () => {
+        const { recorder } = await bootstrap({ fluxVersion: "2.9.0", operatorChartVersion: "0.50.0" });
+        assert.equal(recorder.kubeObject("FluxInstance", "flux").spec.distribution.version, "2.9.0");
+        assert.equal(
+            reveal<any>(recorder.get("kubernetes:helm.sh/v3:Release", "flux-operator").inputs).version,
+            "0.50.0",
+        );
+    });
+
+    test("the Flux namespace carries Flux's own label (app.kubernetes.io/part-of: flux), in another namespace too", async () => {
+        const { recorder } = await bootstrap({ namespace: "gitops" });
+        assert.deepEqual(recorder.kubeObject("Namespace", "gitops").metadata.labels, {
+            "app.kubernetes.io/part-of": "flux",
+        });
+        const fi = recorder.kubeObject("FluxInstance", "flux");
+        assert.equal(fi.metadata.namespace, "gitops");
+        assert.equal(recorder.kubeObject("Secret", "bucket-credentials").metadata.namespace, "gitops");
+    });
+
+    test("a failed operator install is rolled back and cleaned up, within 10 minutes", async () => {
+        const release = reveal<any>(
+            (await bootstrap()).recorder.get("kubernetes:helm.sh/v3:Release", "flux-operator").inputs,
+        );
+        assert.deepEqual(
+            [release.name, release.atomic, release.cleanupOnFail, release.timeout],
+            ["flux-operator", true, true, 600],
+        );
+    });
+
+    test("with an age identity, the FluxInstance also waits for the sops-age Secret", async () => {
+        const { recorder } = await bootstrap({ sopsAgeIdentity: "AGE-SECRET-KEY-1TEST" });
+        const fi = recorder.get("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance");
+        assert.ok(fi.dependsOn.includes("kubernetes:core/v1:Secret::flux-sops-age"), fi.dependsOn.join(", "));
+    });
+
+    test("a timeout of 1 second is the least accepted; the error names the component and the value", async () => {
+        const one = (await bootstrap({ readyTimeoutSeconds: 1 })).recorder.kubeObject("FluxInstance", "flux");
+        assert.equal(one.metadata.annotations["pulumi.com/timeoutSeconds"], "1");
+        assert.throws(
+            () => new FluxBootstrap("flux-x", { source, readyTimeoutSeconds: 0 }),
+            (e: Error) => e.message === "FluxBootstrap flux-x: readyTimeoutSeconds must be a positive integer, got 0",
+        );
+    });
+});
