@@ -5,7 +5,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import ignore from "ignore";
 import { KUSTOMIZE_API, SOURCE_API } from "../components/flux/api";
-import { KCert, type KCertArgs } from "../components/kcert";
+import {
+    KCERT_CERT_REQUEST_LABEL,
+    KCERT_CERT_REQUEST_VALUE,
+    KCERT_INGRESS_LABEL,
+    KCERT_INGRESS_VALUE,
+    KCert,
+    type KCertArgs,
+} from "../components/kcert";
 import { versions } from "../components/versions";
 import { runComponent } from "./harness";
 
@@ -129,5 +136,53 @@ describe("KCert Kustomization", () => {
             assert.equal(r.parent, "gitops:certs:KCert::kcert", r.name);
             assert.ok(r.name.startsWith("kcert-"), r.name);
         }
+    });
+});
+
+describe("KCert: upstream's names and the documented defaults", () => {
+    it("the labels KCert watches are its own (KCert.Services.K8sWatchClient: kcert.dev/ingress=managed, kcert.dev/cert-request=request)", async () => {
+        assert.deepEqual([KCERT_INGRESS_LABEL, KCERT_INGRESS_VALUE], ["kcert.dev/ingress", "managed"]);
+        assert.deepEqual([KCERT_CERT_REQUEST_LABEL, KCERT_CERT_REQUEST_VALUE], ["kcert.dev/cert-request", "request"]);
+    });
+
+    it("JSDoc defaults: source polled hourly, applied every 10 minutes into kcert, Flux objects in flux-system, class contour", async () => {
+        const { recorder } = await render();
+        assert.equal(recorder.kubeObject("GitRepository", "kcert").spec.interval, "1h");
+        const k = recorder.kubeObject("Kustomization", "kcert");
+        assert.deepEqual(
+            [k.spec.interval, k.spec.targetNamespace, k.metadata.namespace],
+            ["10m", "kcert", "flux-system"],
+        );
+        assert.equal(k.spec.path, "./", "deploy.yml sits at the repository's root");
+        assert.equal(k.spec.decryption, undefined);
+        const env = envOf(k);
+        assert.deepEqual(
+            [env.CHALLENGEINGRESS__CLASSNAME, env.KCERT__WATCHINGRESSES, env.KCERT__WATCHCONFIGMAPS],
+            ["contour", "true", "true"],
+        );
+    });
+
+    it("intervals, namespaces and decryption from Args", async () => {
+        const { recorder, value } = await render({
+            sourceInterval: "6h",
+            interval: "30m",
+            namespace: "certs",
+            fluxNamespace: "gitops",
+            decryption: { provider: "sops", secretRef: { name: "sops-age" } },
+        });
+        const repo = recorder.kubeObject("GitRepository", "kcert");
+        assert.deepEqual([repo.spec.interval, repo.metadata.namespace], ["6h", "gitops"]);
+        const k = recorder.kubeObject("Kustomization", "kcert");
+        assert.deepEqual([k.spec.interval, k.spec.targetNamespace, k.metadata.namespace], ["30m", "certs", "gitops"]);
+        assert.deepEqual(k.spec.decryption, { provider: "sops", secretRef: { name: "sops-age" } });
+        const out = (o: pulumi.Output<string>) => new Promise((r) => o.apply(r));
+        assert.equal(await out(value.kcert.namespace), "certs");
+        assert.equal(await out(value.kcert.image), "nabsul/kcert:v1.2.0");
+        assert.equal(await out(value.kcert.directoryUrl), "https://acme-staging-v02.api.letsencrypt.org/directory");
+    });
+
+    it("a failed apply is retried every 2 minutes, and waits at most 5 minutes for KCert to be ready", async () => {
+        const k = (await render()).recorder.kubeObject("Kustomization", "kcert");
+        assert.deepEqual([k.spec.retryInterval, k.spec.timeout], ["2m", "5m"]);
     });
 });
