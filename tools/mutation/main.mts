@@ -21,12 +21,13 @@
 // group; Stryker then removes its sandbox and exits, and whatever is still running after a
 // bounded wait is killed.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Stryker } from "@stryker-mutator/core";
 import { GROUPS, type MutationGroup } from "./groups.js";
+import { testsReaching, wholeSuite } from "./reach.js";
 
 type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
 type MutantResult = Awaited<ReturnType<Stryker["runMutationTest"]>>[number];
@@ -74,14 +75,6 @@ export function score(t: Tally): number {
     const detected = t.killed + t.timeout;
     const valid = detected + t.survived + t.noCoverage;
     return valid === 0 ? 100 : (100 * detected) / valid;
-}
-
-/** Every test file of the suite (what `npm test` runs). */
-export function wholeSuite(): string[] {
-    return readdirSync(path.join(ROOT, "test"))
-        .filter((f) => /\.test\.m?ts$/.test(f))
-        .sort()
-        .map((f) => `test/${f}`);
 }
 
 /**
@@ -383,7 +376,13 @@ async function child(name: string, concurrency: number, pass: Pass): Promise<num
         );
         return 0;
     }
-    return rerunSurvivors(group, pass, pass === "whole-suite" ? wholeSuite() : group.tests, concurrency);
+    if (pass === "survivors") return rerunSurvivors(group, pass, group.tests, concurrency);
+    const mutated = group.mutate.map((m) => m.replace(/:\d+(:\d+)?-\d+(:\d+)?$/, ""));
+    const tests = testsReaching(mutated);
+    process.stdout.write(
+        `whole suite for ${group.name}: ${tests.length} of ${wholeSuite().length} test files load ${mutated.join(", ")}\n`,
+    );
+    return rerunSurvivors(group, pass, tests, concurrency);
 }
 
 /** Runs the child for one group in its own process group, forwarding SIGINT/SIGTERM to it. */
