@@ -71,6 +71,7 @@ export const GROUPS: readonly MutationGroup[] = [
         ],
         tests: [
             "test/flux-substitute.test.ts",
+            "test/flux-sync-settings.test.ts",
             "test/flux-sync.test.ts",
             "test/sops-age-key.test.ts",
             "test/flux-bootstrap.test.ts",
