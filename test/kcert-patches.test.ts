@@ -206,3 +206,21 @@ describe("KCert's ClusterRole in every exposure mode", () => {
         });
     }
 });
+
+describe("JSON Pointers in the patches (RFC 6901)", () => {
+    it("escapes `~` as ~0 and `/` as ~1, in that order, as RFC 6901's examples; an RFC 6902 implementation finds the keys", async () => {
+        const { pointer, pointerToken } = await import("../components/flux/patches");
+        // RFC 6901 section 5: "/a~1b" → "a/b", "/m~0n" → "m~n"
+        assert.equal(pointer("a/b"), "/a~1b");
+        assert.equal(pointer("m~n"), "/m~0n");
+        assert.equal(pointerToken("~1"), "~01", "a literal ~1 stays a tilde followed by 1");
+        assert.equal(pointer("spec", "containers", 0, "env"), "/spec/containers/0/env");
+        const doc = { "a/b": 1, "m~n": 2, "~1": 3 };
+        const out = apply(doc, [
+            { op: "replace", path: pointer("a/b"), value: 10 },
+            { op: "replace", path: pointer("m~n"), value: 20 },
+            { op: "replace", path: pointer("~1"), value: 30 },
+        ]);
+        assert.deepEqual(out, { "a/b": 10, "m~n": 20, "~1": 30 });
+    });
+});
