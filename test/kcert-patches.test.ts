@@ -8,6 +8,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { applyPatch, JsonPatchError, type Operation } from "fast-json-patch";
+import { pointer, pointerToken } from "../components/flux/patches";
 import {
     ACME_DIRECTORIES,
     KCERT_CLUSTER_ROLE_TARGET,
@@ -208,8 +209,7 @@ describe("KCert's ClusterRole in every exposure mode", () => {
 });
 
 describe("JSON Pointers in the patches (RFC 6901)", () => {
-    it("escapes `~` as ~0 and `/` as ~1, in that order, as RFC 6901's examples; an RFC 6902 implementation finds the keys", async () => {
-        const { pointer, pointerToken } = await import("../components/flux/patches");
+    it("escapes `~` as ~0 and `/` as ~1, in that order, as RFC 6901's examples; an RFC 6902 implementation finds the keys", () => {
         // RFC 6901 section 5: "/a~1b" → "a/b", "/m~0n" → "m~n"
         assert.equal(pointer("a/b"), "/a~1b");
         assert.equal(pointer("m~n"), "/m~0n");
