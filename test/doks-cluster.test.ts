@@ -97,7 +97,8 @@ describe("DoksCluster: autoscaling, a cluster that is gone", () => {
         assert.equal(fixed.nodePool.nodeCount, 2);
         assert.equal(fixed.nodePool.name, "workers");
         assert.equal(fixed.autoUpgrade, false);
-        assert.equal(reveal<any>(recorder.get(CLUSTER, "auto-cluster").inputs).nodePool.name, "default");
+        const auto = reveal<any>(recorder.get(CLUSTER, "auto-cluster").inputs).nodePool;
+        assert.deepEqual([auto.name, auto.size], ["default", "s-2vcpu-4gb"], "the JSDoc defaults, autoscaled too");
     });
 
     test("exists: false reads nothing and gives a kubeconfig that names no cluster (secret)", async () => {
