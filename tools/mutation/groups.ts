@@ -150,6 +150,12 @@ export const GROUPS: readonly MutationGroup[] = [
         tests: ["test/upload-units.test.ts", "test/upload-integrity.test.ts"],
     },
     {
+        // the S3 path of the upload tool (no AWS SDK since the rewrite of 2026-12-07): signer, calls, replies
+        name: "upload-s3",
+        mutate: ["tools/upload/sigv4.ts", "tools/upload/xml.ts", "tools/upload/s3.ts", "tools/upload/ops.ts"],
+        tests: ["test/upload-s3.test.ts", "test/upload-units.test.ts", "test/upload-integrity.test.ts"],
+    },
+    {
         name: "upload-sync",
         mutate: ["tools/upload/sync.ts"],
         tests: ["test/upload-units.test.ts", "test/upload-integrity.test.ts", "test/upload-sync.test.ts"],
