@@ -6,9 +6,9 @@
 // median, min and max of µs per signature (process CPU, user + system) over the rounds,
 // and checks first that both give the same Authorization. Nothing but the CPU; no network.
 import assert from "node:assert/strict";
-import { createHash, createHmac } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { Sha256 } from "../test/smithy-sha256";
 import { SigV4Signer, UNSIGNED_PAYLOAD, uriEncode } from "../tools/upload/sigv4";
 
 const { values: opts } = parseArgs({
@@ -18,31 +18,6 @@ const N = Number(opts.n);
 const ROUNDS = Number(opts.rounds);
 if (!Number.isInteger(N) || N < 1 || N > 1_000_000) throw new Error("--n must be 1..1000000");
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 50) throw new Error("--rounds must be 1..50");
-
-type Source = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (d: Source): string | Uint8Array =>
-    typeof d === "string"
-        ? d
-        : d instanceof ArrayBuffer
-          ? new Uint8Array(d)
-          : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-
-/** node:crypto in the shape @smithy/signature-v4 wants (its Checksum interface). */
-class Sha256 {
-    private readonly h: { update(d: string | Uint8Array): unknown; digest(): Buffer };
-    constructor(secret?: Source) {
-        this.h = secret === undefined ? createHash("sha256") : createHmac("sha256", bytesOf(secret));
-    }
-    update(data: Source): void {
-        this.h.update(bytesOf(data));
-    }
-    async digest(): Promise<Uint8Array> {
-        return new Uint8Array(this.h.digest());
-    }
-    reset(): void {
-        throw new Error("not used");
-    }
-}
 
 const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalr/XUtnFEMI+K7MDENG" };
 const HOST = "127.0.0.1:9000";

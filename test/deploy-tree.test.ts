@@ -15,6 +15,7 @@ import { versions } from "../components/versions";
 import { ancestors, findLayers } from "../tools/validate/flux-tree";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
 import { baseConfig, reveal, runStack } from "./harness";
+import { kustomizeObjects } from "./kustomize-objects";
 
 const REPO = path.resolve(__dirname, "..");
 const DEPLOY = path.join(REPO, "deploy");
@@ -27,12 +28,7 @@ before(() => {
     kustomize = ensureKustomize();
 });
 
-function build(dir: string): any[] {
-    const out = execFileSync(kustomize, ["build", dir], { encoding: "utf8", timeout: 60_000 });
-    return parseAllDocuments(out)
-        .map((d) => d.toJS())
-        .filter((o) => o !== null);
-}
+const build = (dir: string) => kustomizeObjects(kustomize, dir);
 
 /** Flux's post-build substitution of one object; fails the test on a variable the values lack. */
 function substitute(obj: any, vars: Record<string, string>): any {

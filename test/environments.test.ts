@@ -2,12 +2,11 @@
 // apps/<env> overlay of apps/base; every example stack's flux.path names one of them; the prod
 // example stack carries the production settings. Everything is built with the pinned kustomize.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, test } from "node:test";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
 import { main } from "../infrastructure/program";
 import { fluxPathProblem, preflight } from "../tools/bootstrap/preflight";
 import { MockRecorder, runOffline } from "../tools/mocks";
@@ -15,6 +14,7 @@ import { readStackConfig } from "../tools/render/stack-config";
 import { findEnvironments } from "../tools/validate/environments";
 import { ensureKustomize } from "../tools/validate/validate";
 import { exampleStackEnv, exampleStacks } from "./harness";
+import { kustomizeObjects } from "./kustomize-objects";
 
 const REPO = path.resolve(__dirname, "..");
 const DEPLOY = path.join(REPO, "deploy");
@@ -24,12 +24,7 @@ before(() => {
     kustomize = ensureKustomize();
 });
 
-function build(dir: string): any[] {
-    const out = execFileSync(kustomize, ["build", dir], { encoding: "utf8", timeout: 60_000 });
-    return parseAllDocuments(out)
-        .map((d) => d.toJS())
-        .filter((o) => o !== null);
-}
+const build = (dir: string) => kustomizeObjects(kustomize, dir);
 
 const yamlFile = (file: string): any => parse(readFileSync(file, "utf8"));
 const stackFile = (stack: string): Record<string, any> =>

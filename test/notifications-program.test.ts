@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { PLATFORM_SETTINGS_NAME } from "../components/flux/settings";
 import { substituteText } from "../components/flux/substitute";
 import { ConfigError } from "../infrastructure/config";
@@ -12,6 +11,7 @@ import { DEPLOY_DIR, fluxNamespacesInTree } from "../infrastructure/notification
 import { render } from "../tools/render/render";
 import { ensureKustomize } from "../tools/validate/validate";
 import { baseConfig, containsSecret, isSecretOutput, type MockRecorder, redact, reveal, runStack } from "./harness";
+import { kustomizeObjects } from "./kustomize-objects";
 
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
 const PROVIDER = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider";
@@ -658,10 +658,7 @@ describe("the alerts hear every Kustomization and HelmRelease the GitOps tree de
             const settings = recorder.kubeObject("ConfigMap", PLATFORM_SETTINGS_NAME).data;
             const kustomize = ensureKustomize();
             const build = (dir: string) =>
-                parseAllDocuments(execFileSync(kustomize, ["build", dir], { encoding: "utf8" }))
-                    .map((d) => d.toJS())
-                    .filter((o) => o !== null)
-                    .map((o) => parse(substituteText(stringify(o), settings).text));
+                kustomizeObjects(kustomize, dir).map((o) => parse(substituteText(stringify(o), settings).text));
             // every environment (deploy/clusters/<env>): its layers and what they apply
             const layers = readdirSync(join(DEPLOY_DIR, "clusters")).flatMap((env) =>
                 build(join(DEPLOY_DIR, "clusters", env)),

@@ -5,7 +5,7 @@
 // by the uploads in flight rather than by the tree.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,33 +19,9 @@ import { createClient } from "../tools/upload/s3";
 import { canonicalQuery, SigV4Signer, UNSIGNED_PAYLOAD, uriEncode } from "../tools/upload/sigv4";
 import { ElementStream, unescapeXml } from "../tools/upload/xml";
 import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader, useLocalS3 } from "./helpers-s3";
+import { Sha256 } from "./smithy-sha256";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
-type Source = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (d: Source): string | Uint8Array =>
-    typeof d === "string"
-        ? d
-        : d instanceof ArrayBuffer
-          ? new Uint8Array(d)
-          : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-
-/** node:crypto in the shape @smithy/signature-v4 wants (its Checksum interface). */
-class Sha256 {
-    private readonly h: { update(d: string | Uint8Array): unknown; digest(): Buffer };
-    constructor(secret?: Source) {
-        this.h = secret === undefined ? createHash("sha256") : createHmac("sha256", bytesOf(secret));
-    }
-    update(data: Source): void {
-        this.h.update(bytesOf(data));
-    }
-    async digest(): Promise<Uint8Array> {
-        return new Uint8Array(this.h.digest());
-    }
-    reset(): void {
-        throw new Error("not used");
-    }
-}
 
 describe("upload: SigV4", () => {
     const cases: Array<{ method: string; key: string; query?: Record<string, string>; token?: string; body?: string }> =
