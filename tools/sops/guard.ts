@@ -112,19 +112,22 @@ export async function treeFiles(root: string): Promise<string[]> {
     return found.sort();
 }
 
-const SECRET_BYTES = Buffer.from("Secret");
-
 /**
- * Whether a file's text can hold a document whose `kind` is `Secret`: YAML and JSON can only
- * spell that value with the letters `Secret` in the text (plain, quoted, block scalars, anchors)
- * or through a backslash escape in a double-quoted string (`"Secr\u0065t"`). Files with
+ * What a file's text must contain to hold a document whose `kind` is `Secret`: YAML and JSON can
+ * only spell that value with the letters `Secret` in the text (plain, quoted, block scalars,
+ * anchors) or through a backslash escape in a double-quoted string (`"Secr\u0065t"`). Files with
  * neither are not parsed: parsing every manifest was most of the CPU of a 10,000-file upload.
+ * (`make upload-do` runs this test on each file's bytes as it hashes them: digest-worker.cjs.)
  */
+export const SECRET_NEEDLES: readonly string[] = ["Secret", "\\"];
+const NEEDLE_BYTES = SECRET_NEEDLES.map((n) => Buffer.from(n, "utf8"));
+
+/** Whether a file's text (or its UTF-8 bytes) contains one of SECRET_NEEDLES. */
 export function mayHoldSecret(text: string | Uint8Array): boolean {
-    if (typeof text === "string") return text.includes("Secret") || text.includes("\\");
+    if (typeof text === "string") return SECRET_NEEDLES.some((n) => text.includes(n));
     // the same test on the bytes (UTF-8: an ASCII byte is always that character), no decoding
     const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
-    return bytes.includes(SECRET_BYTES) || bytes.includes(0x5c);
+    return NEEDLE_BYTES.some((n) => bytes.includes(n));
 }
 
 /** The Secrets of one file, each with why it is plaintext (undefined: sealed). */

@@ -16,6 +16,8 @@ const SRC_DIR = __dirname;
 const ROOT = path.resolve(SRC_DIR, "..", "..");
 const BIN = path.join(ROOT, "bin");
 const BUNDLE = path.join(BIN, "upload.cjs");
+/** Runs as a worker thread beside the bundle (digestAll in sync.ts): copied as it is. */
+const WORKER = "digest-worker.cjs";
 const HEADER = /^\/\/ code cache: (upload-[0-9a-f]{16}\.cache)\n/;
 /** Besides tools/upload/*: what else changes the bundle's content. */
 const EXTRA_INPUTS = [
@@ -38,7 +40,7 @@ function mtime(file) {
 /** True when bin/upload.cjs exists and is newer than every input (as make would decide). */
 function isFresh() {
     const built = mtime(BUNDLE);
-    if (built === undefined) return false;
+    if (built === undefined || mtime(path.join(BIN, WORKER)) === undefined) return false;
     for (const name of fs.readdirSync(SRC_DIR)) {
         const t = mtime(path.join(SRC_DIR, name));
         if (t !== undefined && t > built) return false;
@@ -99,6 +101,7 @@ function build() {
     for (const old of fs.readdirSync(BIN)) {
         if (old !== name && /^upload-[0-9a-f]{16}\.cache$/.test(old)) fs.rmSync(path.join(BIN, old), { force: true });
     }
+    writeAtomic(path.join(BIN, WORKER), fs.readFileSync(path.join(SRC_DIR, WORKER)));
     writeAtomic(BUNDLE, code);
 
     // The cache holds what was compiled when it is made: the module

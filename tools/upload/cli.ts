@@ -5,7 +5,7 @@
 // 130 interrupted. The last stdout line of a sync is the summary
 // `uploaded N, deleted N, unchanged N` (`, failed N`, `, skipped N` appended when not 0).
 import path from "node:path";
-import { ALLOW_FILE, formatPlaintext, guardUpload, mayHoldSecret } from "../sops/guard";
+import { ALLOW_FILE, formatPlaintext, guardUpload, SECRET_NEEDLES } from "../sops/guard";
 import { ConfigError, parseFlags, type ResolvedConfig, resolveConfig, USAGE, UsageError } from "./config";
 import { SourceError, scanSource } from "./files";
 import { type Forward, kubectlPortForward, LocalAccessError, type PortForwarder, viaLocalPort } from "./port-forward";
@@ -16,6 +16,7 @@ import { createClient, describeError, type RequestStats } from "./s3";
 import { pulumiStackOutputs, type StackOutputReader } from "./stack";
 import {
     abortStaleUploads,
+    type Digests,
     digestAll,
     executePlan,
     listRemote,
@@ -171,35 +172,19 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         return 1;
     }
 
-    // One read of every file: its MD5, and whether it can hold a Secret at all (the guard
-    // parses only those). Before any request, so no work is wasted if the guard refuses.
-    const candidates: string[] = [];
-    let digests: Awaited<ReturnType<typeof digestAll>>;
-    try {
-        digests = await digestAll(files, (f, bytes) => {
-            if (bytes === undefined || mayHoldSecret(bytes)) candidates.push(f.abs);
-        });
-    } catch (err) {
-        io.err(`error: cannot read the source: ${(err as Error).message}`);
-        return 1;
-    }
-    // No plaintext Secret leaves the machine (tools/sops/guard.ts): checked before any request.
-    const guard = await guardUpload(cfg.source, candidates, { relativeTo: cwd });
-    for (const [dir, why] of guard.unbuilt) {
-        io.err(
-            `warning: ${path.relative(cwd, dir) || "."} does not build, so its generated Secrets are not checked (make validate shows why): ${why.split("\n")[0]}`,
-        );
-    }
-    if (guard.plaintext.length > 0) {
-        for (const p of guard.plaintext) io.err(`error: ${formatPlaintext(p)}`);
-        io.err(
-            `error: refusing to upload: ${guard.plaintext.length} Secret(s) with plaintext data; seal each with make seal FILE=…, or list a path that may stay in plaintext in ${path.join(path.relative(cwd, cfg.source) || ".", ALLOW_FILE)} (README: Secrets in the tree)`,
-        );
-        return 1;
-    }
+    // One read of every file: its MD5, and whether it can hold a Secret at all (the guard parses
+    // only those). On a large tree this runs in a worker thread while the bucket is listed below
+    // (a read-only request); nothing is written to the bucket before the guard has passed.
+    const digestStop = new AbortController();
+    const digesting = digestAll(files, {
+        needles: SECRET_NEEDLES,
+        signal: deps.signal ? AbortSignal.any([deps.signal, digestStop.signal]) : digestStop.signal,
+    });
+    digesting.catch(() => undefined); // awaited below; this only keeps an early return from leaving it unhandled
 
     const opened = await openForwards(cfg, deps.portForward ?? kubectlPortForward({ env }), io);
     if (typeof opened === "string") {
+        digestStop.abort();
         io.err(`error: ${opened}`);
         return 1;
     }
@@ -276,11 +261,44 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         return 130;
     };
     try {
+        const listing = listRemote(send, cfg.prefix, stopper.signal);
+        listing.catch(() => undefined); // awaited after the guard
+        let hashed: Digests["files"];
+        let digests: Digests["digests"];
+        let candidates: Digests["candidates"];
+        try {
+            ({ files: hashed, digests, candidates } = await digesting);
+        } catch (err) {
+            if (userStopped()) {
+                io.out(summaryLine({ uploaded: 0, deleted: 0, unchanged: 0, failures: [] }, skipped.length));
+                return interrupted();
+            }
+            io.err(`error: cannot read the source: ${(err as Error).message}`);
+            return 1;
+        }
+        // No plaintext Secret leaves the machine (tools/sops/guard.ts): checked before any write.
+        const guard = await guardUpload(
+            cfg.source,
+            candidates.map((f) => f.abs),
+            { relativeTo: cwd },
+        );
+        for (const [dir, why] of guard.unbuilt) {
+            io.err(
+                `warning: ${path.relative(cwd, dir) || "."} does not build, so its generated Secrets are not checked (make validate shows why): ${why.split("\n")[0]}`,
+            );
+        }
+        if (guard.plaintext.length > 0) {
+            for (const p of guard.plaintext) io.err(`error: ${formatPlaintext(p)}`);
+            io.err(
+                `error: refusing to upload: ${guard.plaintext.length} Secret(s) with plaintext data; seal each with make seal FILE=…, or list a path that may stay in plaintext in ${path.join(path.relative(cwd, cfg.source) || ".", ALLOW_FILE)} (README: Secrets in the tree)`,
+            );
+            return 1;
+        }
         let remote: Awaited<ReturnType<typeof listRemote>>;
         let stale: StaleUploads;
         try {
             [remote, stale] = await Promise.all([
-                listRemote(send, cfg.prefix, stopper.signal),
+                listing,
                 abortStaleUploads({
                     send,
                     prefix: cfg.prefix,
@@ -300,7 +318,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         }
         reportStale(io, stale, cfg.prefix, cfg.dryRun);
         const plan = await planSync({
-            files,
+            files: hashed,
             digests,
             remote,
             prefix: cfg.prefix,
@@ -402,6 +420,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         io.out(summaryLine(result, skipped.length));
         return code;
     } finally {
+        digestStop.abort(); // ends the hashing thread if it still runs (an early return)
         clearInterval(heartbeat);
         clearTimeout(graceTimer);
         deps.signal?.removeEventListener("abort", onStop);

@@ -31,10 +31,15 @@ export const DEFAULT_IGNORE: readonly string[] = [
 /** Refuse to walk absurdly large trees (a wrong --source such as /). */
 export const MAX_FILES = 100_000;
 
-export interface LocalFile {
+/** A file to sync, as the scan finds it (no stat: its size is measured when it is hashed). */
+export interface SourcePath {
     /** path relative to the source root, with forward slashes */
     rel: string;
     abs: string;
+}
+
+/** A file to sync with the size of the bytes that were hashed (digestAll in sync.ts). */
+export interface LocalFile extends SourcePath {
     size: number;
 }
 
@@ -45,7 +50,7 @@ export interface Skipped {
 }
 
 export interface ScanResult {
-    files: LocalFile[];
+    files: SourcePath[];
     ignored: number;
     /** not ignored, but impossible to upload (see scanSource) */
     skipped: Skipped[];
@@ -79,7 +84,7 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
     if (!st.isDirectory()) throw new SourceError(`source ${root} is not a folder`);
 
     const { matcher, used } = await loadMatcher(root, ignoreFile);
-    const files: LocalFile[] = [];
+    const files: SourcePath[] = [];
     const skipped: Skipped[] = [];
     const warnings: string[] = [];
     let ignored = 0;
@@ -141,8 +146,7 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
                     reason: "control characters, backslashes or bytes that are not UTF-8 do not make portable object keys",
                 });
             } else {
-                const size = statSync(abs).size;
-                files.push({ rel, abs, size });
+                files.push({ rel, abs });
                 if (files.length > MAX_FILES) {
                     throw new SourceError(
                         `source ${root} has more than ${MAX_FILES} files to sync; is --source right?`,
