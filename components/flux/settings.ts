@@ -36,3 +36,10 @@ export function exampleSettings(): Record<PlatformVariable, string> {
 
 /** Name of the Bucket source and the root Kustomization (the Flux Operator's fixed choice, `FluxInstance.spec.sync.name`). */
 export const FLUX_SYNC_NAME = "flux-system";
+
+/** The Secret, in the Flux namespace, holding the age identity Flux decrypts SOPS files with. */
+export const SOPS_AGE_SECRET = {
+    name: "sops-age",
+    /** kustomize-controller imports every data entry whose name ends in `.agekey` as age identities. */
+    key: "age.agekey",
+} as const;

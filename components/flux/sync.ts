@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BucketSpec, Decryption, Duration, KustomizationSpec, KustomizePatch } from "./api";
 import { type JsonPatchOp, jsonPatch } from "./patches";
-import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, VARIABLE_NAME } from "./settings";
+import { FLUX_SYNC_NAME, PLATFORM_SETTINGS_NAME, SOPS_AGE_SECRET, VARIABLE_NAME } from "./settings";
 
 /** Name of the Bucket source and the root Kustomization (the Flux Operator's fixed choice). */
 export { FLUX_SYNC_NAME };
@@ -51,12 +51,9 @@ export interface SyncSettings {
     readonly sopsAgeIdentity?: pulumi.Input<string>;
 }
 
-/** The Secret, in the Flux namespace, holding the age identity Flux decrypts SOPS files with. */
-export const SOPS_AGE_SECRET = {
-    name: "sops-age",
-    /** kustomize-controller imports every data entry whose name ends in `.agekey` as age identities. */
-    key: "age.agekey",
-} as const;
+// SOPS_AGE_SECRET lives in settings.ts (no Pulumi SDK), so make validate can name it without
+// loading @pulumi/pulumi and @pulumi/kubernetes; it is exported here too, beside its users.
+export { SOPS_AGE_SECRET };
 
 /** `spec.decryption` of every Kustomization that applies the tree: SOPS with the `sops-age` Secret. */
 export function sopsDecryption(): Decryption {

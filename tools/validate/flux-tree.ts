@@ -17,7 +17,7 @@
 //    encrypted, configuring decryption is required for this secret to be reconciled",
 //    internal/controller/kustomization_controller.go, and applies nothing of that layer).
 import path from "node:path";
-import { SOPS_AGE_SECRET } from "../../components/flux/sync";
+import { SOPS_AGE_SECRET } from "../../components/flux/settings";
 
 /** The parts of a Kubernetes object these checks read. */
 export interface TreeObject {
