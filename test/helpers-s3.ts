@@ -28,34 +28,53 @@ export interface LocalS3 {
     createBucket(name: string): Promise<void>;
     /** key → body of every object in a bucket */
     objects(bucket: string): Promise<Map<string, Buffer>>;
+    /** the keys of every object in a bucket, in the listing's order (no object is read) */
+    keys(bucket: string): Promise<string[]>;
+    /**
+     * key → ETag (without its quotes) of every object in a bucket, from the listing: for an
+     * object stored by one PUT, the MD5 (hex) the server computed over the bytes it stored
+     */
+    etags(bucket: string): Promise<Map<string, string>>;
     client: S3Client;
     /** the server's front (every request passes it), e.g. to react to requests as they arrive */
     httpServer: http.Server;
-    /** multipart uploads started and neither completed nor aborted (bucket/key/uploadId) */
+    /**
+     * multipart uploads started and neither completed nor aborted (bucket/key/uploadId), as the
+     * front tracks them for s3rver (empty with `uploads: false` and on fauxqs)
+     */
     openUploads(): Array<{ bucket: string; key: string; uploadId: string }>;
     close(): Promise<void>;
 }
 
 /**
- * s3rver 3.7.1 (bench/s3-server.cjs) in a child process. Node is started with
+ * The S3 server a test talks to: s3rver 3.7.1 (the default: it stores on disk, writes an
+ * object in place, lacks ListMultipartUploads and AbortMultipartUpload, and its replies are
+ * what most tests were written against) or fauxqs 2.4.1 (every object in memory, both
+ * multipart calls implemented; several times cheaper per request, for tests whose point is
+ * the number of objects or requests, not a server's quirks).
+ */
+export type S3ServerKind = "s3rver" | "fauxqs";
+
+/**
+ * The server (bench/s3-server.cjs) in a child process. For s3rver, Node is started with
  * `--openssl-legacy-provider` there because s3rver encrypts ListObjectsV2
  * continuation tokens with DES, which OpenSSL 3 only offers through its legacy
  * provider: without it every listing past 1,000 keys fails with
  * ERR_OSSL_EVP_UNSUPPORTED. Nothing else in the tests or the tool runs with it.
  */
-async function forkS3rver(): Promise<{ port: number; stop: () => Promise<void> }> {
+async function forkServer(kind: S3ServerKind): Promise<{ port: number; stop: () => Promise<void> }> {
     const child = fork(path.join(__dirname, "..", "bench", "s3-server.cjs"), [], {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        execArgv: ["--openssl-legacy-provider"],
-        env: { ...process.env, S3_BENCH_STORAGE: os.tmpdir() },
+        execArgv: kind === "s3rver" ? ["--openssl-legacy-provider"] : [],
+        env: { ...process.env, S3_BENCH_STORAGE: os.tmpdir(), S3_BENCH_SERVER: kind },
     });
     const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error("s3rver did not start in 30 s")), 30_000);
+        const timer = setTimeout(() => reject(new Error(`${kind} did not start in 30 s`)), 30_000);
         child.once("message", (m: { port: number }) => {
             clearTimeout(timer);
             resolve(m.port);
         });
-        child.once("exit", (code) => reject(new Error(`s3rver exited (${code})`)));
+        child.once("exit", (code) => reject(new Error(`${kind} exited (${code})`)));
     });
     return {
         port,
@@ -73,8 +92,8 @@ async function forkS3rver(): Promise<{ port: number; stop: () => Promise<void> }
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
- * The server the tests talk to: s3rver behind a streaming loopback front that
- * records every request. s3rver 3.7.1 implements neither ListMultipartUploads
+ * The server the tests talk to: s3rver (or fauxqs: `server: "fauxqs"`) behind a
+ * streaming loopback front that records every request. s3rver 3.7.1 implements neither ListMultipartUploads
  * (GET ?uploads: 501 NotImplemented) nor AbortMultipartUpload (DELETE
  * ?uploadId: 405 MethodNotAllowed). The front answers both as the AWS S3 API
  * reference specifies (a ListMultipartUploadsResult of the uploads s3rver
@@ -82,10 +101,13 @@ const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
  * NoSuchUpload for an unknown upload and for any later part or completion of
  * an aborted one), so the tool's clean-up can be tested. `uploads: false`
  * leaves s3rver's own replies (a server without these calls). Everything
- * else is s3rver's own reply.
+ * else is s3rver's own reply. fauxqs implements both calls: its own replies
+ * are passed on, and `openUploads()` is always empty there.
  */
-export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3> {
-    const backend = await forkS3rver();
+export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
+    const kind = opts.server ?? "s3rver";
+    const backend = await forkServer(kind);
+    const emulate = kind === "s3rver" && opts.uploads !== false;
     const requests: SeenRequest[] = [];
     const open = new Map<string, { bucket: string; key: string; uploadId: string; initiated: Date }>();
     const aborted = new Set<string>();
@@ -101,7 +123,7 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
         const url = new URL(req.url ?? "/", "http://x");
         const [, bucket = "", ...rest] = url.pathname.split("/");
         const key = decodeURIComponent(rest.join("/"));
-        if (opts.uploads !== false && req.method === "GET" && url.searchParams.has("uploads") && key === "") {
+        if (emulate && req.method === "GET" && url.searchParams.has("uploads") && key === "") {
             const prefix = url.searchParams.get("prefix") ?? "";
             const list = [...open.values()].filter((u) => u.bucket === bucket && u.key.startsWith(prefix));
             req.resume();
@@ -122,7 +144,7 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
             return;
         }
         const id = url.searchParams.get("uploadId");
-        if (opts.uploads !== false && id !== null) {
+        if (emulate && id !== null) {
             if (req.method === "DELETE") {
                 req.resume();
                 if (!open.delete(id)) return noSuchUpload(res, id);
@@ -141,7 +163,7 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
             (up) => {
                 const uploadId = url.searchParams.get("uploadId");
                 const ok = (up.statusCode ?? 500) < 300;
-                if (req.method === "POST" && url.searchParams.has("uploads") && ok) {
+                if (emulate && req.method === "POST" && url.searchParams.has("uploads") && ok) {
                     const chunks: Buffer[] = [];
                     up.on("data", (c: Buffer) => chunks.push(c));
                     up.on("end", () => {
@@ -152,7 +174,7 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
                     });
                     return;
                 }
-                if (uploadId && ok && req.method === "POST") open.delete(uploadId);
+                if (emulate && uploadId && ok && req.method === "POST") open.delete(uploadId);
                 res.writeHead(up.statusCode ?? 502, up.headers);
                 up.pipe(res);
             },
@@ -179,6 +201,18 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
     });
+    const listAll = async (bucket: string) => {
+        const out = new Map<string, string>();
+        let token: string | undefined;
+        for (let page = 0; page < 1000; page++) {
+            const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+            for (const o of res.Contents ?? []) out.set(o.Key!, (o.ETag ?? "").replace(/"/g, ""));
+            if (!res.IsTruncated) break;
+            token = res.NextContinuationToken;
+        }
+        return out;
+    };
+    const listKeys = async (bucket: string) => [...(await listAll(bucket)).keys()];
     return {
         endpoint,
         port,
@@ -192,18 +226,14 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
         },
         objects: async (bucket: string) => {
             const out = new Map<string, Buffer>();
-            let token: string | undefined;
-            for (let page = 0; page < 1000; page++) {
-                const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-                for (const o of res.Contents ?? []) {
-                    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
-                    out.set(o.Key!, Buffer.from(await got.Body!.transformToByteArray()));
-                }
-                if (!res.IsTruncated) break;
-                token = res.NextContinuationToken;
+            for (const key of await listKeys(bucket)) {
+                const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+                out.set(key, Buffer.from(await got.Body!.transformToByteArray()));
             }
             return out;
         },
+        keys: listKeys,
+        etags: listAll,
         client,
         httpServer: server,
         openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
@@ -215,6 +245,13 @@ export async function startS3(opts: { uploads?: boolean } = {}): Promise<LocalS3
             await backend.stop();
         },
     };
+}
+
+export interface S3Options {
+    /** false: s3rver's own replies to ListMultipartUploads and AbortMultipartUpload (501, 405) */
+    uploads?: boolean;
+    /** default s3rver */
+    server?: S3ServerKind;
 }
 
 export interface ProxyOptions {
@@ -371,7 +408,7 @@ export function stackReader(outputs: Record<string, unknown> = {}, error?: Error
  */
 export function useLocalS3(
     prefix: string,
-    opts: { uploads?: boolean } = {},
+    opts: S3Options = {},
 ): { s3: () => LocalS3; freshBucket: () => Promise<string> } {
     let server: LocalS3 | undefined;
     let seq = 0;
