@@ -67,13 +67,19 @@ const CASES: Record<string, FluxProviderArgs> = {
     },
 };
 
-const run = (async () => {
-    const made: Record<string, FluxProvider> = {};
-    const { recorder } = await runComponent(() => {
-        for (const [name, args] of Object.entries(CASES)) made[name] = new FluxProvider(name, args);
-    });
-    return { recorder, made };
-})();
+/**
+ * The components, run once under the mocks when a test first asks (never while the file loads,
+ * so the file can share a process with others: tools/test/groups.mts).
+ */
+let started: Promise<{ recorder: MockRecorder; made: Record<string, FluxProvider> }> | undefined;
+const run = () =>
+    (started ??= (async () => {
+        const made: Record<string, FluxProvider> = {};
+        const { recorder } = await runComponent(() => {
+            for (const [name, args] of Object.entries(CASES)) made[name] = new FluxProvider(name, args);
+        });
+        return { recorder, made };
+    })());
 
 const providerObject = (r: MockRecorder, name: string) =>
     reveal<any>(r.get("kubernetes:notification.toolkit.fluxcd.io/v1beta3:Provider", `${name}-provider`).inputs);
@@ -82,7 +88,7 @@ const secretOf = (r: MockRecorder, resourceName: string) =>
 
 /** The Provider spec and its credentials Secret (revealed), asserting the Secret data is marked secret. */
 async function rendered(name: string) {
-    const { recorder } = await run;
+    const { recorder } = await run();
     const provider = providerObject(recorder, name);
     const secret = secretOf(recorder, `${name}-credentials`);
     if (secret) assert.ok(containsSecret(secret.inputs.stringData), `${name}: Secret data must be marked secret`);
@@ -182,7 +188,7 @@ describe("FluxProvider", () => {
     });
 
     test("options: name, namespace, labels, timeout, suspend; the proxy goes to a proxySecretRef Secret", async () => {
-        const { recorder } = await run;
+        const { recorder } = await run();
         const { provider, spec, secret } = await rendered("options");
         assert.deepEqual(provider.metadata, { name: "team-a-chat", namespace: "team-a", labels: { team: "a" } });
         assert.equal(spec.timeout, "30s");
@@ -207,7 +213,7 @@ describe("FluxProvider", () => {
     });
 
     test("no credential appears in any Provider, nor anywhere once secrets are redacted", async () => {
-        const { recorder } = await run;
+        const { recorder } = await run();
         const providers = JSON.stringify(recorder.kube("Provider").map((r) => reveal(r.inputs)));
         const redacted = JSON.stringify(recorder.resources.map((r) => redact(r.inputs)));
         const revealed = JSON.stringify(recorder.resources.map((r) => reveal(r.inputs)));
@@ -219,7 +225,7 @@ describe("FluxProvider", () => {
     });
 
     test("outputs: providerType, ref (name and namespace) and the Secrets", async () => {
-        const { made } = await run;
+        const { made } = await run();
         const o = made.options;
         assert.equal(o.providerType, "slack");
         assert.equal(await inputValue(o.ref.name), "team-a-chat");

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import { Alert, Provider } from "@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3";
 import { Secret } from "kubernetes-models/v1";
 import { baseConfig, reveal, runStack } from "./harness.js";
@@ -98,18 +98,6 @@ const notifications = [
     { name: "oncall", type: "pagerduty", credential: "routing-key-0123", severity: "error" },
 ];
 
-const run = await runStack({ ...baseConfig(), notifications }, { secretKeys: ["notifications"] });
-if (run.error) throw run.error;
-const providers = run.recorder.all(PROVIDER).map((r) => reveal<any>(r.inputs));
-const alerts = run.recorder.all(ALERT).map((r) => reveal<any>(r.inputs));
-const secretNames = new Set(
-    providers.flatMap((p) => [p.spec.secretRef?.name, p.spec.proxySecretRef?.name]).filter((n): n is string => !!n),
-);
-const secrets = run.recorder
-    .all("kubernetes:core/v1:Secret")
-    .map((r) => reveal<any>(r.inputs))
-    .filter((s) => secretNames.has(s.metadata.name));
-
 function modelProblems(obj: any): string[] {
     const Model = obj.kind === "Provider" ? Provider : obj.kind === "Alert" ? Alert : Secret;
     try {
@@ -120,8 +108,22 @@ function modelProblems(obj: any): string[] {
     }
 }
 
-describe("rendered notification objects pass the Flux and Kubernetes schemas", () => {
-    test("every provider type and every default alert is rendered", () => {
+// The stack runs in the test, not while the file loads, so the file can share a process with
+// others (tools/test/groups.mts); each check is a subtest, one per object.
+test("rendered notification objects pass the Flux and Kubernetes schemas", async (t) => {
+    const run = await runStack({ ...baseConfig(), notifications }, { secretKeys: ["notifications"] });
+    if (run.error) throw run.error;
+    const providers = run.recorder.all(PROVIDER).map((r) => reveal<any>(r.inputs));
+    const alerts = run.recorder.all(ALERT).map((r) => reveal<any>(r.inputs));
+    const secretNames = new Set(
+        providers.flatMap((p) => [p.spec.secretRef?.name, p.spec.proxySecretRef?.name]).filter((n): n is string => !!n),
+    );
+    const secrets = run.recorder
+        .all("kubernetes:core/v1:Secret")
+        .map((r) => reveal<any>(r.inputs))
+        .filter((s) => secretNames.has(s.metadata.name));
+
+    await t.test("every provider type and every default alert is rendered", () => {
         assert.deepEqual(providers.map((p) => p.spec.type).sort(), notifications.map((n) => n.type).sort());
         assert.equal(alerts.length, 18, "feed, signed, dispatch: 2 each; 12 others: 1 each");
         assert.equal(
@@ -132,24 +134,27 @@ describe("rendered notification objects pass the Flux and Kubernetes schemas", (
     });
 
     for (const obj of [...providers, ...alerts]) {
-        test(`${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}: @kubernetes-models/flux-cd`, () => {
+        await t.test(`${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}: @kubernetes-models/flux-cd`, () => {
             assert.equal(obj.apiVersion, "notification.toolkit.fluxcd.io/v1beta3");
             assert.deepEqual(modelProblems(obj), []);
         });
-        test(`${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}: project validator (models + Flux patterns)`, async () => {
-            assert.deepEqual(await validateObject(obj), []);
-        });
+        await t.test(
+            `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}: project validator (models + Flux patterns)`,
+            async () => {
+                assert.deepEqual(await validateObject(obj), []);
+            },
+        );
     }
 
     for (const s of secrets) {
-        test(`Secret ${s.metadata.namespace}/${s.metadata.name}: kubernetes-models`, () => {
+        await t.test(`Secret ${s.metadata.namespace}/${s.metadata.name}: kubernetes-models`, () => {
             assert.deepEqual(modelProblems(s), []);
             assert.equal(s.type, "Opaque");
             assert.ok(Object.keys(s.stringData).length > 0);
         });
     }
 
-    test("the validators can fail", () => {
+    await t.test("the validators can fail", () => {
         const p = structuredClone(providers[0]);
         p.spec.type = "carrier-pigeon";
         assert.ok(modelProblems(p).length > 0);
@@ -162,7 +167,7 @@ describe("rendered notification objects pass the Flux and Kubernetes schemas", (
         );
     });
 
-    test("the project validator enforces the Provider timeout pattern (no hours)", async () => {
+    await t.test("the project validator enforces the Provider timeout pattern (no hours)", async () => {
         const hours = structuredClone(providers[0]);
         hours.spec.timeout = "1h";
         assert.ok((await validateObject(hours)).length > 0);

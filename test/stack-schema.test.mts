@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { reveal } from "../tools/mocks.js";
 import { isKubernetesObject, manifestOf, render } from "../tools/render/render.js";
@@ -10,7 +10,9 @@ import { validateObject } from "./validator.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-describe("every Kubernetes object the dev stack renders passes its schema", async () => {
+// The render runs in the test, not while the file loads, so the file can share a process with
+// others (tools/test/groups.mts); each check is a subtest, one per object.
+test("every Kubernetes object the dev stack renders passes its schema", async (t) => {
     const out = mkdtempSync(join(tmpdir(), "schema-"));
     const { recorder } = await render({ root, stack: "dev", out });
     // Validated as the cluster receives them, secrets revealed: the rendered manifest redacts a whole
@@ -19,24 +21,24 @@ describe("every Kubernetes object the dev stack renders passes its schema", asyn
     const objects = recorder.resources.filter(isKubernetesObject).map((r) => reveal<any>(r.inputs));
     const rendered = recorder.resources.filter(isKubernetesObject).map((r) => manifestOf(r));
 
-    test("the rendered manifests are these objects with secrets redacted", () => {
+    await t.test("the rendered manifests are these objects with secrets redacted", () => {
         assert.deepEqual(
             rendered.map((m: any) => `${m.kind}/${m.metadata?.name}`),
             objects.map((o) => `${o.kind}/${o.metadata?.name}`),
         );
     });
 
-    test("there is something to validate", () => {
+    await t.test("there is something to validate", () => {
         assert.ok(objects.length >= 3);
     });
 
     for (const obj of objects) {
-        test(`${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, async () => {
+        await t.test(`${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, async () => {
             assert.deepEqual(await validateObject(obj), []);
         });
     }
 
-    test("the validator rejects broken objects (it can fail)", async () => {
+    await t.test("the validator rejects broken objects (it can fail)", async () => {
         const fi = objects.find((o) => o.kind === "FluxInstance");
         assert.ok(fi);
         const broken = structuredClone(fi);

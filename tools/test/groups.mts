@@ -11,8 +11,9 @@
 // test; has no top-level before/after hooks (in a shared process they would apply to every
 // file); starts no server; and starts no Pulumi run while it loads (at the top of the file or
 // in a describe() body: in a shared process every file loads before the first test runs).
-// tools/test/shared-guard.mts fails such a run in a shared process, naming the file; that is
-// why flux-alert, flux-provider, notifications-schema and stack-schema are not here. A short
+// tools/test/shared-guard.mts fails such a run in a shared process, naming the file (so
+// flux-alert and flux-provider start their run on a test's first call, and notifications-schema
+// and stack-schema run theirs in a test, with a subtest per object). A short
 // spawnSync of kustomize or ssh-keygen inside a test is fine. Files that drive make, start
 // servers or change the environment run in their own process, as does any file not listed
 // here. The runner refuses a listed file that does not exist, so the list cannot go stale.
@@ -23,8 +24,10 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/destroy-mode.test.ts",
     "test/doks-cluster.test.ts",
     "test/existing-cluster.test.ts",
+    "test/flux-alert.test.ts",
     "test/flux-bootstrap.test.ts",
     "test/flux-crd-ordering.test.ts",
+    "test/flux-provider.test.ts",
     "test/flux-receiver.test.ts",
     "test/flux-sync.test.ts",
     "test/github-source.test.ts",
@@ -38,6 +41,7 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/load-balancer-dns.test.ts",
     "test/notification-providers.test.ts",
     "test/notifications-program.test.ts",
+    "test/notifications-schema.test.mts",
     "test/program.test.ts",
     "test/readme.test.ts",
     "test/receiver-exposure.test.ts",
@@ -45,6 +49,7 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/resource-identity.test.ts",
     "test/secrets-in-state.test.ts",
     "test/sops-age-key.test.ts",
+    "test/stack-schema.test.mts",
     "test/webhooks-program.test.ts",
     "test/webhooks-schema.test.mts",
 ];
