@@ -15,7 +15,7 @@ import { versions } from "../components/versions";
 import { ancestors, findLayers } from "../tools/validate/flux-tree";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
 import { baseConfig, reveal, runStack } from "./harness";
-import { kustomizeObjects } from "./kustomize-objects";
+import { cachedKustomizeBuild, kustomizeObjects } from "./kustomize-objects";
 
 const REPO = path.resolve(__dirname, "..");
 const DEPLOY = path.join(REPO, "deploy");
@@ -212,7 +212,12 @@ describe("the stack's values reach the tree (another Flux namespace)", () => {
 
     test("make validate with these values finds no problem", async () => {
         const vars = rootKustomization().spec.postBuild.substitute;
-        const report = await validateDeploy(DEPLOY, { relativeTo: REPO, kustomize, variables: vars });
+        const report = await validateDeploy(DEPLOY, {
+            relativeTo: REPO,
+            kustomize,
+            variables: vars,
+            build: cachedKustomizeBuild,
+        });
         assert.deepEqual(report.problems.map(formatProblem), []);
     });
 });
@@ -226,7 +231,7 @@ describe("a CRD and its first object in one upload", () => {
     test("CRD under controllers, object under apps: the object's layer runs after the CRD's, which waits", async () => {
         const dir = treeWithFixture();
         dirs.push(dir);
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
         assert.deepEqual(report.problems.map(formatProblem), []);
 
         const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
@@ -250,7 +255,7 @@ describe("a CRD and its first object in one upload", () => {
             path.join(dir, "apps/base/widgets/widget.yaml"),
             readFileSync(path.join(dir, "apps/base/widgets/widget.yaml"), "utf8").replace("size: 3", "size: 0"),
         );
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
         assert.match(
             report.problems.map(formatProblem).join("\n"),
             /Widget flux-system\/first: \/spec\/size must be >= 1 \[kustomization apps\/base\/widgets; environments dev, prod\]/,
@@ -272,7 +277,7 @@ describe("a CRD and its first object in one upload", () => {
             path.join(dir, "infrastructure/configs/widget.yaml"),
             readFileSync(path.join(dir, "infrastructure/configs/widget.yaml"), "utf8").replace("first", "second"),
         );
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
@@ -294,7 +299,7 @@ describe("a CRD and its first object in one upload", () => {
         docs[0].spec.dependsOn = [{ name: "apps" }];
         docs[1].spec.dependsOn.push({ name: "nothing" });
         writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
@@ -324,7 +329,7 @@ describe("a CRD and its first object in one upload", () => {
         delete docs[0].spec.decryption;
         docs[1].spec.decryption.secretRef.name = "other-key";
         writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize });
+        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(text, /Kustomization flux-system\/infra-controllers: has no decryption/);
         assert.match(text, /Kustomization flux-system\/infra-configs: has no decryption/);

@@ -14,6 +14,7 @@ import { ALLOW_FILE, findPlaintextSecrets, mayHoldSecret, plaintextReason } from
 import { runUpload } from "../tools/upload/cli";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";
 import { captureIo, s3Env, stackReader, useLocalS3 } from "./helpers-s3";
+import { cachedKustomizeBuild } from "./kustomize-objects";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -77,7 +78,11 @@ function seal(file: string): void {
 describe("the plaintext-Secret guard: make validate", () => {
     test("a plaintext Secret is refused, naming its file and its values", async () => {
         const root = treeWithSecret();
-        const report = await validateDeploy(root, { relativeTo: path.dirname(root), kustomize });
+        const report = await validateDeploy(root, {
+            relativeTo: path.dirname(root),
+            kustomize,
+            build: cachedKustomizeBuild,
+        });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
@@ -93,7 +98,11 @@ describe("the plaintext-Secret guard: make validate", () => {
         assert.equal(sealed.sops.age[0].recipient, recipient);
         assert.equal(plaintextReason(sealed), undefined);
         assert.equal(sealed.metadata.name, "db-password", "only data and stringData are encrypted");
-        const report = await validateDeploy(root, { relativeTo: path.dirname(root), kustomize });
+        const report = await validateDeploy(root, {
+            relativeTo: path.dirname(root),
+            kustomize,
+            build: cachedKustomizeBuild,
+        });
         assert.deepEqual(report.problems.map(formatProblem), []);
         // the identity the stack derives decrypts it (filippo.io/age inside sops, not our code)
         const plain = execFileSync(sops, ["decrypt", file], {
@@ -109,7 +118,11 @@ describe("the plaintext-Secret guard: make validate", () => {
             path.join(root, "apps/secrets/kustomization.yaml"),
             "secretGenerator:\n  - name: generated\n    namespace: podinfo\n    literals:\n      - key=value\n",
         );
-        const report = await validateDeploy(root, { relativeTo: path.dirname(root), kustomize });
+        const report = await validateDeploy(root, {
+            relativeTo: path.dirname(root),
+            kustomize,
+            build: cachedKustomizeBuild,
+        });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
@@ -151,7 +164,11 @@ describe("the plaintext-Secret guard: make validate", () => {
         writeFileSync(path.join(root, ALLOW_FILE), "# demo credentials, not secret\napps/secrets/secret.yaml\n");
         const found = await findPlaintextSecrets(root);
         assert.deepEqual(found, []);
-        const report = await validateDeploy(root, { relativeTo: path.dirname(root), kustomize });
+        const report = await validateDeploy(root, {
+            relativeTo: path.dirname(root),
+            kustomize,
+            build: cachedKustomizeBuild,
+        });
         assert.deepEqual(report.problems.map(formatProblem), []);
     });
 });

@@ -15,6 +15,7 @@ import {
     validateObject,
 } from "../tools/validate/validate";
 import { makeTree } from "./helpers-s3";
+import { cachedKustomizeBuild } from "./kustomize-objects";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -88,7 +89,7 @@ const BROKEN = {
 describe("validate: deploy/", () => {
     let report: ValidationReport;
     before(async () => {
-        report = await validateDeploy(path.join(REPO, "deploy"), { relativeTo: REPO });
+        report = await validateDeploy(path.join(REPO, "deploy"), { relativeTo: REPO, build: cachedKustomizeBuild });
     });
 
     test("every kustomization in the repository's deploy/ builds and validates", () => {
@@ -137,6 +138,7 @@ describe("validate: deploy/", () => {
         for (const value of ["123", "1e5", "true", "0x1F"]) {
             const r = await validateDeploy(path.join(REPO, "deploy"), {
                 relativeTo: REPO,
+                build: cachedKustomizeBuild,
                 variables: { flux_namespace: "flux-system", cluster_name: value, cluster_region: value, quote: '"' },
             });
             assert.deepEqual(r.problems.map(formatProblem), [], `cluster_name ${value}`);
@@ -176,7 +178,7 @@ describe("validate: the demo asks KCert for a certificate only for a real host",
         if (tls) await writeFile(k, `${await readFile(k, "utf8")}components:\n  - ../base/podinfo/tls\n`);
         const overlay = path.join(dir, "apps/prod/podinfo/kustomization.yaml");
         if (host) await writeFile(overlay, (await readFile(overlay, "utf8")).replace("podinfo.example.com", host));
-        const report = await validateDeploy(dir, { relativeTo: dir });
+        const report = await validateDeploy(dir, { relativeTo: dir, build: cachedKustomizeBuild });
         const ingress = parseAllDocuments(
             execFileSync(ensureKustomize(), ["build", path.join(dir, "apps/prod")], { encoding: "utf8" }),
         )
@@ -245,7 +247,7 @@ describe("validate: a broken overlay names its environment", () => {
 
     test("an object an overlay breaks is reported for that environment only, at the overlay", async () => {
         const dir = await withPatch("prod", BAD_PORT);
-        const report = await validateDeploy(dir, { relativeTo: dir });
+        const report = await validateDeploy(dir, { relativeTo: dir, build: cachedKustomizeBuild });
         const text = report.problems.map(formatProblem);
         assert.equal(text.length, 1, text.join("\n"));
         assert.match(
@@ -265,7 +267,7 @@ describe("validate: a broken overlay names its environment", () => {
             "dev",
             "  - target:\n      kind: Ingress\n      name: podinfo\n    patch: |-\n      - op: replace\n        path: /spec/nothing/here\n        value: x\n",
         );
-        const report = await validateDeploy(dir, { relativeTo: dir });
+        const report = await validateDeploy(dir, { relativeTo: dir, build: cachedKustomizeBuild });
         const failed = report.problems.filter((p) => p.message.startsWith("kustomize build failed"));
         assert.deepEqual(
             failed.map((p) => `${p.kustomization}: ${p.environments?.join(",")}`),
@@ -286,7 +288,7 @@ describe("validate: a broken overlay names its environment", () => {
         const dir = await withPatch("prod", "");
         const release = path.join(dir, "apps/base/podinfo/release.yaml");
         await writeFile(release, (await readFile(release, "utf8")).replace("interval: 30m", "interval: 30x"));
-        const report = await validateDeploy(dir, { relativeTo: dir });
+        const report = await validateDeploy(dir, { relativeTo: dir, build: cachedKustomizeBuild });
         assert.deepEqual(report.problems.map(formatProblem), [
             'apps/base/podinfo/release.yaml: HelmRelease podinfo/podinfo: /spec/interval "30x" is not a duration [kustomization apps/base/podinfo; environments dev, prod]',
         ]);
@@ -309,7 +311,7 @@ describe("validate: a broken overlay names its environment", () => {
             "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
         });
         dirs.push(dir);
-        const report = await validateDeploy(dir, { relativeTo: dir });
+        const report = await validateDeploy(dir, { relativeTo: dir, build: cachedKustomizeBuild });
         assert.match(report.problems.map(formatProblem).join("\n"), /clusters\/ holds no environment/);
     });
 });
