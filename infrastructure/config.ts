@@ -2,16 +2,19 @@
  * The stack's configuration: one schema, parsed and validated once at program start.
  *
  * Every problem is collected and reported together, by key, before any resource is
- * registered. `ConfigError` extends `pulumi.RunError`, so the Pulumi CLI prints the message
+ * registered. `ConfigError` extends Pulumi's `RunError`, so the Pulumi CLI prints the message
  * without a stack trace.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+// The SDK's modules this file uses, not its index: the index loads the whole runtime (about
+// 1.5 s of CPU under tsx), which the tests of this file alone (and make mutation) do not need.
+import { RunError } from "@pulumi/pulumi/errors";
+import { allConfig } from "@pulumi/pulumi/runtime/config";
 import { distance } from "fastest-levenshtein";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { FLUX_SYNC_NAME } from "../components/flux-bootstrap";
+import { FLUX_SYNC_NAME } from "../components/flux/settings";
 import { missingCredentials } from "./credentials";
 import {
     kubeconfigProblems,
@@ -452,7 +455,7 @@ export type PlatformConfig = Omit<ParsedConfig, "contour"> & {
 };
 
 /** A configuration problem, reported as one message naming every problem by key. */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends RunError {
     constructor(public readonly problems: readonly string[]) {
         super(
             `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
@@ -1307,7 +1310,10 @@ export function readStackFileSecrets(file: string, project: string): StackFileSe
  * `stackConfigDir`), or undefined when the runtime does not know the root (offline runs).
  */
 export function stackFilePath(stack: string): string | undefined {
-    const root = pulumi.runtime.getRootDirectory();
+    // loaded here: the settings module pulls in the engine's gRPC stubs
+    const { getRootDirectory } =
+        require("@pulumi/pulumi/runtime/settings") as typeof import("@pulumi/pulumi/runtime/settings");
+    const root = getRootDirectory();
     if (!root) return undefined;
     let dir = root;
     try {
@@ -1329,7 +1335,7 @@ export function readRawConfig(project: string): {
     /** Full keys under other namespaces (providers' settings, or typos of the project's). */
     otherKeys: string[];
 } {
-    const all = pulumi.runtime.allConfig();
+    const all = allConfig();
     const raw: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
     const otherKeys: string[] = [];

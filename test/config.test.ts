@@ -3,14 +3,17 @@ import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 import { ConfigError, parseConfig } from "../infrastructure/config";
-import { main } from "../infrastructure/program";
-import { runOffline } from "../tools/mocks";
-import { readStackConfig } from "../tools/render/stack-config";
-import { baseConfig, FAKE_ENV, runStack } from "./harness";
+import { baseConfig, FAKE_ENV } from "./config-fixtures";
 
 const ROOT = join(__dirname, "..");
+
+/**
+ * The whole program under mocks, loaded only by the tests that run it (named `[program]`, which
+ * `make mutation` leaves out: the others start without loading the program).
+ */
+const runStack: typeof import("./harness").runStack = async (...args) => (await import("./harness")).runStack(...args);
 
 const parse = (raw: Record<string, unknown>, env: NodeJS.ProcessEnv = FAKE_ENV) =>
     parseConfig(raw, { env, secretKeys: new Set() });
@@ -167,21 +170,21 @@ describe("bad input", () => {
             parse({});
             assert.fail("expected an error");
         } catch (e) {
-            assert.ok(pulumi.RunError.isInstance(e));
+            assert.ok(RunError.isInstance(e));
             assert.match((e as Error).message, /^Invalid configuration \(\d+ problems\):\n {2}- /);
         }
     });
 });
 
 describe("bad input stops the program before any resource is registered", () => {
-    test("invalid config: no resources", async () => {
+    test("invalid config: no resources [program]", async () => {
         const run = await runStack({ ...baseConfig(), cluster: { nodePool: { count: 0 } } });
         assert.ok(run.error instanceof ConfigError);
         const registered = run.recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
         assert.deepEqual(registered, []);
     });
 
-    test("unknown Kubernetes version prefix is a config error, reported with the others", async () => {
+    test("unknown Kubernetes version prefix is a config error, reported with the others [program]", async () => {
         const run = await runStack({ ...baseConfig(), cluster: { version: "1.19" }, acme: { email: "x" } });
         assert.ok(run.error instanceof ConfigError, String(run.error));
         const problems = (run.error as ConfigError).problems;
@@ -196,13 +199,13 @@ describe("bad input stops the program before any resource is registered", () => 
         );
     });
 
-    test("a full version slug that DigitalOcean does not offer is refused", async () => {
+    test("a full version slug that DigitalOcean does not offer is refused [program]", async () => {
         const run = await runStack({ ...baseConfig(), cluster: { version: "1.35.0-do.9" } });
         assert.ok(run.error instanceof ConfigError);
         assert.match((run.error as ConfigError).problems[0], /^cluster\.version: 1\.35\.0-do\.9 is not offered/);
     });
 
-    test("missing credentials in a real run are named by the program too", async () => {
+    test("missing credentials in a real run are named by the program too [program]", async () => {
         const run = await runStack(baseConfig(), { program: { env: {} } });
         assert.ok(run.error instanceof ConfigError);
         assert.ok((run.error as ConfigError).problems.some((p) => p.startsWith("environment DIGITALOCEAN_TOKEN")));
@@ -218,6 +221,9 @@ async function problemsOfStackFile(yaml: string, stack = "test"): Promise<string
     const root = mkdtempSync(join(tmpdir(), "stackfile-"));
     cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
     writeFileSync(join(root, `Pulumi.${stack}.yaml`), yaml);
+    const { readStackConfig } = await import("../tools/render/stack-config");
+    const { runOffline } = await import("../tools/mocks");
+    const { main } = await import("../infrastructure/program");
     const cfg = readStackConfig(root, stack);
     const run = await runOffline({ project: cfg.project, stack, config: cfg.config, secretKeys: cfg.secretKeys }, () =>
         main({ env: FAKE_ENV }),
@@ -249,7 +255,7 @@ function has(problems: string[], key: string, pattern: RegExp): void {
 }
 
 describe("a value of the wrong type says what was expected and what was found", () => {
-    test("count, ha, an unquoted version and a unit-less interval, as written in a stack file", async () => {
+    test("count, ha, an unquoted version and a unit-less interval, as written in a stack file [program]", async () => {
         const problems = await problemsOfStackFile(`${VALID_STACK}  do-gitops-platform:cluster:
     version: 1.35
     ha: "yes"
@@ -270,7 +276,7 @@ describe("a value of the wrong type says what was expected and what was found", 
         assert.ok(!problems.some((p) => p.includes("is required")), problems.join("\n"));
     });
 
-    test("a fractional count and a section that is not a map", async () => {
+    test("a fractional count and a section that is not a map [program]", async () => {
         const problems = await problemsOfStackFile(`${VALID_STACK}  do-gitops-platform:cluster:
     nodePool:
       count: 2.5
@@ -329,7 +335,7 @@ describe("checks between fields run whenever their own fields are valid", () => 
 });
 
 describe("settings under another namespace", () => {
-    test("a typo of the project namespace is named with the namespace it should be", async () => {
+    test("a typo of the project namespace is named with the namespace it should be [program]", async () => {
         const problems = await problemsOfStackFile(`${VALID_STACK}  do-gitops-platfrom:cluster:
     region: ams3
   Do_Gitops_Platform:flux:
@@ -341,7 +347,7 @@ describe("settings under another namespace", () => {
         has(problems, "flux:interval", /did you mean do-gitops-platform:flux with interval inside it/);
     });
 
-    test("providers' own settings are not flagged", async () => {
+    test("providers' own settings are not flagged [program]", async () => {
         const run = await runStack(baseConfig(), {
             otherConfig: {
                 "digitalocean:token": "x",
@@ -398,7 +404,7 @@ describe("values that are accepted today and must not be", () => {
         assert.doesNotThrow(() => parse({ ...baseConfig(), flux: { sourceInterval: "0h1m", interval: "0.5s" } }));
     });
 
-    test("names derived from the project and stack obey the limits of the explicit keys", async () => {
+    test("names derived from the project and stack obey the limits of the explicit keys [program]", async () => {
         const longStack = "s".repeat(46); // do-gitops-platform- (19) + 46 = 65 > 63
         let run = await runStack(baseConfig(), { stack: longStack });
         assert.ok(run.error instanceof ConfigError, String(run.error));

@@ -10,28 +10,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { main, type ProgramOptions } from "../infrastructure/program";
 import { type MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
+import { FAKE_ENV } from "./config-fixtures";
 
 export { containsSecret, isSecretOutput, MockRecorder, redact, reveal } from "../tools/mocks";
+export { baseConfig, FAKE_ENV } from "./config-fixtures";
 
 export const PROJECT = "do-gitops-platform";
 export const STACK = "test";
-
-/** Credentials a real run needs; fake values, present so validation passes. */
-export const FAKE_ENV: NodeJS.ProcessEnv = {
-    DIGITALOCEAN_TOKEN: "test-do-token",
-    SPACES_ACCESS_KEY_ID: "test-spaces-id",
-    SPACES_SECRET_ACCESS_KEY: "test-spaces-secret",
-    GITHUB_TOKEN: "test-github-token",
-};
-
-/** A minimal valid configuration; tests override parts of it. */
-export function baseConfig(): Record<string, any> {
-    return {
-        cluster: { region: "fra1", version: "1.34", nodePool: { size: "s-2vcpu-4gb", count: 2 } },
-        webhook: { host: "flux.example.com", dnsZone: "example.com" },
-        acme: { email: "ops@example.com", environment: "staging", termsAccepted: true },
-    };
-}
 
 export interface StackRun {
     recorder: MockRecorder;
