@@ -719,7 +719,11 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
                           ? `must list ${word} ${limit} entries`
                           : `must be ${word} ${limit}`;
             }
-            const size = typeof input === "string" && issue.origin === "string" ? ` (${input.length} characters)` : "";
+            // the length of a text that is shown, or is a secret (an empty one is called empty)
+            const size =
+                typeof input === "string" && input !== "" && issue.origin === "string"
+                    ? ` (${input.length} characters)`
+                    : "";
             return [`${at}${base}; found ${issue.origin === "array" ? "a list" : found()}${size}`];
         }
         case "invalid_format":
@@ -845,7 +849,7 @@ function derivedNameProblems(raw: Record<string, unknown>, baseName: string): st
     const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
     const check = (key: string, value: string, how: string, fix: string) => {
         const s = schemaAt(schema, key.split("."));
-        const r = s?.safeParse(value);
+        const r = s?.safeParse(value, { reportInput: true });
         if (r && !r.success) {
             const why = r.error.issues.map((i) => describeIssue({ ...i, path: [] }, false)[0]).join("; ");
             problems.push(`${key}: the default name "${value}" (${how}) is not valid: ${why}; ${fix}`);

@@ -10,8 +10,22 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { RunError } from "@pulumi/pulumi/errors";
+import { allConfig, setAllConfig } from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
-import { ConfigError, configSchema, parseConfig } from "../infrastructure/config";
+import {
+    ConfigError,
+    configSchema,
+    decodeConfigValue,
+    kustomizationRef,
+    namespaceProblems,
+    parseConfig,
+    readRawConfig,
+    readStackFileSecrets,
+    securePaths,
+    stackFilePath,
+    suggest,
+} from "../infrastructure/config";
 import { baseConfig, FAKE_ENV } from "./config-fixtures";
 
 const ROOT = join(__dirname, "..");
@@ -436,5 +450,610 @@ describe("other namespaces in a stack file", () => {
             );
             return true;
         });
+    });
+});
+
+/** Problems of `raw` (the base config with `over`'s sections merged in) whose key is `key`. */
+function problemsAt(key: string, over: Record<string, unknown>, secretKeys: string[] = []): string[] {
+    const base = baseConfig();
+    const merged: Record<string, any> = { ...base };
+    for (const [k, val] of Object.entries(over)) {
+        merged[k] = val && typeof val === "object" && !Array.isArray(val) ? { ...base[k], ...val } : val;
+    }
+    return problemsOf(() => parse(merged, secretKeys)).filter((p) => p.startsWith(`${key}:`));
+}
+
+/**
+ * The edges of every format, from the rules the values must obey upstream: RFC 1123 labels
+ * and host names (a label of 1 to 63 characters, a name of at most 253), DigitalOcean's bucket
+ * names (3-63), DOKS version slugs, Go durations, GitHub's owner/name (an owner of at most 39
+ * characters), Git's branch names, OCI image names.
+ */
+const FORMATS: Array<{
+    key: string;
+    set: (v: string) => Record<string, unknown>;
+    valid: string[];
+    invalid: string[];
+}> = [
+    {
+        key: "cluster.name",
+        set: (v) => ({ cluster: { ...baseConfig().cluster, name: v } }),
+        valid: ["a", "a1", "0-z", "x".repeat(63)],
+        invalid: ["A", "-a", "a-", "a_b", "x".repeat(64)],
+    },
+    {
+        key: "webhook.host",
+        set: (v) => ({ webhook: { host: v, dnsZone: undefined } }),
+        valid: [
+            "a.io",
+            "z9.example.com",
+            "flux-1.a-b.example.com",
+            `${"a".repeat(63)}.example.com`,
+            // 253 characters: the longest name DNS allows
+            `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`,
+        ],
+        invalid: [
+            "localhost",
+            "example.c",
+            "example.123",
+            "-a.example.com",
+            "a-.example.com",
+            "a..example.com",
+            `${"a".repeat(64)}.example.com`,
+            `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(58)}.com`,
+        ],
+    },
+    {
+        key: "bucket.name",
+        set: (v) => ({ bucket: { name: v } }),
+        valid: ["abc", "a-0", "0-z", "b".repeat(63)],
+        invalid: ["ab", "-ab", "ab-", "a_b", "Abc", "b".repeat(64)],
+    },
+    {
+        key: "cluster.version",
+        set: (v) => ({ cluster: { ...baseConfig().cluster, version: v } }),
+        valid: ["latest", "1.35", "1.35.4", "1.35.4-do.0", "1.33.10-do.12", "10.1"],
+        invalid: ["1", "1.", "1.35.", "1.35.4-do", "1.35.4-do.", "1.35-do.0", "1.x", "Latest", "latest-1.35"],
+    },
+    {
+        key: "cluster.maintenance.startTime",
+        set: (v) => ({ cluster: { ...baseConfig().cluster, maintenance: { startTime: v } } }),
+        valid: ["00:00", "09:30", "19:59", "20:00", "23:59"],
+        invalid: ["24:00", "23:60", "30:00", "9:30", "09:3", "0930", "09.30"],
+    },
+    {
+        key: "github.repository",
+        set: (v) => ({ github: { repository: v } }),
+        valid: ["a/b", "acme-corp/platform.v2_x", `${"o".repeat(39)}/r`, `o/${"r".repeat(100)}`],
+        invalid: ["acme", "acme/", "/platform", "-acme/platform", `${"o".repeat(40)}/r`, `o/${"r".repeat(101)}`],
+    },
+    {
+        key: "github.branch",
+        set: (v) => ({ github: { repository: "acme/platform", branch: v } }),
+        valid: ["main", "release/1.x", "feature/a.b", "a"],
+        invalid: ["-main", "/main", "main/", "main.", "a b", "a~1", "a:b", "a/../b", "main\n"],
+    },
+    {
+        key: "flux.sourceInterval",
+        set: (v) => ({ flux: { sourceInterval: v } }),
+        valid: ["1.25s", "250ms", "1h30m", "90s", "0.5s"],
+        invalid: ["1", "m", "1d", "1.m", ".5s", "1.5", "-1m", "1 m"],
+    },
+    {
+        key: "cluster.tags[0]",
+        set: (v) => ({ cluster: { ...baseConfig().cluster, tags: [v] } }),
+        valid: ["k8s", "team:ops", "a_b-c", "t".repeat(255)],
+        invalid: ["", "a b", "a/b", "t".repeat(256)],
+    },
+    {
+        key: "cluster.nodePool.size",
+        set: (v) => ({ cluster: { ...baseConfig().cluster, nodePool: { size: v, count: 2 } } }),
+        valid: ["s-2vcpu-4gb", "c2-16vcpu-32gb"],
+        invalid: ["", "S-2VCPU-4GB", "s_2vcpu"],
+    },
+    {
+        key: "flux.path",
+        set: (v) => ({ flux: { path: v } }),
+        valid: ["./", ".", "clusters/dev", "./clusters/dev_1.x"],
+        invalid: ["./clusters/dev?x", "./a b", "~/x"],
+    },
+    {
+        key: "notifications[0].timeout",
+        set: (v) => ({
+            notifications: [{ name: "ops", type: "generic", address: "https://h.example.com/x", timeout: v }],
+        }),
+        valid: ["1.25s", "250ms", "1m30s", "10s"],
+        invalid: ["1h", "1", "s"],
+    },
+    {
+        key: "notifications[0].kustomizations[0]",
+        set: (v) => ({
+            notifications: [
+                { name: "gh", type: "github", address: "https://github.com/acme/platform", credential: "t" },
+            ].map((n) => ({ ...n, kustomizations: [v] })),
+        }),
+        valid: ["podinfo", "a", "a/b", "apps/podinfo.v2", "apps-1/p-1"],
+        invalid: ["a/b/c", "/podinfo", "apps/", "Apps/podinfo", "apps/-p", "-a/p", "apps/p."],
+    },
+    {
+        key: "imageAutomation.images[0].image",
+        set: (v) => ({
+            github: { repository: "acme/platform" },
+            imageAutomation: { enabled: true, images: [{ name: "app", image: v, semver: ">=1.0.0" }] },
+        }),
+        valid: [
+            "nginx",
+            "ghcr.io/stefanprodan/podinfo",
+            "localhost:5000/team/app",
+            "registry.example.com/a/b-c_d.e",
+            "a-b_c.d",
+        ],
+        invalid: ["Nginx", "nginx:1.0", "ghcr.io/app@sha256:abc", "a//b", "/a", "a/", "a:/b", "ghcr.io:x/app"],
+    },
+    {
+        key: "receivers[0].resources[0].name",
+        set: (v) => ({
+            receivers: [{ name: "hub", type: "dockerhub", resources: [{ kind: "ImageRepository", name: v }] }],
+        }),
+        valid: ["*", "a", "podinfo.v2", "app-1"],
+        invalid: ["*x", "x*", "-a", "a-", "A"],
+    },
+];
+
+describe("every format's edges are the upstream rules'", () => {
+    for (const f of FORMATS) {
+        test(`${f.key}: ${f.valid.length} valid and ${f.invalid.length} invalid values`, () => {
+            for (const v of f.valid)
+                assert.deepEqual(problemsAt(f.key, f.set(v), ["notifications"]), [], JSON.stringify(v));
+            for (const v of f.invalid) {
+                assert.equal(
+                    problemsAt(f.key, f.set(v), ["notifications"]).length,
+                    1,
+                    `${JSON.stringify(v)} must be refused`,
+                );
+            }
+        });
+    }
+});
+
+/**
+ * DigitalOcean's regions (docs.digitalocean.com, "Regional Availability" and "Spaces
+ * Availability"): Kubernetes in twelve, Spaces in all of them but nyc1.
+ */
+const DOKS_REGION_SLUGS = [
+    "nyc1",
+    "nyc3",
+    "sfo2",
+    "sfo3",
+    "ams3",
+    "sgp1",
+    "lon1",
+    "fra1",
+    "tor1",
+    "blr1",
+    "syd1",
+    "atl1",
+];
+const SPACES_REGION_SLUGS = DOKS_REGION_SLUGS.filter((r) => r !== "nyc1");
+
+/** The regions a message lists after `prefix` (`a, b, c`), sorted; fails when the message is not of that form. */
+function listed(message: string | undefined, prefix: string, suffix = ""): string[] {
+    assert.ok(message?.startsWith(prefix), message);
+    const rest = message.slice(prefix.length);
+    const end = suffix ? rest.indexOf(suffix) : rest.length;
+    assert.ok(end >= 0, message);
+    const list = rest.slice(0, end);
+    assert.match(list, /^[a-z0-9]+(, [a-z0-9]+)*$/, message);
+    return list.split(", ").sort();
+}
+
+describe("regions are DigitalOcean's", () => {
+    test("every DOKS region is a cluster region; the bucket follows it wherever Spaces is offered", () => {
+        for (const region of DOKS_REGION_SLUGS) {
+            const problems = problemsOf(() => parse({ ...baseConfig(), cluster: { ...baseConfig().cluster, region } }));
+            if (SPACES_REGION_SLUGS.includes(region)) {
+                assert.deepEqual(problems, [], region);
+                continue;
+            }
+            assert.equal(problems.length, 1, problems.join("\n"));
+            const prefix = `bucket.region: Spaces is not offered in ${region}; set bucket.region to one of `;
+            assert.deepEqual(listed(problems[0], prefix), [...SPACES_REGION_SLUGS].sort());
+        }
+    });
+
+    test("every Spaces region is a bucket region; nyc1 and a region outside DigitalOcean are not", () => {
+        const at = (bucket: Record<string, unknown>, cluster = baseConfig().cluster) =>
+            problemsOf(() => parse({ ...baseConfig(), cluster, bucket })).filter((p) => p.startsWith("bucket.region"));
+        for (const region of SPACES_REGION_SLUGS) assert.deepEqual(at({ region }), [], region);
+        // nyc1's cluster with a Spaces region next to it is fine
+        assert.deepEqual(at({ region: "nyc3" }, { ...baseConfig().cluster, region: "nyc1" }), []);
+        for (const [region, tail] of [
+            ["mars1", '; found the text "mars1"'],
+            ["nyc1", '; found the text "nyc1", did you mean nyc3?'],
+        ] as const) {
+            const problems = at({ region });
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.ok(problems[0]!.endsWith(tail), problems[0]);
+            assert.deepEqual(
+                listed(problems[0], "bucket.region: must be a Spaces region: ", "; found"),
+                [...SPACES_REGION_SLUGS].sort(),
+            );
+        }
+    });
+
+    test("a cluster region outside DigitalOcean is refused with the list of regions", () => {
+        const problems = problemsOf(() =>
+            parse({ ...baseConfig(), cluster: { ...baseConfig().cluster, region: "fra2" } }),
+        );
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.ok(problems[0]!.endsWith('; found the text "fra2", did you mean fra1?'), problems[0]);
+        assert.deepEqual(
+            listed(problems[0], "cluster.region: must be one of ", "; found"),
+            [...DOKS_REGION_SLUGS].sort(),
+        );
+    });
+});
+
+/**
+ * What each notification type takes, as docs/notifications.md states it from Flux's
+ * notification-controller: every type but generic needs a credential; `channel` is for slack
+ * and telegram, `username` for slack and discord, `proxy` for every type but the Git ones
+ * (their API calls are not proxied).
+ */
+const GIT_TYPES = ["github", "githubdispatch", "gitlab", "bitbucket", "azuredevops"];
+const TYPE_FACTS: Record<string, { credential: boolean; channel: boolean; username: boolean; proxy: boolean }> =
+    Object.fromEntries(
+        [
+            "generic",
+            "generic-hmac",
+            "slack",
+            "discord",
+            "msteams",
+            ...GIT_TYPES,
+            "telegram",
+            "googlechat",
+            "pagerduty",
+        ].map((t) => [
+            t,
+            {
+                credential: t !== "generic",
+                channel: t === "slack" || t === "telegram",
+                username: t === "slack" || t === "discord",
+                proxy: !GIT_TYPES.includes(t),
+            },
+        ]),
+    );
+
+describe("notification types take what Flux honours for them", () => {
+    const of = (n: Record<string, unknown>) =>
+        problemsOf(() => parse({ ...baseConfig(), notifications: [{ name: "n", ...n }] }, ["notifications"]));
+
+    test("the types are Flux's, and an unknown one is named with the list", () => {
+        const problems = problemsOf(() =>
+            parse({ ...baseConfig(), notifications: [{ name: "n", type: "slak", credential: "x" }] }),
+        ).filter((p) => p.startsWith("notifications[0].type"));
+        assert.deepEqual(problems, [
+            `notifications[0].type: must be one of ${Object.keys(TYPE_FACTS).join(", ")}; found the text "slak", did you mean slack?`,
+        ]);
+    });
+
+    for (const [type, facts] of Object.entries(TYPE_FACTS)) {
+        test(`${type}: credential ${facts.credential ? "required" : "optional"}; options ${["channel", "username", "proxy"].filter((o) => facts[o as "proxy"]).join(", ") || "none"}`, () => {
+            const withoutCredential = of({ type }).filter((p) => p.startsWith("notifications[0].credential:"));
+            assert.equal(
+                withoutCredential.some((p) => p.includes(`type ${type} needs a credential`)),
+                facts.credential,
+                withoutCredential.join("\n"),
+            );
+            for (const option of ["channel", "username", "proxy"] as const) {
+                const value = option === "proxy" ? "https://proxy.example.com:3128" : "ops";
+                const refused = of({ type, credential: "x", [option]: value }).filter(
+                    (p) => p === `notifications[0].${option}: not supported by type ${type}`,
+                );
+                assert.equal(refused.length, facts[option] ? 0 : 1, `${option} on ${type}`);
+                // an invalid value of an option the type does not take is named as unsupported too
+                const invalid = of({ type, credential: "x", [option]: 5 }).filter(
+                    (p) => p === `notifications[0].${option}: not supported by type ${type}`,
+                );
+                assert.equal(invalid.length, facts[option] ? 0 : 1, `invalid ${option} on ${type}`);
+            }
+        });
+    }
+});
+
+/**
+ * The repository URL each commit-status type needs (notification-controller's parseGitAddress
+ * and each notifier's split of the path): GitHub and Bitbucket `owner/repo`, GitLab a project
+ * path of two or more segments (subgroups), Azure DevOps `org/project/_git/repo`; no query or
+ * fragment; a trailing `.git` is dropped.
+ */
+const REPOSITORY_URLS: Record<string, { valid: string[]; invalid: string[] }> = {
+    github: {
+        valid: [
+            "https://github.com/acme/platform",
+            "https://github.com/acme/platform.git",
+            "https://github.com//acme/p",
+        ],
+        invalid: [
+            "https://github.com/acme",
+            "https://github.com/acme/platform/tree",
+            "https://github.com/acme/platform?x=1",
+            "https://github.com/acme/platform#main",
+            "https://github.com/",
+        ],
+    },
+    githubdispatch: {
+        valid: ["https://github.com/acme/platform", "https://ghe.example.com/a/b.git"],
+        invalid: ["https://github.com/acme", "https://github.com/acme/platform/x", "https://github.com/a/b?x"],
+    },
+    gitlab: {
+        valid: [
+            "https://gitlab.com/group/project",
+            "https://gitlab.com/group/sub/project.git",
+            "https://git.example.com/a/b/c/d",
+        ],
+        invalid: ["https://gitlab.com/group", "https://gitlab.com/group//project/x", "https://gitlab.com/g/p#x"],
+    },
+    bitbucket: {
+        valid: ["https://bitbucket.org/owner/repo", "https://bitbucket.org/owner/repo.git"],
+        invalid: ["https://bitbucket.org/owner", "https://bitbucket.org/owner/repo/src", "https://bitbucket.org/o/r?x"],
+    },
+    azuredevops: {
+        valid: ["https://dev.azure.com/org/project/_git/repo", "https://dev.azure.com/org/project/_git/repo.git"],
+        invalid: [
+            "https://dev.azure.com/org/project/repo",
+            "https://dev.azure.com/x/org/project/_git/repo",
+            "https://dev.azure.com/org/project/_git/repo/x",
+            "https://dev.azure.com/org/project/_git/",
+            "https://dev.azure.com/org/project/_git/repo#x",
+        ],
+    },
+};
+
+describe("commit-status types need a repository URL of their forge's form", () => {
+    for (const [type, { valid, invalid }] of Object.entries(REPOSITORY_URLS)) {
+        test(type, () => {
+            const at = (address?: string) =>
+                problemsOf(() =>
+                    parse(
+                        {
+                            ...baseConfig(),
+                            notifications: [
+                                { name: "git", type, credential: "t", kustomizations: ["apps/podinfo"], address },
+                            ],
+                        },
+                        ["notifications"],
+                    ),
+                ).filter((p) => p.startsWith("notifications[0].address:"));
+            for (const a of valid) assert.deepEqual(at(a), [], a);
+            for (const a of invalid) {
+                assert.equal(at(a).length, 1, a);
+                assert.match(at(a)[0]!, /^notifications\[0\]\.address: must be a repository URL such as https:\/\//, a);
+            }
+            assert.deepEqual(at(undefined).length, 1);
+            assert.match(at(undefined)[0]!, new RegExp(`type ${type} needs the repository URL, e\\.g\\. https://`));
+        });
+    }
+});
+
+describe("config values as Pulumi hands them over", () => {
+    test("text is decoded as the stack file meant it: maps and lists from JSON, booleans, numbers", () => {
+        const cases: Array<[string, unknown]> = [
+            ['{"region":"ams3"}', { region: "ams3" }],
+            [' [1, "a"] ', [1, "a"]],
+            ["{not json", "{not json"],
+            ["[1,", "[1,"],
+            ["true", true],
+            [" false ", false],
+            ["True", "True"],
+            ["42", 42],
+            ["-1.25", -1.25],
+            ["10.5", 10.5],
+            ["1.2.3", "1.2.3"],
+            ["1.", "1."],
+            ["v1", "v1"],
+            ["1x", "1x"],
+            ["-", "-"],
+            ["fra1", "fra1"],
+        ];
+        for (const [text, value] of cases) assert.deepEqual(decodeConfigValue(text), value, text);
+    });
+
+    test("the secure: values inside a key are named by their config path", () => {
+        assert.deepEqual(securePaths({ secure: "AAA" }, "acme"), ["acme"]);
+        assert.deepEqual(
+            securePaths(
+                {
+                    a: { secure: "v" },
+                    b: [{ c: { secure: "w" } }, "plain", { secure: "x" }],
+                    d: "plain",
+                    e: { secure: "y", other: { secure: "z" } },
+                    f: { secure: 5 },
+                    g: null,
+                },
+                "k",
+            ),
+            ["k.a", "k.b[0].c", "k.b[2]", "k.e.other"],
+        );
+        assert.deepEqual(securePaths("text", "k"), []);
+    });
+
+    test("a stack file's keys and secure: markers of this project only, bare keys included", () => {
+        const dir = mkdtempSync(join(tmpdir(), "stack-secrets-"));
+        const file = join(dir, "Pulumi.dev.yaml");
+        writeFileSync(
+            file,
+            [
+                "config:",
+                "  digitalocean:token:",
+                "    secure: AAAA",
+                "  do-gitops-platform:acme:",
+                "    email: ops@example.com",
+                "  do-gitops-platform:github:",
+                "    repository: acme/platform",
+                "    statusToken:",
+                "      secure: BBBB",
+                "  do-gitops-platform:notifications:",
+                "    - name: chat",
+                "      credential:",
+                "        secure: CCCC",
+                "  flux:",
+                "    secure: DDDD",
+                "  do-gitops-platform:odd:key: x",
+                "",
+            ].join("\n"),
+        );
+        const found = readStackFileSecrets(file, "do-gitops-platform");
+        assert.ok(found);
+        assert.deepEqual([...found.keys].sort(), ["acme", "flux", "github", "notifications", "odd:key"]);
+        assert.deepEqual([...found.paths].sort(), ["flux", "github.statusToken", "notifications[0].credential"]);
+
+        assert.equal(readStackFileSecrets(join(dir, "missing.yaml"), "do-gitops-platform"), undefined);
+        writeFileSync(join(dir, "bad.yaml"), "config: [1, 2\n");
+        assert.equal(readStackFileSecrets(join(dir, "bad.yaml"), "do-gitops-platform"), undefined, "not YAML");
+        writeFileSync(join(dir, "list.yaml"), "config:\n  - a\n");
+        assert.equal(readStackFileSecrets(join(dir, "list.yaml"), "do-gitops-platform"), undefined, "not a map");
+        writeFileSync(join(dir, "text.yaml"), "config: hello\n");
+        assert.equal(readStackFileSecrets(join(dir, "text.yaml"), "do-gitops-platform"), undefined, "not a map");
+        writeFileSync(join(dir, "empty.yaml"), "encryptionsalt: x\n");
+        const empty = readStackFileSecrets(join(dir, "empty.yaml"), "do-gitops-platform");
+        assert.deepEqual(empty && [[...empty.keys], [...empty.paths]], [[], []], "no config section");
+        writeFileSync(join(dir, "blank.yaml"), "");
+        const blank = readStackFileSecrets(join(dir, "blank.yaml"), "do-gitops-platform");
+        assert.deepEqual(blank && [[...blank.keys], [...blank.paths]], [[], []], "an empty file");
+    });
+
+    test("the runtime's config: this project's keys decoded, secrets named, other namespaces kept apart", (t) => {
+        // the runtime's config is global: put back what was there (other files' runs set their own)
+        const before = allConfig();
+        t.after(() => setAllConfig(before, []));
+        setAllConfig(
+            {
+                "do-gitops-platform:cluster": '{"region":"ams3"}',
+                "do-gitops-platform:target": "existing-cluster",
+                "do-gitops-platform:acme": '{"email":"ops@example.com"}',
+                "do-gitops-platform:odd:key": "true",
+                "digitalocean:token": "x",
+                "do-gitops-platfrom:flux": "{}",
+            },
+            ["do-gitops-platform:acme", "digitalocean:token"],
+        );
+        const { raw, secretKeys, otherKeys } = readRawConfig("do-gitops-platform");
+        assert.deepEqual(raw, {
+            cluster: { region: "ams3" },
+            target: "existing-cluster",
+            acme: { email: "ops@example.com" },
+            "odd:key": true,
+        });
+        assert.deepEqual([...secretKeys], ["acme"]);
+        assert.deepEqual(otherKeys.sort(), ["digitalocean:token", "do-gitops-platfrom:flux"]);
+    });
+
+    test("the stack file is Pulumi.<stack>.yaml in the project root, or in the project's stackConfigDir", () => {
+        // The runtime takes the root from the CLI (PULUMI_NODEJS_ROOT_DIRECTORY) into its store.
+        const { getStore } = require("@pulumi/pulumi/runtime/state") as {
+            getStore(): { settings: { options: { rootDirectory?: string } } };
+        };
+        const options = getStore().settings.options;
+        const saved = options.rootDirectory;
+        try {
+            const root = mkdtempSync(join(tmpdir(), "project-"));
+            options.rootDirectory = root;
+            assert.equal(stackFilePath("dev"), join(root, "Pulumi.dev.yaml"), "no Pulumi.yaml");
+            writeFileSync(join(root, "Pulumi.yaml"), "name: p\nruntime: nodejs\n");
+            assert.equal(stackFilePath("dev"), join(root, "Pulumi.dev.yaml"));
+            writeFileSync(join(root, "Pulumi.yaml"), "name: p\nruntime: nodejs\nstackConfigDir: stacks\n");
+            assert.equal(stackFilePath("prod"), join(root, "stacks", "Pulumi.prod.yaml"));
+            writeFileSync(join(root, "Pulumi.yaml"), "name: p\nstackConfigDir: [1]\n");
+            assert.equal(stackFilePath("prod"), join(root, "Pulumi.prod.yaml"), "not a folder name");
+            writeFileSync(join(root, "Pulumi.yaml"), "name: [p\n");
+            assert.equal(stackFilePath("prod"), join(root, "Pulumi.prod.yaml"), "unreadable project file");
+            options.rootDirectory = "";
+            assert.equal(stackFilePath("dev"), undefined, "offline: no root");
+        } finally {
+            options.rootDirectory = saved;
+        }
+    });
+});
+
+describe("messages", () => {
+    test("a typo is one edit in short words, up to a third of the word in longer ones (at most three)", () => {
+        assert.equal(suggest("regoin", ["name", "region"]), "region", "a swap is two edits: 6 letters allow 2");
+        assert.equal(suggest("rgn", ["region"]), undefined);
+        assert.equal(suggest("ab", ["ax"]), "ax", "one edit, even in two letters");
+        assert.equal(suggest("ab", ["xy"]), undefined);
+        assert.equal(suggest("abcde", ["abxye"]), undefined, "5 letters: one edit");
+        assert.equal(suggest("abcdef", ["abxyef"]), "abxyef", "6 letters: two edits");
+        assert.equal(suggest("abcdef", ["axyzef"]), undefined);
+        assert.equal(suggest("abcdefghijkl", ["abcxyzghijkl"]), "abcxyzghijkl", "three edits at most");
+        assert.equal(suggest("abcdefghijkl", ["abwxyzghijkl"]), undefined, "12 letters: still three");
+        assert.equal(suggest("FRA1", ["fra1"]), "fra1", "case is no edit");
+        assert.equal(suggest("ab", ["ac", "ad"]), "ac", "the first of equally close ones");
+        assert.equal(suggest("abc", ["xyz", "abd"]), "abd", "the closest, wherever it is");
+        assert.equal(suggest("x", []), undefined);
+    });
+
+    test("one problem or several: the count and every problem on its own line", () => {
+        const one = new ConfigError(["a: bad"]);
+        assert.equal(one.message, "Invalid configuration (1 problem):\n  - a: bad");
+        assert.equal(one.name, "ConfigError");
+        assert.ok(RunError.isInstance(one));
+        const two = new ConfigError(["a: bad", "b: worse"]);
+        assert.equal(two.message, "Invalid configuration (2 problems):\n  - a: bad\n  - b: worse");
+        assert.deepEqual(two.problems, ["a: bad", "b: worse"]);
+    });
+
+    test("a Kustomization reference: namespace/name, or a name in the Flux namespace", () => {
+        assert.deepEqual(kustomizationRef("apps/podinfo", "flux-system"), ["apps", "podinfo"]);
+        assert.deepEqual(kustomizationRef("podinfo", "flux"), ["flux", "podinfo"]);
+        assert.deepEqual(kustomizationRef("/podinfo", "flux"), ["", "podinfo"]);
+    });
+});
+
+describe("settings under other namespaces", () => {
+    test("a typo of the project's namespace, or a top-level key used as one, is named; providers' are not", () => {
+        assert.deepEqual(
+            namespaceProblems("do-gitops-platform", [
+                "digitalocean:token",
+                "pulumi:disable-default-providers",
+                "kubernetes:context",
+                "github:owner",
+                "random:x",
+                "aws:region",
+                "nocolon",
+                "do-gitops-platform:cluster",
+                "do-gitops-platfrom:cluster",
+                "DO__GITOPS__PLATFORM:flux",
+                "flux:interval",
+                "clustr:region",
+            ]),
+            [
+                "do-gitops-platfrom:cluster: unknown namespace do-gitops-platfrom, so this setting is ignored; this " +
+                    "project reads its settings under do-gitops-platform: (did you mean do-gitops-platform:cluster?)",
+                "DO__GITOPS__PLATFORM:flux: unknown namespace DO__GITOPS__PLATFORM, so this setting is ignored; this " +
+                    "project reads its settings under do-gitops-platform: (did you mean do-gitops-platform:flux?)",
+                "flux:interval: flux: is read as a namespace, so this setting is ignored; did you mean " +
+                    "do-gitops-platform:flux with interval inside it? (pulumi config set --path 'flux.interval' <value>)",
+                "clustr:region: clustr: is read as a namespace, so this setting is ignored; did you mean " +
+                    "do-gitops-platform:cluster with region inside it? (pulumi config set --path 'cluster.region' <value>)",
+            ],
+        );
+    });
+
+    test("another project's namespace is its own", () => {
+        assert.deepEqual(namespaceProblems("other", ["other:cluster", "do-gitops-platform:cluster"]), []);
+        assert.equal(namespaceProblems("other", ["othr:cluster"]).length, 1);
+    });
+
+    test("parseConfig names them with everything else, under the project it is given", () => {
+        const problems = problemsOf(() =>
+            parseConfig(baseConfig(), {
+                env: FAKE_ENV,
+                project: "shop",
+                otherKeys: ["shopp:cluster", "do-gitops-platform:cluster"],
+            }),
+        );
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0]!, /^shopp:cluster: unknown namespace shopp.*did you mean shop:cluster\?/);
     });
 });
