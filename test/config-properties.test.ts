@@ -810,6 +810,15 @@ const REPOSITORY_URLS: Record<string, { valid: string[]; invalid: string[] }> = 
     },
 };
 
+/** The example URL docs/notifications.md shows for each forge. */
+const FORGE_EXAMPLES: Record<string, string> = {
+    github: "https://github.com/owner/repo",
+    githubdispatch: "https://github.com/owner/repo",
+    gitlab: "https://gitlab.com/group/project",
+    bitbucket: "https://bitbucket.org/owner/repo",
+    azuredevops: "https://dev.azure.com/org/project/_git/repo",
+};
+
 describe("commit-status types need a repository URL of their forge's form", () => {
     for (const [type, { valid, invalid }] of Object.entries(REPOSITORY_URLS)) {
         test(type, () => {
@@ -827,11 +836,15 @@ describe("commit-status types need a repository URL of their forge's form", () =
                 ).filter((p) => p.startsWith("notifications[0].address:"));
             for (const a of valid) assert.deepEqual(at(a), [], a);
             for (const a of invalid) {
-                assert.equal(at(a).length, 1, a);
-                assert.match(at(a)[0]!, /^notifications\[0\]\.address: must be a repository URL such as https:\/\//, a);
+                assert.deepEqual(
+                    at(a),
+                    [`notifications[0].address: must be a repository URL such as ${FORGE_EXAMPLES[type]}`],
+                    a,
+                );
             }
-            assert.deepEqual(at(undefined).length, 1);
-            assert.match(at(undefined)[0]!, new RegExp(`type ${type} needs the repository URL, e\\.g\\. https://`));
+            assert.deepEqual(at(undefined), [
+                `notifications[0].address: type ${type} needs the repository URL, e.g. ${FORGE_EXAMPLES[type]}`,
+            ]);
         });
     }
 });
@@ -1055,5 +1068,315 @@ describe("settings under other namespaces", () => {
         );
         assert.equal(problems.length, 1, problems.join("\n"));
         assert.match(problems[0]!, /^shopp:cluster: unknown namespace shopp.*did you mean shop:cluster\?/);
+    });
+});
+
+describe("every setting at once, with the values users write", () => {
+    const full = {
+        target: "digitalocean",
+        cluster: {
+            name: "edge",
+            region: "ams3",
+            version: "1.33.1-do.0",
+            nodePool: { name: "workers", size: "s-4vcpu-8gb", autoscale: { min: 2, max: 5 } },
+            ha: true,
+            surgeUpgrade: false,
+            autoUpgrade: false,
+            maintenance: { day: "any", startTime: "03:30" },
+            tags: ["team:ops", "env-prod"],
+        },
+        bucket: { name: "edge-gitops", region: "ams3", forceDestroy: false, versioning: true },
+        flux: {
+            namespace: "flux",
+            path: "./clusters/prod",
+            sourceInterval: "30s",
+            interval: "5m",
+            retryInterval: "1m",
+            timeout: "3m",
+            wait: true,
+            size: "medium",
+            installation: "existing",
+        },
+        contour: { namespace: "ingress", loadBalancerName: "edge-lb", install: true },
+        webhook: {
+            host: "flux.example.com",
+            ingressClassName: "contour",
+            dnsZone: "example.com",
+            exposure: "ingress",
+            rateLimit: { requests: 60, unit: "second", burst: 20 },
+        },
+        acme: { email: "ops@example.com", environment: "production", termsAccepted: true },
+        github: {
+            repository: "acme/platform",
+            branch: "release/1.x",
+            path: "./clusters/prod",
+            statusToken: "ghp_token",
+        },
+        notifications: [
+            {
+                name: "chat",
+                type: "slack",
+                address: "https://slack.com/api/chat.postMessage",
+                credential: "xoxb-1",
+                channel: "ops-alerts",
+                username: "flux-bot",
+                timeout: "30s",
+                proxy: "https://proxy.example.com:3128",
+                severity: "info",
+                alerts: ["info", "error"],
+                namespaces: ["apps", "web"],
+                summary: "prod cluster",
+                eventMetadata: { env: "prod" },
+                inclusionList: [".*failed.*"],
+                exclusionList: ["^Dependencies"],
+                suspend: false,
+            },
+            {
+                name: "status",
+                type: "github",
+                address: "https://github.com/acme/platform",
+                credential: "ghp_x2",
+                severity: "error",
+                kustomizations: ["apps/podinfo", "infra"],
+            },
+        ],
+        receivers: [
+            {
+                name: "hub",
+                type: "dockerhub",
+                events: ["push", "tag"],
+                resources: [
+                    { kind: "ImageRepository", name: "*", namespace: "apps", matchLabels: { app: "web" } },
+                    { kind: "ImageRepository", name: "web" },
+                ],
+            },
+        ],
+        imageAutomation: {
+            enabled: true,
+            interval: "10m",
+            author: { name: "bot-user", email: "bot@example.com" },
+            messageTemplate: "chore: update images",
+            images: [
+                {
+                    name: "app",
+                    image: "ghcr.io/acme/app",
+                    pattern: "^main-(?P<ts>[0-9]+)$",
+                    extract: "$ts",
+                    order: "numerical",
+                    receiver: "hub",
+                },
+                { name: "web", image: "nginx", semver: ">=1.25.0" },
+            ],
+        },
+    };
+
+    test("accepted, and every value comes back as written", () => {
+        const cfg = parse(full, ["github", "notifications"]);
+        for (const key of Object.keys(full) as (keyof typeof full)[]) {
+            assert.deepEqual((cfg as Record<string, unknown>)[key], full[key], key);
+        }
+    });
+});
+
+/** Every value each closed list documents (README, docs/notifications.md, Flux's Receiver kinds). */
+const ENUMS: Array<{ key: string; values: string[]; set: (v: string) => Record<string, unknown> }> = [
+    {
+        key: "cluster.maintenance.day",
+        values: ["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        set: (day) => ({ cluster: { ...baseConfig().cluster, maintenance: { day } } }),
+    },
+    { key: "flux.size", values: ["small", "medium", "large"], set: (size) => ({ flux: { size } }) },
+    { key: "flux.installation", values: ["operator", "existing"], set: (installation) => ({ flux: { installation } }) },
+    { key: "webhook.exposure", values: ["httpproxy", "ingress"], set: (exposure) => ({ webhook: { exposure } }) },
+    {
+        key: "webhook.rateLimit.unit",
+        values: ["second", "minute", "hour"],
+        set: (unit) => ({ webhook: { rateLimit: { unit } } }),
+    },
+    { key: "acme.environment", values: ["staging", "production"], set: (environment) => ({ acme: { environment } }) },
+    {
+        key: "notifications[0].severity",
+        values: ["info", "error"],
+        set: (severity) => ({ notifications: [{ name: "n", type: "slack", credential: "x", severity }] }),
+    },
+    {
+        key: "notifications[0].alerts[0]",
+        values: ["info", "error"],
+        set: (alert) => ({ notifications: [{ name: "n", type: "slack", credential: "x", alerts: [alert] }] }),
+    },
+    {
+        key: "imageAutomation.images[0].order",
+        values: ["numerical", "alphabetical"],
+        set: (order) => ({
+            github: { repository: "acme/platform" },
+            imageAutomation: { enabled: true, images: [{ name: "a", image: "nginx", pattern: "^v", order }] },
+        }),
+    },
+    {
+        key: "receivers[0].type",
+        values: ["github", "gitlab", "bitbucket", "dockerhub", "quay", "harbor", "generic-hmac"],
+        set: (type) => ({ receivers: [{ name: "r", type }] }),
+    },
+    {
+        key: "receivers[0].resources[0].kind",
+        values: ["GitRepository", "OCIRepository", "Bucket", "HelmRepository", "ImageRepository"],
+        set: (kind) => ({ receivers: [{ name: "r", type: "github", resources: [{ kind, name: "a" }] }] }),
+    },
+];
+
+describe("every documented value of a closed list is accepted, anything else is named with the list", () => {
+    for (const e of ENUMS) {
+        test(`${e.key}: ${e.values.join(", ")}`, () => {
+            for (const v of e.values) assert.deepEqual(problemsAt(e.key, e.set(v), ["notifications"]), [], v);
+            const refused = problemsAt(e.key, e.set("nope"));
+            assert.equal(refused.length, 1, refused.join("\n"));
+            const prefix = `${e.key}: must be `;
+            assert.ok(refused[0]!.startsWith(prefix), refused[0]);
+            const text = refused[0]!.slice(prefix.length, refused[0]!.indexOf("; found"));
+            const named = text
+                .replace(/^one of /, "")
+                .split(/, | or /)
+                .sort();
+            assert.deepEqual(named, [...e.values].sort(), refused[0]);
+        });
+    }
+});
+
+/** What a refused value is told, for each field with its own message: the rule in words. */
+const MESSAGES: Array<[key: string, over: Record<string, unknown>, message: string]> = [
+    ["flux.interval", { flux: { interval: "5 minutes" } }, "must be a Go duration such as 30s, 5m or 1h"],
+    ["flux.interval", { flux: { interval: "0s" } }, "must be longer than zero"],
+    ["flux.namespace", { flux: { namespace: "Flux" } }, "must be a lowercase DNS label (a-z, 0-9, '-')"],
+    ["flux.path", { flux: { path: "./a b" } }, "must be a relative path such as ./ or ./clusters/dev"],
+    [
+        "flux.path",
+        { flux: { path: "/clusters" } },
+        "must be relative to the bucket's root, such as ./clusters/dev, not an absolute path",
+    ],
+    [
+        "flux.path",
+        { flux: { path: "./a/../../b" } },
+        "must stay inside the bucket: '..' is not allowed (use a path such as ./clusters/dev)",
+    ],
+    [
+        "github.path",
+        { github: { repository: "acme/platform", path: "../b" } },
+        "must stay inside the repository: '..' is not allowed (use a path such as ./clusters/dev)",
+    ],
+    [
+        "github.path",
+        { github: { repository: "acme/platform", path: "/b" } },
+        "must be relative to the repository's root, such as ./clusters/dev, not an absolute path",
+    ],
+    ["github.repository", { github: { repository: "acme" } }, "must be in owner/name form"],
+    [
+        "github.branch",
+        { github: { repository: "acme/platform", branch: "a b" } },
+        "must be a branch name such as main or release/1.x",
+    ],
+    ["github.branch", { github: { repository: "acme/platform", branch: "a/../b" } }, "must not contain '..'"],
+    [
+        "cluster.version",
+        { cluster: { version: "1" } },
+        "must be 'latest', a minor prefix such as 1.33, or a slug such as 1.33.1-do.0",
+    ],
+    ["cluster.maintenance.startTime", { cluster: { maintenance: { startTime: "4:00" } } }, "must be HH:MM (UTC)"],
+    ["cluster.tags[0]", { cluster: { tags: ["a b"] } }, "must be a DigitalOcean tag"],
+    [
+        "cluster.nodePool.size",
+        { cluster: { nodePool: { size: "S" } } },
+        "must be a Droplet size slug such as s-2vcpu-4gb",
+    ],
+    ["cluster.nodePool.count", { cluster: { nodePool: { count: 0 } } }, "must be at least 1"],
+    [
+        "cluster.nodePool.autoscale.min",
+        { cluster: { nodePool: { autoscale: { min: 0, max: 2 } } } },
+        "must be at least 1",
+    ],
+    [
+        "cluster.nodePool.autoscale.max",
+        { cluster: { nodePool: { autoscale: { min: 1, max: 0 } } } },
+        "must be at least 1",
+    ],
+    ["bucket.name", { bucket: { name: "a_b" } }, "must be 3-63 lowercase letters, digits or '-'"],
+    ["webhook.host", { webhook: { host: "flux" } }, "must be a fully qualified host name such as flux.example.com"],
+    [
+        "webhook.dnsZone",
+        { webhook: { host: "flux.example.com", dnsZone: "example" } },
+        "must be a domain such as example.com",
+    ],
+    ["imageAutomation.author.email", { imageAutomation: { author: { email: "bot" } } }, "must be an email address"],
+    [
+        "imageAutomation.images[0].image",
+        { imageAutomation: { images: [{ name: "a", image: "nginx:latest", semver: "1.x" }] } },
+        "must be an image name without tag, such as ghcr.io/org/app",
+    ],
+    [
+        "notifications[0].timeout",
+        { notifications: [{ name: "n", type: "slack", credential: "x", timeout: "1h" }] },
+        "must be a Go duration in ms, s or m such as 15s (Flux rejects hours here)",
+    ],
+    [
+        "notifications[0].kustomizations[0]",
+        { notifications: [{ name: "n", type: "github", credential: "x", kustomizations: ["a/b/c"] }] },
+        "must be a Kustomization name or namespace/name",
+    ],
+    [
+        "notifications[0].proxy",
+        { notifications: [{ name: "n", type: "slack", credential: "x", proxy: "ftp://proxy.example.com" }] },
+        "must be an http(s) URL",
+    ],
+    [
+        "receivers[0].resources[0].name",
+        { receivers: [{ name: "r", type: "github", resources: [{ kind: "GitRepository", name: "a*" }] }] },
+        "must be an object name, or * (with matchLabels)",
+    ],
+];
+
+describe("a refused value is told the rule in words", () => {
+    for (const [key, over, message] of MESSAGES) {
+        test(`${key}: ${message}`, () => {
+            const problems = problemsAt(key, over);
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.ok(problems[0]!.startsWith(`${key}: ${message}; found `), problems[0]);
+        });
+    }
+});
+
+describe("URLs", () => {
+    const notification = (n: Record<string, unknown>) =>
+        problemsOf(() =>
+            parse({ ...baseConfig(), notifications: [{ name: "n", type: "generic", ...n }] }, ["notifications"]),
+        );
+
+    test("plain http only to a host that ends in .svc or .svc.cluster.local (with or without the root dot)", () => {
+        for (const address of [
+            "http://relay.tools.svc",
+            "http://relay.tools.svc.",
+            "http://relay.tools.svc.cluster.local:8080/x",
+            "http://relay.tools.svc.cluster.local./x",
+        ]) {
+            assert.deepEqual(notification({ address }), [], address);
+        }
+        for (const address of [
+            "http://relay.svc.example.com",
+            "http://relay.tools.svcx",
+            "http://svc.cluster.local.example.com",
+        ]) {
+            assert.equal(notification({ address }).length, 1, address);
+        }
+    });
+
+    test("a proxy is http or https, and nothing that merely contains them", () => {
+        for (const proxy of ["http://proxy:3128", "https://proxy.example.com"]) {
+            assert.deepEqual(notification({ address: "https://h.example.com", proxy }), [], proxy);
+        }
+        for (const proxy of ["xhttp://proxy:3128", "httpsx://proxy:3128", "socks5://proxy:1080"]) {
+            assert.deepEqual(
+                notification({ address: "https://h.example.com", proxy }).map((p) => p.split(";")[0]),
+                ["notifications[0].proxy: must be an http(s) URL"],
+                proxy,
+            );
+        }
     });
 });

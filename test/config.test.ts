@@ -569,6 +569,18 @@ describe("a value of the wrong type, as the CLI hands a stack file's values over
         ]);
     });
 
+    test("inside a list too: a number for a notification's timeout gets the duration's advice", () => {
+        const problems = problemsOrNone(() =>
+            parse({
+                ...baseConfig(),
+                notifications: [{ name: "n", type: "generic", address: "https://h.example.com", timeout: 10 }],
+            }),
+        );
+        assert.deepEqual(problems, [
+            "notifications[0].timeout: expected a duration such as 30s, 5m or 1h, found the number 10: a duration needs a unit, e.g. 10s or 10m",
+        ]);
+    });
+
     test("found values: long text is cut, lists and maps are named, secrets are not shown", () => {
         const long = "x".repeat(61);
         const sixty = "y".repeat(60);
