@@ -1367,6 +1367,12 @@ describe("URLs", () => {
         }
     });
 
+    test("an address that is no URL is named once, as no URL (not also as plain http)", () => {
+        assert.deepEqual(notification({ address: "not a url" }), [
+            "notifications[0].address: must be an http(s) URL; found the text (not shown: a secret)",
+        ]);
+    });
+
     test("a proxy is http or https, and nothing that merely contains them", () => {
         for (const proxy of ["http://proxy:3128", "https://proxy.example.com"]) {
             assert.deepEqual(notification({ address: "https://h.example.com", proxy }), [], proxy);

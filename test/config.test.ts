@@ -628,6 +628,7 @@ describe("a value of the wrong type, as the CLI hands a stack file's values over
                 {
                     ...baseConfig(),
                     acme: { termsAccepted: true },
+                    github: {},
                     cluster: { ...baseConfig().cluster, nodePool: { count: 513 }, name: "n".repeat(64) },
                     webhook: { host: "flux.example.com", rateLimit: { requests: 0 } },
                     notifications: [
@@ -652,6 +653,7 @@ describe("a value of the wrong type, as the CLI hands a stack file's values over
             "cluster.nodePool.count: must be at most 512; found the number 513",
             "webhook.rateLimit.requests: must be at least 1; found the number 0",
             "acme.email: is required and must be an email address (Let's Encrypt account)",
+            "github.repository: is required",
             "notifications[0].type: is required",
             "notifications[0].credential: must not be empty; found an empty value",
             "notifications[1].channel: must be at most 2048 characters long; found the text (not shown: a secret) (2049 characters)",
@@ -1206,5 +1208,157 @@ describe("every problem is named at once, before any resource", () => {
             parseConfig({ ...baseConfig(), contour: { install: true } }, { env: FAKE_ENV }).contour.install,
             true,
         );
+    });
+});
+
+describe("the target's checks run on the sections they read, when those are valid", () => {
+    const existing = (extra: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =>
+        problemsOrNone(() =>
+            parseConfig(
+                { target: "existing-cluster", existingCluster: { context: "kind" }, ...extra },
+                { env, requireCredentials: false },
+            ),
+        ).map((p) => p.split(":")[0]);
+    const acme = { email: "ops@example.com", termsAccepted: true };
+
+    test("an invalid host, ingress class or contour.install is named by itself", () => {
+        assert.deepEqual(existing({ webhook: { host: "not a host" }, acme }), ["webhook.host"]);
+        assert.deepEqual(existing({ webhook: { host: "flux.example.com", ingressClassName: "Nginx" }, acme }), [
+            "webhook.ingressClassName",
+        ]);
+        assert.deepEqual(existing({ webhook: { host: "flux.example.com" }, contour: { install: "yes" }, acme }), [
+            "contour.install",
+        ]);
+    });
+
+    test("an invalid target is named by itself, and the credentials of the default target are asked for", () => {
+        const problems = problemsOrNone(() => parseConfig({ ...baseConfig(), target: "kind" }, { env: {} }));
+        assert.deepEqual(
+            problems.map((p) => p.split(":")[0]),
+            [
+                "target",
+                "environment DIGITALOCEAN_TOKEN",
+                "environment SPACES_ACCESS_KEY_ID",
+                "environment SPACES_SECRET_ACCESS_KEY",
+            ],
+        );
+    });
+
+    test("a present but invalid acme or github section counts as set", () => {
+        // digitalocean: an invalid acme is not reported as missing
+        const problems = problemsOrNone(() => parse({ ...baseConfig(), acme: { email: "nope", termsAccepted: true } }));
+        assert.deepEqual(
+            problems.map((p) => p.split(":")[0]),
+            ["acme.email"],
+        );
+        assert.ok(!problems.some((p) => p.includes("is required by target")), problems.join("\n"));
+        // existing-cluster without a host: an invalid github section still needs the host
+        assert.deepEqual(existing({ github: { repository: "nope" } }), ["github.repository", "github.repository"]);
+        assert.match(
+            problemsOrNone(() =>
+                parseConfig(
+                    {
+                        target: "existing-cluster",
+                        existingCluster: { context: "kind" },
+                        github: { repository: "nope" },
+                    },
+                    { env: {}, requireCredentials: false },
+                ),
+            )[1]!,
+            /^github\.repository: needs webhook\.host/,
+        );
+    });
+
+    test("the s3 secret keys are checked against the secret markers, each by its own path", () => {
+        const s3 = {
+            endpoint: "https://s3.example.com",
+            bucket: "b-1",
+            accessKeyId: "A",
+            secretAccessKey: "s",
+            uploadAccessKeyId: "U",
+            uploadSecretAccessKey: "u",
+        };
+        const run = (secretKeys: string[], paths?: string[]) =>
+            problemsOrNone(() =>
+                parseConfig(
+                    { target: "existing-cluster", existingCluster: { context: "kind" }, s3 },
+                    {
+                        env: {},
+                        requireCredentials: false,
+                        secretKeys: new Set(secretKeys),
+                        stackFileSecrets: paths && { keys: new Set(["s3"]), paths: new Set(paths) },
+                    },
+                ),
+            ).map((p) => p.split(":")[0]);
+        assert.deepEqual(run([]), ["s3.secretAccessKey", "s3.uploadSecretAccessKey"]);
+        assert.deepEqual(run(["s3"]), []);
+        assert.deepEqual(run(["s3"], ["s3.uploadSecretAccessKey"]), ["s3.secretAccessKey"]);
+        assert.deepEqual(run([], ["s3"]), []);
+    });
+});
+
+describe("checks that read a field the schema refuses fall back to its default", () => {
+    test("an invalid Flux namespace: the root sync is looked for in flux-system", () => {
+        const problems = problemsOrNone(() =>
+            parse(
+                {
+                    ...baseConfig(),
+                    flux: { namespace: "Flux" },
+                    notifications: [
+                        {
+                            name: "gh",
+                            type: "github",
+                            credential: "t",
+                            address: "https://github.com/acme/platform",
+                            kustomizations: ["flux-system"],
+                        },
+                    ],
+                },
+                FAKE_ENV,
+                ["notifications"],
+            ),
+        );
+        assert.deepEqual(
+            problems.map((p) => p.split(":")[0]),
+            ["flux.namespace", "notifications[0].kustomizations[0]"],
+        );
+        assert.match(problems[1]!, /flux-system\/flux-system is the root sync/);
+    });
+
+    test("an invalid address: the type's address checks do not run on it", () => {
+        for (const type of ["generic", "generic-hmac", "github", "slack"]) {
+            const problems = problemsOrNone(() =>
+                parse(
+                    {
+                        ...baseConfig(),
+                        notifications: [
+                            { name: "n", type, credential: "t", address: "not a url", kustomizations: ["apps/a"] },
+                        ],
+                    },
+                    FAKE_ENV,
+                    ["notifications"],
+                ),
+            );
+            assert.deepEqual(
+                problems.filter((p) => p.startsWith("notifications[0].address") || p.includes("channel")),
+                ["notifications[0].address: must be an http(s) URL; found the text (not shown: a secret)"],
+                type,
+            );
+        }
+    });
+
+    test("a map's key must not be empty", () => {
+        const problems = problemsOrNone(() =>
+            parse(
+                {
+                    ...baseConfig(),
+                    notifications: [{ name: "n", type: "slack", credential: "t", eventMetadata: { "": "v" } }],
+                },
+                FAKE_ENV,
+                ["notifications"],
+            ),
+        );
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0]!, /^notifications\[0\]\.eventMetadata\b/);
     });
 });
