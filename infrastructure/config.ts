@@ -163,6 +163,7 @@ const KUSTOMIZATION_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.
 const notificationSchema = z
     .object({
         name: k8sName,
+        // Stryker disable next-line ObjectLiteral: the message describeIssue makes of an enum without one is this same "must be one of …" list
         type: z.enum(Object.keys(NOTIFICATION_TYPES) as [NotificationType, ...NotificationType[]], {
             error: `must be one of ${Object.keys(NOTIFICATION_TYPES).join(", ")}`,
         }),
@@ -227,6 +228,7 @@ export const BUILTIN_RECEIVERS = ["github", "bucket"] as const;
 const receiverSchema = z
     .object({
         name: k8sName,
+        // Stryker disable next-line ObjectLiteral: the message describeIssue makes of an enum without one is this same "must be one of …" list
         type: z.enum(Object.keys(RECEIVER_TYPES) as [ReceiverConfigType, ...ReceiverConfigType[]], {
             error: `must be one of ${Object.keys(RECEIVER_TYPES).join(", ")}`,
         }),
@@ -237,6 +239,7 @@ const receiverSchema = z
             .array(
                 z
                     .object({
+                        // Stryker disable next-line ObjectLiteral: the message describeIssue makes of an enum without one is this same "must be one of …" list
                         kind: z.enum(RECEIVER_RESOURCE_KINDS, {
                             error: `must be one of ${RECEIVER_RESOURCE_KINDS.join(", ")}`,
                         }),
@@ -291,11 +294,14 @@ const nodePoolSchema = z
             .regex(/^[a-z0-9-]+$/, "must be a Droplet size slug such as s-2vcpu-4gb")
             .default("s-2vcpu-4gb"),
         /** Fixed node count (exclusive with autoscale). */
+        // Stryker disable next-line StringLiteral: zod's own message for min(1) reads the same in describeIssue
         count: z.number().int().min(1, "must be at least 1").max(512).optional(),
         /** Autoscaling bounds (exclusive with count). */
         autoscale: z
             .object({
+                // Stryker disable next-line StringLiteral: zod's own message for min(1) reads the same in describeIssue
                 min: z.number().int().min(1, "must be at least 1"),
+                // Stryker disable next-line StringLiteral: zod's own message for min(1) reads the same in describeIssue
                 max: z.number().int().min(1, "must be at least 1").max(512),
             })
             .strict()
@@ -308,6 +314,7 @@ const schema = z
         cluster: z
             .object({
                 name: k8sName.optional(),
+                // Stryker disable next-line ObjectLiteral: the message describeIssue makes of an enum without one is this same "must be one of …" list
                 region: z.enum(DOKS_REGIONS, { error: `must be one of ${DOKS_REGIONS.join(", ")}` }).default("fra1"),
                 version: z
                     .string()

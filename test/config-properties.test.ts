@@ -586,6 +586,7 @@ const FORMATS: Array<{
             "ghcr.io/stefanprodan/podinfo",
             "localhost:5000/team/app",
             "registry.example.com/a/b-c_d.e",
+            "ghcr.io/acme/app-web.v2",
             "a-b_c.d",
         ],
         invalid: ["Nginx", "nginx:1.0", "ghcr.io/app@sha256:abc", "a//b", "/a", "a/", "a:/b", "ghcr.io:x/app"],
@@ -792,7 +793,12 @@ const REPOSITORY_URLS: Record<string, { valid: string[]; invalid: string[] }> = 
             "https://gitlab.com/group/sub/project.git",
             "https://git.example.com/a/b/c/d",
         ],
-        invalid: ["https://gitlab.com/group", "https://gitlab.com/group//project/x", "https://gitlab.com/g/p#x"],
+        invalid: [
+            "https://gitlab.com/group",
+            "https://gitlab.com/group//project/x",
+            "https://gitlab.com/group/project/",
+            "https://gitlab.com/g/p#x",
+        ],
     },
     bitbucket: {
         valid: ["https://bitbucket.org/owner/repo", "https://bitbucket.org/owner/repo.git"],
@@ -1333,6 +1339,25 @@ const MESSAGES: Array<[key: string, over: Record<string, unknown>, message: stri
     ],
 ];
 
+MESSAGES.push(
+    [
+        "notifications[0].severity",
+        { notifications: [{ name: "n", type: "slack", credential: "x", severity: "warn" }] },
+        "must be info or error",
+    ],
+    [
+        "notifications[0].alerts[0]",
+        { notifications: [{ name: "n", type: "slack", credential: "x", alerts: ["warn"] }] },
+        "must be info or error",
+    ],
+    [
+        "imageAutomation.images[0].order",
+        { imageAutomation: { images: [{ name: "a", image: "nginx", pattern: "^v", order: "random" }] } },
+        "must be numerical or alphabetical",
+    ],
+    ["flux.installation", { flux: { installation: "helm" } }, "must be operator or existing"],
+);
+
 describe("a refused value is told the rule in words", () => {
     for (const [key, over, message] of MESSAGES) {
         test(`${key}: ${message}`, () => {
@@ -1384,5 +1409,18 @@ describe("URLs", () => {
                 proxy,
             );
         }
+    });
+});
+
+describe("docs/notifications.md's documented defaults", () => {
+    test("severity: the default the fields table gives", () => {
+        const doc = readFileSync(join(ROOT, "docs", "notifications.md"), "utf8");
+        const row = doc.split("\n").find((l) => l.startsWith("| `severity`"));
+        const cell = row?.split("|")[2]?.trim();
+        assert.equal(cell, "`info`", row);
+        const cfg = parse({ ...baseConfig(), notifications: [{ name: "n", type: "slack", credential: "x" }] }, [
+            "notifications",
+        ]);
+        assert.equal(cfg.notifications[0]?.severity, cell.slice(1, -1));
     });
 });
