@@ -37,7 +37,7 @@ const readme = readFileSync(join(ROOT, "README.md"), "utf8");
  */
 let harness: typeof import("./harness") | undefined;
 const runStack: typeof import("./harness").runStack = async (...args) => {
-    harness ??= await import("./harness");
+    harness ??= await import("./harness.js");
     return harness.runStack(...args);
 };
 /** A recorded input without its secret wrappers (after a runStack). */
@@ -46,7 +46,7 @@ const reveal = <T>(v: unknown): T => {
     return harness.reveal<T>(v);
 };
 const render: typeof import("../tools/render/render").render = async (...args) =>
-    (await import("../tools/render/render")).render(...args);
+    (await import("../tools/render/render.js")).render(...args);
 
 const parse = (raw: Record<string, unknown>, secretKeys: string[] = []) =>
     parseConfig(raw, { env: FAKE_ENV, secretKeys: new Set(secretKeys) });
@@ -639,7 +639,7 @@ const SPACES_REGION_SLUGS = DOKS_REGION_SLUGS.filter((r) => r !== "nyc1");
 
 /** The regions a message lists after `prefix` (`a, b, c`), sorted; fails when the message is not of that form. */
 function listed(message: string | undefined, prefix: string, suffix = ""): string[] {
-    assert.ok(message?.startsWith(prefix), message);
+    assert.ok(message !== undefined && message.startsWith(prefix), message);
     const rest = message.slice(prefix.length);
     const end = suffix ? rest.indexOf(suffix) : rest.length;
     assert.ok(end >= 0, message);

@@ -13,7 +13,8 @@ const ROOT = join(__dirname, "..");
  * The whole program under mocks, loaded only by the tests that run it (named `[program]`, which
  * `make mutation` leaves out: the others start without loading the program).
  */
-const runStack: typeof import("./harness").runStack = async (...args) => (await import("./harness")).runStack(...args);
+const runStack: typeof import("./harness").runStack = async (...args) =>
+    (await import("./harness.js")).runStack(...args);
 
 const parse = (raw: Record<string, unknown>, env: NodeJS.ProcessEnv = FAKE_ENV, secretKeys: string[] = []) =>
     parseConfig(raw, { env, secretKeys: new Set(secretKeys) });
@@ -232,9 +233,9 @@ async function problemsOfStackFile(yaml: string, stack = "test"): Promise<string
     const root = mkdtempSync(join(tmpdir(), "stackfile-"));
     cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
     writeFileSync(join(root, `Pulumi.${stack}.yaml`), yaml);
-    const { readStackConfig } = await import("../tools/render/stack-config");
-    const { runOffline } = await import("../tools/mocks");
-    const { main } = await import("../infrastructure/program");
+    const { readStackConfig } = await import("../tools/render/stack-config.js");
+    const { runOffline } = await import("../tools/mocks.js");
+    const { main } = await import("../infrastructure/program.js");
     const cfg = readStackConfig(root, stack);
     const run = await runOffline({ project: cfg.project, stack, config: cfg.config, secretKeys: cfg.secretKeys }, () =>
         main({ env: FAKE_ENV }),
