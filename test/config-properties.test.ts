@@ -639,7 +639,8 @@ const SPACES_REGION_SLUGS = DOKS_REGION_SLUGS.filter((r) => r !== "nyc1");
 
 /** The regions a message lists after `prefix` (`a, b, c`), sorted; fails when the message is not of that form. */
 function listed(message: string | undefined, prefix: string, suffix = ""): string[] {
-    assert.ok(message !== undefined && message.startsWith(prefix), message);
+    if (message === undefined) assert.fail(`no message starting with ${prefix}`);
+    assert.ok(message.startsWith(prefix), message);
     const rest = message.slice(prefix.length);
     const end = suffix ? rest.indexOf(suffix) : rest.length;
     assert.ok(end >= 0, message);
