@@ -1,0 +1,381 @@
+// s3.ts's `send` against a plain loopback HTTP server in this process (no S3 server): what goes
+// on the wire (path-style URL, query, signed headers, payload hash, body in pieces), how replies
+// become results or S3 errors (S3's XML Error document, bodiless replies by status), which
+// failures are retried (5xx, resets, stalls) and which end at once (4xx, aborts), the request
+// counters, and the one-line descriptions of errors. A test file of `make mutation GROUP=upload-s3`.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { createClient, describeError, S3Error, type S3Op, textReader, usePathStyle } from "../tools/upload/s3";
+
+interface Seen {
+    method: string;
+    url: string;
+    headers: http.IncomingHttpHeaders;
+    body: Buffer;
+}
+
+type Handler = (req: Seen, res: http.ServerResponse) => void;
+
+let server: http.Server;
+let endpoint = "";
+let handler: Handler = (_req, res) => res.end();
+const seen: Seen[] = [];
+
+before(async () => {
+    server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            const s = {
+                method: req.method ?? "",
+                url: req.url ?? "",
+                headers: req.headers,
+                body: Buffer.concat(chunks),
+            };
+            seen.push(s);
+            handler(s, res);
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+});
+
+const FAST = { baseMs: 1, throttleBaseMs: 1, capMs: 2 };
+const CREDS = { accessKeyId: "AKID", secretAccessKey: "secret" };
+
+function client(o: { requestTimeoutMs?: number; signal?: AbortSignal; attempts?: number; path?: string } = {}) {
+    seen.length = 0;
+    return createClient({
+        endpoint: `${endpoint}${o.path ?? ""}`,
+        region: "us-east-1",
+        credentials: CREDS,
+        bucket: "bkt",
+        concurrency: 2,
+        retry: { ...FAST, attempts: o.attempts ?? 3 },
+        requestTimeoutMs: o.requestTimeoutMs,
+        signal: o.signal,
+    });
+}
+
+const xmlError = (code: string, message: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>r1</RequestId></Error>`;
+
+describe("upload S3 client: requests", () => {
+    test("path-style URLs with the encoded key and the sorted query; signed headers; payload hash by kind", async () => {
+        const c = client();
+        handler = (_req, res) => res.end();
+        try {
+            const body = Buffer.from("a: 1\n");
+            await c.send({ method: "PUT", key: "dir/a b&c.yaml", headers: { "content-md5": "x" }, body }, "PUT");
+            await c.send({ method: "POST", query: { delete: "", z: "1" }, body, signBody: true }, "POST");
+            await c.send({ method: "GET", query: { "list-type": "2", prefix: undefined } }, "GET");
+            await c.send({ method: "DELETE", key: "k" }, "DELETE");
+            assert.deepEqual(
+                seen.map((s) => `${s.method} ${s.url}`),
+                ["PUT /bkt/dir/a%20b%26c.yaml", "POST /bkt/?delete=&z=1", "GET /bkt/?list-type=2", "DELETE /bkt/k"],
+            );
+            assert.deepEqual(
+                seen.map((s) => s.headers["x-amz-content-sha256"]),
+                [
+                    "UNSIGNED-PAYLOAD",
+                    createHash("sha256").update(body).digest("hex"),
+                    createHash("sha256").update("").digest("hex"),
+                    createHash("sha256").update("").digest("hex"),
+                ],
+            );
+            assert.equal(seen[0]!.headers["content-length"], "5");
+            assert.equal(seen[0]!.headers["content-md5"], "x");
+            assert.deepEqual(seen[0]!.body, body);
+            assert.equal(seen[0]!.headers.host, endpoint.slice("http://".length));
+            for (const s of seen) {
+                assert.match(s.headers["x-amz-date"] as string, /^\d{8}T\d{6}Z$/);
+                assert.match(
+                    s.headers.authorization as string,
+                    /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+                );
+            }
+            assert.equal(c.stats.describe(), "4 requests (DELETE 1, GET 1, POST 1, PUT 1)");
+            assert.equal(c.stats.total, 4);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("an endpoint with a path keeps it before the bucket", async () => {
+        const c = client({ path: "/base/" });
+        handler = (_req, res) => res.end();
+        try {
+            await c.send({ method: "GET", key: "x" }, "GET");
+            assert.equal(seen[0]!.url, "/base/bkt/x");
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a body above 256 KiB arrives whole", async () => {
+        const c = client();
+        handler = (_req, res) => res.end();
+        try {
+            const body = Buffer.alloc(256 * 1024 * 3 + 7);
+            for (let i = 0; i < body.length; i++) body[i] = i % 253;
+            await c.send({ method: "PUT", key: "big", body }, "PUT");
+            assert.equal(seen[0]!.headers["content-length"], String(body.length));
+            assert.equal(
+                createHash("md5").update(seen[0]!.body).digest("hex"),
+                createHash("md5").update(body).digest("hex"),
+            );
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a success is read by the op's reader (UTF-8 split across pieces), else by its result function", async () => {
+        const c = client();
+        handler = (_req, res) => {
+            res.writeHead(200, { etag: '"abc"', "x-amz-request-id": "r" });
+            const text = Buffer.from("<R>é€</R>");
+            res.write(text.subarray(0, 4)); // in the middle of é
+            setTimeout(() => res.end(text.subarray(4)), 5);
+        };
+        try {
+            const read = await c.send(
+                { method: "GET", reader: textReader((t, reply) => `${reply.status} ${t}`) },
+                "GET",
+            );
+            assert.equal(read, "200 <R>é€</R>");
+            const op: S3Op<string | undefined> = { method: "HEAD", result: (reply) => reply.headers.etag as string };
+            assert.equal(await c.send({ ...op, method: "GET" }, "GET"), '"abc"');
+            assert.equal(await c.send({ method: "GET" }, "GET"), undefined);
+            await assert.rejects(
+                c.send(
+                    {
+                        method: "GET",
+                        reader: textReader(() => {
+                            throw new Error("unreadable");
+                        }),
+                    },
+                    "GET",
+                ),
+                /unreadable/,
+            );
+        } finally {
+            c.client.destroy();
+        }
+    });
+});
+
+describe("upload S3 client: errors and retries", () => {
+    test("S3's XML error document gives the error's name, message, status and request id; 4xx is not retried", async () => {
+        const c = client();
+        handler = (_req, res) => {
+            res.writeHead(403, { "content-type": "application/xml", "x-amz-request-id": "req-7" });
+            res.end(xmlError("AccessDenied", "Access Denied"));
+        };
+        try {
+            const err = (await c
+                .send({ method: "GET", reader: textReader((t) => t) }, "GET")
+                .catch((e: unknown) => e)) as S3Error;
+            assert.ok(err instanceof S3Error);
+            assert.equal(err.name, "AccessDenied");
+            assert.equal(err.message, "Access Denied");
+            assert.deepEqual(err.$metadata, { httpStatusCode: 403, requestId: "req-7" });
+            assert.equal(seen.length, 1);
+            assert.equal(c.stats.retryable, 0);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a reply without a body is named by its status; an unknown body is UnknownError", async () => {
+        const c = client({ attempts: 1 });
+        const cases: Array<[number, string, string, string]> = [
+            [404, "", "NotFound", "NotFound"],
+            [400, "", "BadRequest", "BadRequest"],
+            [405, "", "MethodNotAllowed", "MethodNotAllowed"],
+            [418, "", "Http418", "Http418"],
+            [409, "<html>conflict</html>", "Http409", "UnknownError"],
+            [501, "", "NotImplemented", "NotImplemented"],
+        ];
+        try {
+            for (const [status, body, name, message] of cases) {
+                handler = (_req, res) => {
+                    res.writeHead(status);
+                    res.end(body);
+                };
+                const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as S3Error;
+                assert.equal(err.name, name, String(status));
+                assert.equal(err.message, message, String(status));
+                assert.equal(err.$metadata.httpStatusCode, status);
+            }
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("5xx and 429 are retried up to the attempts, counted as retryable; then the last error is thrown", async () => {
+        const c = client({ attempts: 3 });
+        let n = 0;
+        handler = (_req, res) => {
+            n++;
+            res.writeHead(n === 1 ? 503 : n === 2 ? 429 : 500);
+            res.end(n === 1 ? xmlError("SlowDown", "Reduce your request rate.") : "");
+        };
+        try {
+            const err = (await c
+                .send({ method: "PUT", key: "k", body: Buffer.from("x") }, "PUT")
+                .catch((e: unknown) => e)) as S3Error & {
+                attempts?: number;
+            };
+            assert.equal(err.name, "InternalError");
+            assert.equal(err.attempts, 3);
+            assert.equal(seen.length, 3);
+            assert.equal(c.stats.retryable, 3);
+            assert.equal(c.stats.retries, 2);
+            assert.equal(c.stats.inFlight.size, 0);
+            // fewer attempts for one call (clean-up calls)
+            n = 10;
+            seen.length = 0;
+            await c.send({ method: "DELETE", key: "k" }, "ABORT", { attempts: 1 }).catch(() => undefined);
+            assert.equal(seen.length, 1);
+            seen.length = 0;
+            await c.send({ method: "DELETE", key: "k" }, "ABORT", { attempts: 99 }).catch(() => undefined);
+            assert.equal(seen.length, 3, "never more than the policy's attempts");
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a connection reset is a network error (ECONNRESET), retried", async () => {
+        const c = client({ attempts: 2 });
+        handler = (_req, res) => res.socket?.destroy();
+        try {
+            const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as Error & {
+                code?: string;
+                attempts?: number;
+            };
+            assert.equal(err.code, "ECONNRESET");
+            assert.match(err.message, /^connection closed: /);
+            assert.equal(err.attempts, 2);
+            assert.equal(c.stats.networkErrors, 2);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a reply that never comes is a TimeoutError after the request timeout, retried", async () => {
+        const c = client({ attempts: 2, requestTimeoutMs: 100 });
+        const held: http.ServerResponse[] = [];
+        handler = (_req, res) => held.push(res);
+        try {
+            const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as Error & {
+                attempts?: number;
+            };
+            assert.equal(err.name, "TimeoutError");
+            assert.match(err.message, /^no reply for the request timeout \(/);
+            assert.equal(err.attempts, 2);
+        } finally {
+            for (const r of held) r.socket?.destroy();
+            c.client.destroy();
+        }
+    });
+
+    test("the client's signal aborts a request in flight (AbortError, not retried); an aborted one is never sent", async () => {
+        const hard = new AbortController();
+        const c = client({ signal: hard.signal, attempts: 5 });
+        const held: http.ServerResponse[] = [];
+        handler = (_req, res) => {
+            held.push(res);
+            hard.abort();
+        };
+        try {
+            const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as Error;
+            assert.equal(err.name, "AbortError");
+            assert.equal(seen.length, 1);
+            seen.length = 0;
+            const again = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as Error;
+            assert.equal(again.name, "AbortError");
+            assert.equal(seen.length, 0);
+            // a call with its own signal is not stopped by the client's
+            handler = (_req, res) => res.end();
+            await c.send({ method: "DELETE", key: "k" }, "ABORT", { abortSignal: AbortSignal.timeout(5_000) });
+            assert.equal(seen.length, 1);
+        } finally {
+            for (const r of held) r.socket?.destroy();
+            c.client.destroy();
+        }
+    });
+});
+
+describe("upload S3 client: addressing and messages", () => {
+    test("path-style for http, localhost, IP addresses and bucket names with dots; virtual-hosted otherwise", () => {
+        assert.equal(usePathStyle("http://minio.example.com", "b"), true);
+        assert.equal(usePathStyle("https://localhost:9000", "b"), true);
+        assert.equal(usePathStyle("https://10.0.0.1", "b"), true);
+        assert.equal(usePathStyle("https://[::1]:9000", "b"), true);
+        assert.equal(usePathStyle("https://fra1.digitaloceanspaces.com", "my.bucket"), true);
+        assert.equal(usePathStyle("https://fra1.digitaloceanspaces.com", "my-bucket"), false);
+        assert.equal(usePathStyle("https://10.0.0.1.example.com", "b"), false);
+    });
+
+    test("each error is one sentence naming what to check; attempts are added when there were several", () => {
+        const ctx = { endpoint: "https://fra1.example", bucket: "bk" };
+        const s3 = (code: string, status: number, message = code) => new S3Error(code, message, status);
+        const net = (code: string, message = code) => Object.assign(new Error(message), { code });
+        const cases: Array<[unknown, string]> = [
+            [s3("NoSuchBucket", 404), 'bucket "bk" does not exist at https://fra1.example'],
+            [
+                s3("InvalidAccessKeyId", 403),
+                "the access key was rejected by https://fra1.example (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID or the stack's uploadAccessKeyId",
+            ],
+            [
+                s3("SignatureDoesNotMatch", 403),
+                "the secret key was rejected by https://fra1.example (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY or the stack's uploadSecretAccessKey",
+            ],
+            [
+                s3("AccessDenied", 403),
+                'access denied to bucket "bk" at https://fra1.example: the key is valid but not allowed to use this bucket',
+            ],
+            [
+                net("SELF_SIGNED_CERT_IN_CHAIN"),
+                "the TLS certificate of https://fra1.example is not trusted (SELF_SIGNED_CERT_IN_CHAIN); certificate checks are never turned off (NODE_EXTRA_CA_CERTS=FILE adds a root to trust)",
+            ],
+            [
+                Object.assign(new Error("x"), { cause: { code: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY" } }),
+                "the TLS certificate of https://fra1.example is not trusted (UNABLE_TO_GET_ISSUER_CERT_LOCALLY); certificate checks are never turned off (NODE_EXTRA_CA_CERTS=FILE adds a root to trust)",
+            ],
+            [net("ECONNREFUSED"), "cannot reach endpoint https://fra1.example (ECONNREFUSED)"],
+            [net("EHOSTUNREACH"), "cannot reach endpoint https://fra1.example (EHOSTUNREACH)"],
+            [net("EPROTO", "weird"), "Error: weird"],
+            [
+                Object.assign(new Error("no reply for the request timeout (x)"), { name: "TimeoutError" }),
+                "endpoint https://fra1.example did not answer in time (no reply for the request timeout (x))",
+            ],
+            [new Error("socket timed out"), "endpoint https://fra1.example did not answer in time (socket timed out)"],
+            [s3("Forbidden", 403), "access denied by https://fra1.example (HTTP 403 Forbidden): check the upload key"],
+            [s3("NotFound", 404), 'not found at https://fra1.example (HTTP 404 NotFound): does bucket "bk" exist?'],
+            [
+                s3("InternalError", 500, "We encountered an internal error"),
+                "InternalError (HTTP 500): We encountered an internal error",
+            ],
+            [s3("BadGateway", 502), "BadGateway (HTTP 502)"],
+            [s3("Http409", 409, "UnknownError"), "Http409 (HTTP 409)"],
+            [
+                Object.assign(s3("InternalError", 500, "boom"), { attempts: 10 }),
+                "InternalError (HTTP 500): boom (last of 10 attempts)",
+            ],
+            [Object.assign(s3("InternalError", 500, "boom"), { attempts: 1 }), "InternalError (HTTP 500): boom"],
+            [undefined, "Error"],
+        ];
+        assert.deepEqual(
+            cases.map(([err]) => describeError(err, ctx)),
+            cases.map(([, want]) => want),
+        );
+    });
+});

@@ -1,0 +1,395 @@
+// The receiver call (receiver.ts), its extra trust (trust.ts) and the port-forwards of
+// existing-cluster stacks (port-forward.ts), in process: a loopback HTTP receiver that checks
+// the signature as notification-controller's generic-hmac does (HMAC-SHA256 of the raw body,
+// keyed with the token; RFC 4231's test case 2 for the HMAC itself), RFC 9110's Retry-After
+// forms, the shipped staging roots against their pinned fingerprints, and a kubectl stand-in.
+// The first test file of `make mutation GROUP=upload-receiver`; no S3 server.
+import assert from "node:assert/strict";
+import { createHmac, X509Certificate } from "node:crypto";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import {
+    kubectlArgs,
+    kubectlPortForward,
+    LocalAccessError,
+    manualHint,
+    parseLocalAccess,
+    viaLocalPort,
+} from "../tools/upload/port-forward";
+import {
+    explainStatus,
+    MAX_RETRY_AFTER_MS,
+    redactUrl,
+    retryAfterMs,
+    signature,
+    triggerReceiver,
+} from "../tools/upload/receiver";
+import { certsDir, readCaFile, STAGING_ROOTS, stagingRoots, TrustError } from "../tools/upload/trust";
+
+interface Received {
+    method: string;
+    url: string;
+    headers: http.IncomingHttpHeaders;
+    body: string;
+}
+
+async function receiver(reply: (n: number, r: Received) => { status: number; headers?: Record<string, string> }) {
+    const received: Received[] = [];
+    const server = http.createServer((req, res) => {
+        let body = "";
+        req.setEncoding("utf8");
+        req.on("data", (c: string) => {
+            body += c;
+        });
+        req.on("end", () => {
+            const r = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
+            received.push(r);
+            const a = reply(received.length, r);
+            res.writeHead(a.status, a.headers).end();
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/${"ab".repeat(32)}`,
+        received,
+        close: () => new Promise((r) => server.close(r)),
+    };
+}
+
+describe("upload receiver: the call", () => {
+    test("one POST of the JSON payload, signed sha256=<HMAC of the raw body keyed with the token>", async () => {
+        const rx = await receiver(() => ({ status: 200 }));
+        try {
+            const payload = { source: "upload-do", bucket: "b", uploaded: 2 };
+            const res = await triggerReceiver({ url: rx.url, token: "s3cr3t" }, payload);
+            assert.deepEqual(res, { ok: true, status: 200, statusText: "OK", attempts: 1 });
+            assert.equal(rx.received.length, 1);
+            const r = rx.received[0]!;
+            assert.equal(r.method, "POST");
+            assert.equal(r.url, `/hook/${"ab".repeat(32)}`);
+            assert.deepEqual(JSON.parse(r.body), payload);
+            assert.equal(r.headers["content-type"], "application/json");
+            assert.equal(r.headers["content-length"], String(Buffer.byteLength(r.body)));
+            assert.equal(r.headers["user-agent"], "upload-do");
+            assert.equal(
+                r.headers["x-signature"],
+                `sha256=${createHmac("sha256", "s3cr3t").update(r.body).digest("hex")}`,
+            );
+        } finally {
+            await rx.close();
+        }
+    });
+
+    test("5xx and 429 are retried (429 after its Retry-After); other 4xx and 3xx are final", async () => {
+        const cases: Array<[number[], boolean, number]> = [
+            [[503, 200], true, 2],
+            [[500, 502, 504], false, 3],
+            [[429, 200], true, 2],
+            [[400], false, 1],
+            [[404], false, 1],
+            [[302], false, 1],
+            [[204], true, 1],
+            [[299], true, 1],
+        ];
+        for (const [statuses, ok, attempts] of cases) {
+            const rx = await receiver((n) => ({
+                status: statuses[Math.min(n, statuses.length) - 1]!,
+                headers: statuses[n - 1] === 429 ? { "retry-after": "0" } : undefined,
+            }));
+            try {
+                const res = await triggerReceiver({ url: rx.url, token: "t" }, {}, { backoffMs: 1 });
+                assert.equal(res.ok, ok, statuses.join(","));
+                assert.equal(res.attempts, attempts, statuses.join(","));
+                assert.equal(res.status, statuses[attempts - 1], statuses.join(","));
+                assert.equal(rx.received.length, attempts, statuses.join(","));
+            } finally {
+                await rx.close();
+            }
+        }
+    });
+
+    test("an unreachable receiver is tried the given number of times and named by its error code", async () => {
+        const rx = await receiver(() => ({ status: 200 }));
+        await rx.close();
+        const res = await triggerReceiver({ url: rx.url, token: "t" }, {}, { attempts: 2, backoffMs: 1 });
+        assert.deepEqual(res, { ok: false, attempts: 2, error: "ECONNREFUSED" });
+    });
+
+    test("a receiver that does not answer in time is cut off by the timeout (ABORT_ERR), retried", async () => {
+        const held: http.ServerResponse[] = [];
+        const server = http.createServer((_req, res) => held.push(res));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/x`;
+            const res = await triggerReceiver({ url, token: "t" }, {}, { attempts: 2, timeoutMs: 50, backoffMs: 1 });
+            assert.equal(res.ok, false);
+            assert.equal(res.attempts, 2);
+            assert.equal(res.error, "ABORT_ERR", "Node's code for a request its signal (the timeout) aborted");
+            assert.equal(held.length, 2);
+        } finally {
+            for (const r of held) r.socket?.destroy();
+            server.closeAllConnections();
+            await new Promise((r) => server.close(r));
+        }
+    });
+
+    test("RFC 4231 test case 2; Retry-After as delay-seconds or HTTP-date (RFC 9110 10.2.3), capped at a minute", () => {
+        assert.equal(
+            signature("what do ya want for nothing?", "Jefe"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        );
+        const now = Date.parse("Fri, 31 Dec 1999 23:59:00 GMT");
+        assert.equal(retryAfterMs("Fri, 31 Dec 1999 23:59:59 GMT", now), 59_000);
+        assert.equal(retryAfterMs("120", now), MAX_RETRY_AFTER_MS);
+        assert.equal(retryAfterMs(" 7 ", now), 7_000);
+        assert.equal(retryAfterMs("60", now), 60_000);
+        assert.equal(retryAfterMs("0", now), 0);
+        assert.equal(retryAfterMs("Fri, 31 Dec 1999 23:58:00 GMT", now), 0, "a date in the past: at once");
+        assert.equal(retryAfterMs("Sat, 01 Jan 2000 01:00:00 GMT", now), 60_000);
+        assert.equal(retryAfterMs("soon", now), undefined);
+        assert.equal(retryAfterMs("", now), undefined);
+        assert.equal(retryAfterMs(undefined, now), undefined);
+        assert.equal(MAX_RETRY_AFTER_MS, 60_000);
+    });
+
+    test("each failing status is explained in words an operator can act on", () => {
+        const got = Object.fromEntries([400, 404, 503, 429, 500, 502, 403, 302].map((s) => [s, explainStatus(s)]));
+        assert.deepEqual(got, {
+            400: "the signature was rejected: the token does not match the Receiver's secret",
+            404: "no Receiver has this hook path: check bucketReceiverUrl / FLUX_RECEIVER_URL",
+            503: "the Receiver is suspended or not ready",
+            429: "rate limited by the ingress in front of the receiver",
+            500: "notification-controller failed to request the reconciliation",
+            502: "notification-controller failed to request the reconciliation",
+            403: "unexpected reply",
+            302: "unexpected reply",
+        });
+    });
+
+    test("the hook path, long hex or token-like segments, user info and the query are never printed", () => {
+        const hash = "0123456789abcdef".repeat(4);
+        assert.equal(redactUrl(`https://h.example/hook/${hash}`), "https://h.example/hook/<redacted>");
+        assert.equal(redactUrl("https://h.example/hook/short"), "https://h.example/hook/<redacted>");
+        assert.equal(
+            redactUrl(`https://u:p@h.example:8443/a/${"f".repeat(16)}/b?t=1`),
+            "https://h.example:8443/a/<redacted>/b?<redacted>",
+        );
+        assert.equal(redactUrl(`https://h.example/x/${"f".repeat(15)}`), `https://h.example/x/${"f".repeat(15)}`);
+        assert.equal(redactUrl(`https://h.example/x/${"A_-b".repeat(6)}`), "https://h.example/x/<redacted>");
+        assert.equal(
+            redactUrl(`https://h.example/x/${"A_-b".repeat(5)}abc`),
+            `https://h.example/x/${"A_-b".repeat(5)}abc`,
+        );
+        assert.equal(redactUrl("https://h.example/plain/path"), "https://h.example/plain/path");
+        assert.equal(redactUrl("not a url"), "<invalid URL>");
+    });
+});
+
+describe("upload receiver: extra trust", () => {
+    test("the shipped staging roots match their pinned fingerprints and names", () => {
+        const pems = stagingRoots();
+        assert.equal(pems.length, STAGING_ROOTS.length);
+        for (const [i, pem] of pems.entries()) {
+            const cert = new X509Certificate(pem);
+            assert.equal(cert.fingerprint256, STAGING_ROOTS[i]!.sha256);
+            assert.match(cert.subject, new RegExp(`CN=${STAGING_ROOTS[i]!.name.replace(/[()]/g, "\\$&")}`));
+        }
+        assert.equal(certsDir(), path.resolve(__dirname, "..", "tools", "upload", "certs"));
+    });
+
+    test("a root file swapped for another certificate, or missing, is refused by name", () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-roots-"));
+        try {
+            const src = certsDir();
+            for (const r of STAGING_ROOTS) copyFileSync(path.join(src, r.file), path.join(dir, r.file));
+            assert.equal(stagingRoots(dir).length, STAGING_ROOTS.length);
+            // the second root's file holds the first root
+            copyFileSync(path.join(src, STAGING_ROOTS[0]!.file), path.join(dir, STAGING_ROOTS[1]!.file));
+            assert.throws(
+                () => stagingRoots(dir),
+                (e: Error) =>
+                    e instanceof TrustError &&
+                    e.message ===
+                        `${path.join(dir, STAGING_ROOTS[1]!.file)} is not ${STAGING_ROOTS[1]!.name}: its SHA-256 fingerprint is ${STAGING_ROOTS[0]!.sha256}, expected ${STAGING_ROOTS[1]!.sha256}`,
+            );
+            rmSync(path.join(dir, STAGING_ROOTS[2]!.file));
+            copyFileSync(path.join(src, STAGING_ROOTS[1]!.file), path.join(dir, STAGING_ROOTS[1]!.file));
+            assert.throws(
+                () => stagingRoots(dir),
+                (e: Error) =>
+                    e instanceof TrustError &&
+                    e.message.startsWith(`cannot read ${path.join(dir, STAGING_ROOTS[2]!.file)}: `),
+            );
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("--receiver-ca: every PEM certificate of the file; none, an invalid one or no file is refused", () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-ca-"));
+        try {
+            const a = readFileSync(path.join(certsDir(), STAGING_ROOTS[0]!.file), "utf8").trim();
+            const b = readFileSync(path.join(certsDir(), STAGING_ROOTS[1]!.file), "utf8").trim();
+            const two = path.join(dir, "two.pem");
+            writeFileSync(two, `# roots\n${a}\nbetween\n${b}\n`);
+            assert.deepEqual(readCaFile(two), [a, b]);
+            const none = path.join(dir, "none.pem");
+            writeFileSync(none, "no certificate here\n");
+            assert.throws(() => readCaFile(none), { message: `the receiver CA file ${none} holds no PEM certificate` });
+            const bad = path.join(dir, "bad.pem");
+            writeFileSync(bad, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+            assert.throws(
+                () => readCaFile(bad),
+                (e: Error) =>
+                    e instanceof TrustError &&
+                    e.message.startsWith(`the receiver CA file ${bad} holds an invalid certificate: `),
+            );
+            const gone = path.join(dir, "gone.pem");
+            assert.throws(
+                () => readCaFile(gone),
+                (e: Error) =>
+                    e instanceof TrustError && e.message.startsWith(`cannot read the receiver CA file ${gone}: `),
+            );
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("upload port-forwards", () => {
+    const to = { namespace: "flux-system", service: "webhook-receiver", port: 80 };
+
+    test("localAccess: kubeconfig and context strings, s3 and receiver {namespace, service, port}", () => {
+        assert.equal(parseLocalAccess(undefined), undefined);
+        assert.equal(parseLocalAccess(null), undefined);
+        assert.deepEqual(parseLocalAccess({ context: "kind", receiver: to, s3: null }), {
+            kubeconfig: undefined,
+            context: "kind",
+            s3: undefined,
+            receiver: to,
+        });
+        const refused: Array<[unknown, string]> = [
+            ["x", "stack output localAccess is not an object"],
+            [[], "stack output localAccess is not an object"],
+            [{ kubeconfig: 1 }, "stack output localAccess.kubeconfig is not a string"],
+            [{ context: false }, "stack output localAccess.context is not a string"],
+            [{ s3: { namespace: "n", service: "s" } }, "stack output localAccess.s3 is not {namespace, service, port}"],
+            [
+                { s3: { namespace: "n", service: "s", port: 1.5 } },
+                "stack output localAccess.s3 is not {namespace, service, port}",
+            ],
+            [
+                { receiver: { namespace: 1, service: "s", port: 1 } },
+                "stack output localAccess.receiver is not {namespace, service, port}",
+            ],
+            [
+                { receiver: { namespace: "n", service: 2, port: 1 } },
+                "stack output localAccess.receiver is not {namespace, service, port}",
+            ],
+            [{ receiver: "svc" }, "stack output localAccess.receiver is not {namespace, service, port}"],
+        ];
+        for (const [raw, message] of refused)
+            assert.throws(
+                () => parseLocalAccess(raw),
+                (e: Error) => e instanceof LocalAccessError && e.message === message,
+                message,
+            );
+    });
+
+    test("kubectl's arguments: 127.0.0.1 only, a free local port, ~/ expanded; the manual command names port 8080", () => {
+        assert.deepEqual(kubectlArgs({}, to), [
+            "--namespace",
+            "flux-system",
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            "service/webhook-receiver",
+            ":80",
+        ]);
+        assert.deepEqual(kubectlArgs({ kubeconfig: "~/k/cfg", context: "kind" }, to, "/home/u").slice(0, 4), [
+            "--kubeconfig",
+            "/home/u/k/cfg",
+            "--context",
+            "kind",
+        ]);
+        assert.deepEqual(kubectlArgs({ kubeconfig: "/etc/k~/cfg" }, to, "/home/u").slice(0, 2), [
+            "--kubeconfig",
+            "/etc/k~/cfg",
+        ]);
+        assert.equal(
+            manualHint({ context: "kind" }, to),
+            "kubectl --context kind --namespace flux-system port-forward --address 127.0.0.1 service/webhook-receiver 8080:80",
+        );
+        assert.equal(viaLocalPort("https://r.example:8443/hook/abc?x=1#f", 4321), "http://127.0.0.1:4321/hook/abc?x=1");
+    });
+
+    function fakeKubectl(script: string): { command: string; dir: string } {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-kubectl-"));
+        const command = path.join(dir, "kubectl");
+        writeFileSync(command, `#!${process.execPath}\n${script}\n`);
+        chmodSync(command, 0o755);
+        return { command, dir };
+    }
+
+    test("the port kubectl prints is the forward's; closing it ends kubectl", async () => {
+        const { command, dir } = fakeKubectl(`
+process.stdout.write("Forwarding from 127.0.0.1:");
+setTimeout(() => process.stdout.write("43210 -> 80\\nForwarding from [::1]:43210 -> 80\\n"), 20);
+const path = require("node:path");
+process.on("SIGTERM", () => {
+    require("node:fs").writeFileSync(path.join(path.dirname(process.argv[1]), "stopped"), process.argv.slice(2).join(" "));
+    process.exit(0);
+});
+setTimeout(() => process.exit(3), 30000);`);
+        try {
+            const fwd = await kubectlPortForward({ command })({ context: "kind" }, to);
+            assert.equal(fwd.localPort, 43210);
+            fwd.close();
+            for (let i = 0; i < 100; i++) {
+                try {
+                    readFileSync(path.join(dir, "stopped"));
+                    break;
+                } catch {
+                    await new Promise((r) => setTimeout(r, 20));
+                }
+            }
+            assert.equal(
+                readFileSync(path.join(dir, "stopped"), "utf8"),
+                kubectlArgs({ context: "kind" }, to).join(" "),
+            );
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("kubectl that ends, prints no port in time, or is missing: a LocalAccessError with the manual command", async () => {
+        const hint = manualHint({}, to);
+        const what = "kubectl port-forward to service flux-system/webhook-receiver:80";
+        const ends = fakeKubectl(
+            `process.stderr.write("line 1\\nerror: no context\\nservice not found\\n"); process.exit(1);`,
+        );
+        const silent = fakeKubectl("setTimeout(() => process.exit(0), 30000);");
+        try {
+            await assert.rejects(kubectlPortForward({ command: ends.command })({}, to), {
+                message: `${what} ended (exit 1): error: no context service not found; or forward yourself: ${hint}`,
+            });
+            await assert.rejects(kubectlPortForward({ command: silent.command, timeoutMs: 200 })({}, to), {
+                message: `${what} printed no port within 0.2s; or forward yourself: ${hint}`,
+            });
+            await assert.rejects(
+                kubectlPortForward({ command: path.join(ends.dir, "missing-kubectl") })({}, to),
+                (e: Error) =>
+                    e instanceof LocalAccessError &&
+                    e.message ===
+                        `${what} failed: kubectl is not installed (or not on PATH); or forward yourself: ${hint}`,
+            );
+        } finally {
+            rmSync(ends.dir, { recursive: true, force: true });
+            rmSync(silent.dir, { recursive: true, force: true });
+        }
+    });
+});
