@@ -148,20 +148,81 @@ export const GROUPS: readonly MutationGroup[] = [
         tests: ["test/config.test.ts", "test/config-properties.test.ts"],
         skipTests: "\\[program\\]",
     },
+    // tools/upload/: each group's first test file runs in process, with no S3 server (the
+    // in-memory bucket of test/upload-fake-s3.ts), so most mutants are killed for the cost of one
+    // short test process; the s3rver test files after it see only what that file lets through.
     {
         name: "upload-etag",
         mutate: ["tools/upload/etag.ts"],
-        tests: ["test/upload-units.test.ts", "test/upload-integrity.test.ts"],
+        tests: [
+            "test/upload-etag.test.ts",
+            "test/upload-sync-plan.test.ts",
+            "test/upload-units.test.ts",
+            "test/upload-integrity.test.ts",
+        ],
     },
     {
         // the S3 path of the upload tool (no AWS SDK since the rewrite of 2026-12-07): signer, calls, replies
         name: "upload-s3",
         mutate: ["tools/upload/sigv4.ts", "tools/upload/xml.ts", "tools/upload/s3.ts", "tools/upload/ops.ts"],
-        tests: ["test/upload-s3.test.ts", "test/upload-units.test.ts", "test/upload-integrity.test.ts"],
+        tests: [
+            "test/upload-sigv4-xml.test.ts",
+            "test/upload-sync-plan.test.ts",
+            "test/upload-client.test.ts",
+            "test/upload-s3.test.ts",
+            "test/upload-units.test.ts",
+            "test/upload-integrity.test.ts",
+        ],
     },
     {
         name: "upload-sync",
         mutate: ["tools/upload/sync.ts"],
-        tests: ["test/upload-units.test.ts", "test/upload-integrity.test.ts", "test/upload-sync.test.ts"],
+        tests: [
+            "test/upload-sync-plan.test.ts",
+            "test/upload-units.test.ts",
+            "test/upload-sync.test.ts",
+            "test/upload-integrity.test.ts",
+        ],
+    },
+    {
+        // what a scan takes (files), the retry schedule (retry), the worker pool (pool)
+        name: "upload-local",
+        mutate: ["tools/upload/files.ts", "tools/upload/retry.ts", "tools/upload/pool.ts"],
+        tests: [
+            "test/upload-local.test.ts",
+            "test/upload-sync-plan.test.ts",
+            "test/upload-units.test.ts",
+            "test/upload-failures.test.ts",
+        ],
+    },
+    {
+        // the Flux receiver call, its extra trust, the port-forwards of existing-cluster stacks
+        name: "upload-receiver",
+        mutate: ["tools/upload/receiver.ts", "tools/upload/trust.ts", "tools/upload/port-forward.ts"],
+        tests: [
+            "test/upload-trigger.test.ts",
+            "test/upload-units.test.ts",
+            "test/upload-receiver.test.ts",
+            "test/upload-tls.test.ts",
+            "test/upload-port-forward.test.ts",
+        ],
+    },
+    {
+        // the command: flags, environment and stack outputs, the run, its output and exit codes
+        name: "upload-cli",
+        mutate: [
+            "tools/upload/config.ts",
+            "tools/upload/stack.ts",
+            "tools/upload/progress.ts",
+            "tools/upload/cli.ts",
+            "tools/upload/entry.ts",
+        ],
+        tests: [
+            "test/upload-receiver.test.ts",
+            "test/upload-sync.test.ts",
+            "test/upload-failures.test.ts",
+            "test/upload-port-forward.test.ts",
+            "test/upload-tls.test.ts",
+        ],
     },
 ];
