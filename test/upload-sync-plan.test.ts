@@ -839,13 +839,11 @@ describe("upload sync (in process): failures and interrupts", () => {
             assert.deepEqual(result.failures, []);
             assert.equal(result.uploaded, 0);
             assert.equal(result.notDone, 1);
-            const after = bucket.requests.slice(abortedAt);
-            assert.deepEqual(
-                after.filter((r) => r.method === "PUT").map((r) => r.label),
-                [],
-                "no part started after the interrupt",
-            );
-            assert.ok(bucket.count("PUT") < 20);
+            // the other three part workers may still send the part they took (and were reading)
+            // before the interrupt; none takes another
+            const after = bucket.requests.slice(abortedAt).filter((r) => r.method === "PUT");
+            assert.ok(after.length <= 3, after.map((r) => r.label).join(", "));
+            assert.ok(bucket.count("PUT") <= 8, `${bucket.count("PUT")} of 20 parts sent`);
             assert.equal(
                 bucket.count("POST", (r) => r.query.uploadId !== undefined),
                 0,
