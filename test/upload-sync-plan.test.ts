@@ -7,6 +7,8 @@
 // `make mutation GROUP=upload-sync`; the s3rver tests (upload-sync, upload-integrity) check the
 // same flows against a real server.
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
+import { readdirSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { describe, test } from "node:test";
 import { digestFile, type LocalDigest } from "../tools/upload/etag";
@@ -27,7 +29,7 @@ import {
     type SyncResult,
     sameContent,
 } from "../tools/upload/sync";
-import { FakeBucket, localTree, md5, md5hex } from "./upload-fake-s3";
+import { FakeBucket, type HookAnswer, localTree, md5, md5hex } from "./upload-fake-s3";
 
 const describeErr = (err: unknown) => `${(err as Error).name}: ${(err as Error).message}`;
 
@@ -320,12 +322,15 @@ describe("upload sync (in process): uploads", () => {
             "g.json.yaml": "g: 1\n",
             "h.JSON": "{}\n",
             notKustomization: "x\n",
+            Kustomization: "resources: []\n",
+            "Kustomization.txt": "x\n",
+            "i.json.txt": "x\n",
         };
         await withTree(files, async (list) => {
             const bucket = new FakeBucket();
             const { result, calls } = await sync(bucket, list);
             assert.deepEqual(counts(result), {
-                uploaded: 9,
+                uploaded: 12,
                 deleted: 0,
                 unchanged: 0,
                 failed: 0,
@@ -352,10 +357,13 @@ describe("upload sync (in process): uploads", () => {
                 "g.json.yaml": "application/yaml",
                 "h.JSON": "application/json",
                 notKustomization: "text/plain; charset=utf-8",
+                Kustomization: "application/yaml",
+                "Kustomization.txt": "text/plain; charset=utf-8",
+                "i.json.txt": "text/plain; charset=utf-8",
             });
             for (const r of bucket.requests.filter((x) => x.method === "PUT"))
                 assert.equal(r.headers["content-md5"], md5(r.body!).toString("base64"), r.key);
-            assert.equal(calls[0], "start 9/0");
+            assert.equal(calls[0], "start 12/0");
             assert.equal(calls.at(-1), "stop");
             assert.deepEqual(
                 calls.filter((c) => c.startsWith("uploaded ")).sort(),
@@ -367,7 +375,7 @@ describe("upload sync (in process): uploads", () => {
             assert.deepEqual(counts(again.result), {
                 uploaded: 0,
                 deleted: 0,
-                unchanged: 9,
+                unchanged: 12,
                 failed: 0,
                 deletesSkipped: 0,
                 notDone: 0,
@@ -415,7 +423,7 @@ describe("upload sync (in process): uploads", () => {
         await withTree(files, async (list) => {
             const bucket = new FakeBucket();
             const other = md5hex("what the server says it stored\n");
-            bucket.hook = (req) => {
+            bucket.hook = (req): HookAnswer => {
                 if (req.method !== "PUT") return undefined;
                 if (req.key === "lie.yaml") return { headers: { etag: `"${other}"` } };
                 if (req.key === "none.yaml") return { headers: {} };
@@ -606,6 +614,19 @@ describe("upload sync (in process): deletions", () => {
             assert.deepEqual([...bucket.objects.keys()].sort(), ["keep.yaml", stale[1500]].sort());
             assert.equal(calls.filter((c) => c.startsWith("deleted ")).length, 2004);
             assert.ok(calls.includes(`failed ${stale[1500]}: AccessDenied: Access Denied`));
+        });
+    });
+
+    test("exactly 1,000 stale objects take one DeleteObjects call", async () => {
+        await withTree({ "keep.yaml": "k\n" }, async (list) => {
+            const bucket = new FakeBucket();
+            for (let i = 0; i < 1000; i++) bucket.put(`s/${String(i).padStart(4, "0")}.yaml`, "s\n");
+            const { result } = await sync(bucket, list, { deleteRemote: true });
+            assert.equal(result.deleted, 1000);
+            assert.deepEqual(
+                bucket.requests.filter((r) => r.method === "POST").map((r) => r.label),
+                ["DELETE 1000 object(s)"],
+            );
         });
     });
 
@@ -868,6 +889,65 @@ describe("upload sync (in process): failures and interrupts", () => {
             assert.deepEqual(result.failures, []);
             assert.equal(bucket.count("PUT"), 0);
             assert.equal(bucket.count("DELETE"), 1);
+        });
+    });
+
+    test("every call of a sync is named for the progress line and stops retrying at the interrupt; the clean-up abort has its own signal", async () => {
+        const sizes = { multipartThreshold: 8, partSize: 4 };
+        await withTree({ "big.json": pattern(10, 1), "small.yaml": "s\n" }, async (list) => {
+            const bucket = new FakeBucket();
+            bucket.put("stale.yaml", "x\n");
+            const stop = new AbortController();
+            await sync(bucket, list, { sizes, stop, deleteRemote: true, concurrency: 1 });
+            const old = bucket.startUpload("old.json", new Date("2026-12-01T00:00:00Z"));
+            await abortStaleUploads({
+                send: bucket.send,
+                prefix: "",
+                before: new Date(),
+                dryRun: false,
+                stop: stop.signal,
+                describe: describeErr,
+            });
+            assert.deepEqual(
+                bucket.requests.map((r) => [r.label, r.options?.stop === stop.signal]),
+                [
+                    ["LIST page 1", false],
+                    ["CREATE UPLOAD big.json", true],
+                    ["PUT big.json part 1/3", true],
+                    ["PUT big.json part 2/3", true],
+                    ["PUT big.json part 3/3", true],
+                    ["COMPLETE big.json", true],
+                    ["PUT small.yaml", true],
+                    ["DELETE 1 object(s)", true],
+                    ["LIST UPLOADS page 1", true],
+                    ["ABORT old.json", false],
+                ],
+            );
+            assert.ok(!bucket.uploads.has(old));
+            const listed = new FakeBucket();
+            await listRemote(listed.send, "", stop.signal);
+            assert.equal(listed.requests[0]?.options?.stop, stop.signal);
+        });
+    });
+
+    test("digestAll closes every file it opens", async () => {
+        const files = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}.yaml`, `n: ${i}\n`]));
+        await withTree(files, async (list) => {
+            const open = () => readdirSync("/proc/self/fd").length;
+            const before = open();
+            await digestAll(list);
+            assert.equal(open(), before);
+        });
+    });
+
+    test("a finished multipart upload leaves no listener on the run's stop signal", async () => {
+        const sizes = { multipartThreshold: 8, partSize: 4 };
+        await withTree({ "a.json": pattern(30, 1), "b.json": pattern(9, 2) }, async (list) => {
+            const bucket = new FakeBucket();
+            const stop = new AbortController();
+            const { result } = await sync(bucket, list, { sizes, stop });
+            assert.equal(result.uploaded, 2);
+            assert.equal(getEventListeners(stop.signal, "abort").length, 0);
         });
     });
 
