@@ -59,7 +59,7 @@ interface SyncOptions {
 /** cli.ts's flow without the CLI: digest, list, plan, execute. */
 async function sync(bucket: FakeBucket, files: LocalFile[], o: SyncOptions = {}) {
     const prefix = o.prefix ?? "";
-    const digests = await digestAll(files);
+    const { digests } = await digestAll(files, { worker: false });
     const remote = await listRemote(bucket.send, prefix);
     const plan = await planSync({
         files,
@@ -191,7 +191,7 @@ describe("upload sync (in process): what --delete may remove", () => {
 
     test("a key that exists locally is compared, never deleted; local-only files are new", async () => {
         await withTree({ "keep.yaml": "k: 1\n", "new.yaml": "n: 1\n", "changed.yaml": "c: 2\n" }, async (files) => {
-            const digests = await digestAll(files);
+            const { digests } = await digestAll(files, { worker: false });
             const remote = new Map<string, RemoteObject>([
                 ["p/keep.yaml", { etag: `"${md5hex("k: 1\n")}"`, size: 5 }],
                 ["p/changed.yaml", { etag: `"${md5hex("c: 1\n")}"`, size: 5 }],
@@ -264,48 +264,6 @@ describe("upload sync (in process): content comparison", () => {
                 await sameContent(file!, digest, { etag: `"${aws.replace(/-2$/, "-3")}"`, size: body.length }),
                 false,
             );
-        });
-    });
-});
-
-describe("upload sync (in process): hashing", () => {
-    test("every file's MD5; small files' bytes are shown to onBody, 1 MiB and larger ones are not", async () => {
-        const MiB = 1024 * 1024;
-        const files = {
-            "empty.yaml": Buffer.alloc(0),
-            "small.yaml": Buffer.from("a: 1\n"),
-            "under.json": pattern(MiB - 1, 1),
-            "exact.json": pattern(MiB, 2),
-            "over.json": pattern(MiB + 1, 3),
-        };
-        await withTree(files, async (list) => {
-            const seen = new Map<string, string | undefined>();
-            const digests = await digestAll(list, (f, bytes) => {
-                seen.set(f.rel, bytes === undefined ? undefined : md5hex(Buffer.from(bytes)));
-            });
-            for (const [rel, body] of Object.entries(files)) {
-                assert.equal(digests.get(rel)?.md5Hex, md5hex(body), rel);
-                assert.equal(digests.get(rel)?.md5Base64, md5(body).toString("base64"), rel);
-            }
-            assert.deepEqual(Object.fromEntries(seen), {
-                "empty.yaml": md5hex(files["empty.yaml"]),
-                "exact.json": undefined,
-                "over.json": undefined,
-                "small.yaml": md5hex(files["small.yaml"]),
-                "under.json": md5hex(files["under.json"]),
-            });
-        });
-    });
-
-    test("a file that grew past 1 MiB since the scan is hashed whole, not cut at the buffer", async () => {
-        const body = pattern(1024 * 1024 + 100, 9);
-        await withTree({ "grew.json": body }, async ([file]) => {
-            let shown: Buffer | undefined | null = null;
-            const digests = await digestAll([{ ...file!, size: 10 }], (_f, bytes) => {
-                shown = bytes;
-            });
-            assert.equal(digests.get("grew.json")?.md5Hex, md5hex(body));
-            assert.equal(shown, undefined);
         });
     });
 });
@@ -935,7 +893,7 @@ describe("upload sync (in process): failures and interrupts", () => {
         await withTree(files, async (list) => {
             const open = () => readdirSync("/proc/self/fd").length;
             const before = open();
-            await digestAll(list);
+            await digestAll(list, { worker: false });
             assert.equal(open(), before);
         });
     });
@@ -1197,7 +1155,7 @@ describe("upload sync (in process): incomplete multipart uploads of earlier runs
 test("upload sync (in process): the Content-MD5 is of the bytes sent, even if the file changed after hashing", async () => {
     await withTree({ "a.yaml": "before\n" }, async (list) => {
         const bucket = new FakeBucket();
-        const digests = await digestAll(list);
+        const { digests } = await digestAll(list, { worker: false });
         await writeFile(list[0]!.abs, "after!\n");
         const plan = await planSync({
             files: list,

@@ -179,6 +179,7 @@ export const GROUPS: readonly MutationGroup[] = [
         mutate: ["tools/upload/sync.ts"],
         tests: [
             "test/upload-sync-plan.test.ts",
+            "test/upload-digest.test.ts",
             "test/upload-units.test.ts",
             "test/upload-sync.test.ts",
             "test/upload-integrity.test.ts",
