@@ -4,6 +4,7 @@
 // test file of `make mutation GROUP=upload-etag`.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -138,5 +139,19 @@ describe("upload ETags: ranges", () => {
         assert.deepEqual(await readRange(p, 9_999, 1), body.subarray(9_999));
         assert.deepEqual(await readRange(p, 5, 0), Buffer.alloc(0));
         await assert.rejects(readRange(p, 9_000, 1_001), /range changed while it was being uploaded \(short read\)/);
+    });
+});
+
+describe("upload ETags: files are closed", () => {
+    test("hashing, multipart ETags and ranges close every file they open, also after a short read", async () => {
+        const body = pattern(5 * MiB + 3, 1);
+        const p = await file("closed", body);
+        const open = () => readdirSync("/proc/self/fd").length;
+        const before = open();
+        await digestFile(p, body.length);
+        await multipartEtag(p, MiB);
+        await readRange(p, 10, 100);
+        await assert.rejects(readRange(p, body.length - 1, 2));
+        assert.equal(open(), before);
     });
 });

@@ -79,6 +79,7 @@ export function parseEtag(etag: string | undefined): ParsedEtag | undefined {
     if (!etag) return undefined;
     const m = /^"?([0-9a-fA-F]{32})(?:-(\d+))?"?$/.exec(etag.trim());
     if (!m) return undefined;
+    // Stryker disable next-line OptionalChaining: group 1 is not optional in the pattern, so it is there whenever it matched
     const hex = m[1]?.toLowerCase();
     return m[2] === undefined ? { hex } : { hex, parts: Number(m[2]) };
 }
@@ -98,6 +99,7 @@ async function forEachChunk(path: string, chunkSize: number, fn: (chunk: Buffer)
             }
             if (filled === 0) return;
             fn(buf.subarray(0, filled));
+            // (without this return the next read gets 0 bytes and returns above: a shortcut)
             if (filled < chunkSize) return;
         }
     } finally {
