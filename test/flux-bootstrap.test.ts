@@ -52,6 +52,8 @@ describe("FluxBootstrap", () => {
         const fi = recorder.kubeObject("FluxInstance", "flux");
         const secret = recorder.kubeObject("Secret", fi.spec.sync.pullSecret);
         assert.equal(secret.metadata.namespace, "flux-system");
+        // source-controller's generic provider reads these two keys of an Opaque Secret (Flux docs, Bucket secretRef)
+        assert.equal(secret.type, "Opaque");
         assert.deepEqual(secret.stringData, { accesskey: "READ-KEY-ID", secretkey: "READ-KEY-SECRET" });
         const raw = recorder.kube("Secret")[0].inputs.stringData;
         assert.equal(
@@ -195,8 +197,14 @@ describe("FluxBootstrap: who may reach the receivers (port 9292)", () => {
         });
     }
 
-    test("the fixture evaluates as upstream intends: webhooks from every namespace", async () => {
-        const upstream = await policiesOf({}); // no webhookClientNamespace: the operator's policies as they are
+    test("without webhookClientNamespace the operator's policies stay as they are: webhooks from every namespace", async () => {
+        const fi = (await bootstrap()).recorder.kubeObject("FluxInstance", "flux");
+        assert.deepEqual(
+            fi.spec.kustomize.patches.filter((p: any) => p.target.kind === "NetworkPolicy"),
+            [],
+            "no patch of allow-webhooks (FluxBootstrapArgs.webhookClientNamespace: default unset)",
+        );
+        const upstream = await policiesOf({});
         assert.equal(reachable(upstream, 9292, "podinfo"), true);
         assert.equal(reachable(upstream, 9191, "podinfo"), false);
     });
