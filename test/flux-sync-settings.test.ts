@@ -117,6 +117,19 @@ describe("the tree's variables (Flux's varsubRegex, fluxcd/pkg/kustomize: ^[_[:a
         for (const name of Object.keys(PLATFORM_VARIABLES)) assert.ok(VARIABLE_NAME.test(name), name);
     });
 
+    test("README's table of the stack's values lists exactly these variables, each from the source its meaning names", () => {
+        const readme = readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        const rows = new Map(
+            [...readme.matchAll(/^\| `\$\{([a-z_]+)\}`\s*\| (.*?)\s*\|$/gm)].map((m) => [m[1]!, m[2]!] as const),
+        );
+        assert.deepEqual([...rows.keys()].sort(), Object.keys(PLATFORM_VARIABLES).sort());
+        for (const [name, { meaning }] of Object.entries(PLATFORM_VARIABLES)) {
+            // the first code span of README's cell: the config key (`cluster.name`…) or the quote character
+            const source = /`([^`]+)`/.exec(rows.get(name)!)![1]!;
+            assert.ok(meaning.includes(source), `${name}: ${JSON.stringify(meaning)} names ${source}`);
+        }
+    });
+
     test("make validate's example values: one per variable, the documented example", () => {
         const examples = exampleSettings();
         assert.deepEqual(Object.keys(examples).sort(), Object.keys(PLATFORM_VARIABLES).sort());

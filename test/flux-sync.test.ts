@@ -4,7 +4,7 @@ import type { SyncSettings } from "../components/flux/sync";
 import { FLUX_SYNC_NAME, FluxBootstrap, type FluxBucketSource } from "../components/flux-bootstrap";
 import { FluxSync } from "../components/flux-sync";
 import { applyPatches, generatedSyncObjects } from "./flux-operator-sync";
-import { containsSecret, reveal, runComponent } from "./harness";
+import { containsSecret, inputValue, reveal, runComponent } from "./harness";
 
 const inCluster: FluxBucketSource = {
     bucketName: "gitops",
@@ -118,5 +118,37 @@ describe("FluxSync (an existing Flux installation)", () => {
         assert.equal(containsSecret(secret.inputs.stringData), true);
         assert.deepEqual(reveal(secret.inputs.stringData), { accesskey: "READ-KEY-ID", secretkey: "READ-KEY-SECRET" });
         assert.equal(bucket.spec.secretRef.name, reveal<any>(secret.inputs).metadata.name);
+    });
+});
+
+describe("FluxSync: names, namespace and order (FluxSyncArgs JSDoc)", () => {
+    test("another namespace and sync name: every object there, the Kustomization reads that Bucket, the Bucket that Secret", async () => {
+        const { recorder, value } = await runComponent(
+            () => new FluxSync("flux-sync", { source: spaces, namespace: "gitops", syncName: "platform" }),
+        );
+        const bucket = recorder.kubeObject("Bucket", "platform");
+        const kustomization = recorder.kubeObject("Kustomization", "platform");
+        const secret = recorder.kubeObject("Secret", bucket.spec.secretRef.name);
+        const settings = recorder.kubeObject("ConfigMap", "platform-settings");
+        for (const o of [bucket, kustomization, secret, settings]) assert.equal(o.metadata.namespace, "gitops", o.kind);
+        assert.deepEqual(kustomization.spec.sourceRef, { kind: "Bucket", name: "platform" });
+        assert.equal(secret.type, "Opaque");
+        assert.equal(settings.data.flux_namespace, "gitops");
+        assert.deepEqual(settings.metadata.labels, { "app.kubernetes.io/part-of": "flux" });
+        assert.deepEqual([await inputValue(value.namespace), await inputValue(value.syncName)], ["gitops", "platform"]);
+    });
+
+    test("the Bucket waits for its key Secret; the root Kustomization for the Bucket and platform-settings", async () => {
+        const { recorder } = await runComponent(() => new FluxSync("flux-sync", { source: spaces }));
+        assert.deepEqual(recorder.dependsOn("kubernetes:source.toolkit.fluxcd.io/v1:Bucket", "flux-sync-bucket"), [
+            "kubernetes:core/v1:Secret::flux-sync-bucket-credentials",
+        ]);
+        assert.deepEqual(
+            recorder.dependsOn("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "flux-sync-kustomization"),
+            [
+                "kubernetes:source.toolkit.fluxcd.io/v1:Bucket::flux-sync-bucket",
+                "kubernetes:core/v1:ConfigMap::flux-sync-settings",
+            ],
+        );
     });
 });
