@@ -138,6 +138,29 @@ describe("FluxSync: names, namespace and order (FluxSyncArgs JSDoc)", () => {
         assert.deepEqual([await inputValue(value.namespace), await inputValue(value.syncName)], ["gitops", "platform"]);
     });
 
+    test("every object is a child of the FluxSync (its URN and deletion follow it); sops-age only with an identity", async () => {
+        const withKey = (
+            await runComponent(
+                () => new FluxSync("flux-sync", { source: spaces, sopsAgeIdentity: "AGE-SECRET-KEY-1X" }),
+            )
+        ).recorder;
+        const kube = withKey.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.deepEqual(kube.map((r) => r.name).sort(), [
+            "flux-sync-bucket",
+            "flux-sync-bucket-credentials",
+            "flux-sync-kustomization",
+            "flux-sync-settings",
+            "flux-sync-sops-age",
+        ]);
+        for (const r of kube) assert.equal(r.parent, "gitops:flux:FluxSync::flux-sync", r.name);
+        const plain = (await runComponent(() => new FluxSync("flux-sync", { source: spaces }))).recorder;
+        assert.deepEqual(
+            plain.kube("Secret").map((s) => reveal<any>(s.inputs).metadata.name),
+            ["bucket-credentials"],
+            "no age identity: no sops-age Secret (SyncSettings.sopsAgeIdentity default unset)",
+        );
+    });
+
     test("the Bucket waits for its key Secret; the root Kustomization for the Bucket and platform-settings", async () => {
         const { recorder } = await runComponent(() => new FluxSync("flux-sync", { source: spaces }));
         assert.deepEqual(recorder.dependsOn("kubernetes:source.toolkit.fluxcd.io/v1:Bucket", "flux-sync-bucket"), [
