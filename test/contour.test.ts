@@ -4,10 +4,23 @@ import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import { Contour, type ContourArgs, DO_LB_NAME_ANNOTATION } from "../components/contour";
 import { versions } from "../components/versions";
-import { inputValue, reveal, runComponent } from "./harness";
+import { MockRecorder, runOffline } from "../tools/mocks";
+import { inputValue, PROJECT, reveal, runComponent, STACK } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SERVICE = "kubernetes:core/v1:Service";
+
+/** Runs the component with the cluster answering the Envoy Service read with `service` (its state). */
+async function renderWithService(service: Record<string, unknown>, args: ContourArgs = {}) {
+    const recorder = new MockRecorder(undefined, {}, { [`${SERVICE}::contour-envoy-service`]: service });
+    let contour: Contour | undefined;
+    const run = await runOffline({ project: PROJECT, stack: STACK, config: {}, recorder }, () => {
+        const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+        contour = new Contour("contour", args, { provider });
+        return {};
+    });
+    return { run, contour: contour! };
+}
 
 async function render(args: ContourArgs = {}) {
     return runComponent(() => {
@@ -77,5 +90,29 @@ describe("Contour", () => {
             assert.match(r.provider ?? "", /pulumi:providers:kubernetes::k8s::/, r.name);
             assert.equal(r.parent, "gitops:ingress:Contour::contour", r.name);
         }
+    });
+
+    it("on another cloud (`cloud: generic`: kind, k3d, …) Envoy's Service carries no DigitalOcean annotation", async () => {
+        const { recorder } = await render({ cloud: "generic", loadBalancerName: "edge" });
+        const service = reveal<any>(recorder.get(RELEASE, "contour-release").inputs).values.envoy.service;
+        assert.deepEqual(service.annotations, {});
+        assert.equal(service.type, "LoadBalancer");
+    });
+
+    it("Helm cleans up a failed install (a retry can reuse the name) and waits 900 s unless told otherwise", async () => {
+        const { recorder } = await render();
+        const release = reveal<any>(recorder.get(RELEASE, "contour-release").inputs);
+        assert.equal(release.cleanupOnFail, true);
+        assert.equal(release.timeout, 900, "the default the JSDoc of ContourArgs.timeout documents");
+        const short = await render({ timeout: 120 });
+        assert.equal(reveal<any>(short.recorder.get(RELEASE, "contour-release").inputs).timeout, 120);
+    });
+
+    it("a load balancer that reports a hostname instead of an IP (as some clouds do) gives that hostname", async () => {
+        const { run, contour } = await renderWithService({
+            status: { loadBalancer: { ingress: [{ hostname: "lb-1.example.net" }] } },
+        });
+        assert.equal(run.error, undefined);
+        assert.equal(await inputValue(contour.loadBalancerIp), "lb-1.example.net");
     });
 });
