@@ -10,10 +10,25 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, it } from "node:test";
+import * as k8s from "@pulumi/kubernetes";
 import { parse } from "yaml";
-import { GITHUB_KNOWN_HOSTS, GITHUB_SSH_HOST_KEYS } from "../components/github-source";
+import {
+    GITHUB_KNOWN_HOSTS,
+    GITHUB_SSH_HOST_KEYS,
+    GitHubSource,
+    type GitHubSourceArgs,
+} from "../components/github-source";
 import { ConfigError } from "../infrastructure/config";
-import { baseConfig, isSecretOutput, MockRecorder, redact, reveal, runStack, type StackRun } from "./harness";
+import {
+    baseConfig,
+    isSecretOutput,
+    MockRecorder,
+    redact,
+    reveal,
+    runComponent,
+    runStack,
+    type StackRun,
+} from "./harness";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
@@ -183,5 +198,72 @@ describe("GitHub source configuration", () => {
         assert.match(text, /github\.path: must stay inside the repository/);
         assert.match(text, /notifications\[0\]\.name: github-status is the commit-status Provider/);
         assert.equal(text.includes("ghs_plain"), false);
+    });
+});
+
+describe("GitHubSource on its own: the documented defaults", () => {
+    const GIT_REPOSITORY = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository";
+    const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+    const SECRET = "kubernetes:core/v1:Secret";
+
+    async function renderSource(args: Partial<GitHubSourceArgs> = {}) {
+        return runComponent(() => {
+            const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+            const crds = new k8s.core.v1.ConfigMap("crds", { metadata: { name: "crds" } }, { provider });
+            const source = new GitHubSource(
+                "gh",
+                { repository: "acme/platform", namespace: "flux-system", ...args },
+                { provider },
+            );
+            return { source, crds };
+        });
+    }
+
+    it("read-only key titled flux-<namespace>, selected by the github Receiver, an Opaque Secret, no extra waits", async () => {
+        const { recorder } = await renderSource();
+        const key = reveal<any>(recorder.get(DEPLOY_KEY, "gh-deploy-key").inputs);
+        assert.equal(key.readOnly, true);
+        assert.equal(key.title, "flux-flux-system");
+        const repo = recorder.kubeObject("GitRepository", "github");
+        assert.equal(repo.metadata.labels["gitops.platform/receiver"], "github");
+        // source-controller reads identity/known_hosts from a generic (Opaque) Secret
+        assert.equal(recorder.kubeObject("Secret", "github-deploy-key").type, "Opaque");
+        assert.deepEqual(recorder.dependsOn(SECRET, "gh-secret"), []);
+        assert.deepEqual(recorder.dependsOn(GIT_REPOSITORY, "gh-source").sort(), [
+            `${DEPLOY_KEY}::gh-deploy-key`,
+            `${SECRET}::gh-secret`,
+        ]);
+        assert.deepEqual(recorder.dependsOn(KUSTOMIZATION, "gh-kustomization"), [`${GIT_REPOSITORY}::gh-source`]);
+    });
+
+    it("writeAccess, a title, a receiver and dependsOn given: each reaches its object", async () => {
+        const run = await runComponent(() => {
+            const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+            const crds = new k8s.core.v1.ConfigMap("crds", { metadata: { name: "crds" } }, { provider });
+            return new GitHubSource(
+                "gh",
+                {
+                    repository: "acme/platform",
+                    namespace: "flux-system",
+                    writeAccess: true,
+                    deployKeyTitle: "image automation",
+                    receiverName: "push",
+                    dependsOn: [crds],
+                },
+                { provider },
+            );
+        });
+        const { recorder } = run;
+        const key = reveal<any>(recorder.get(DEPLOY_KEY, "gh-deploy-key").inputs);
+        assert.equal(key.readOnly, false);
+        assert.equal(key.title, "image automation");
+        assert.equal(
+            recorder.kubeObject("GitRepository", "github").metadata.labels["gitops.platform/receiver"],
+            "push",
+        );
+        const crds = "kubernetes:core/v1:ConfigMap::crds";
+        assert.ok(recorder.dependsOn(SECRET, "gh-secret").includes(crds));
+        assert.ok(recorder.dependsOn(GIT_REPOSITORY, "gh-source").includes(crds));
+        assert.ok(recorder.dependsOn(KUSTOMIZATION, "gh-kustomization").includes(crds));
     });
 });
