@@ -1,6 +1,6 @@
 // Shared test helpers: a real S3-compatible server (s3rver, in a child process)
 // on 127.0.0.1, a fault-injecting loopback proxy, and small file-tree utilities.
-import { fork } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -430,4 +430,30 @@ export function useLocalS3(
             return name;
         },
     };
+}
+
+/**
+ * Runs the sync tool as a command (`node <entry…> <args…>` from the repository root, e.g.
+ * tools/upload/run.cjs as `make upload-do` does) with s3rver's credentials and nothing else from
+ * the developer's environment; killed after 60 s.
+ */
+export function runUploadCommand(
+    entry: readonly string[],
+    args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, [...entry, ...args], {
+            cwd: path.resolve(__dirname, ".."),
+            env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
 }

@@ -3,7 +3,6 @@
 // thread (large trees), and `make upload-do`'s command on a tree large enough for the worker.
 import assert from "node:assert/strict";
 import { createHook } from "node:async_hooks";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { rm, unlink, writeFile } from "node:fs/promises";
@@ -13,10 +12,9 @@ import { after, before, describe, test } from "node:test";
 import { SECRET_NEEDLES } from "../tools/sops/guard";
 import { scanSource } from "../tools/upload/files";
 import { digestAll, WORKER_MIN_FILES } from "../tools/upload/sync";
-import { makeTree, S3RVER_KEY, useLocalS3 } from "./helpers-s3";
+import { makeTree, runUploadCommand, useLocalS3 } from "./helpers-s3";
 
 const md5hex = (b: Buffer) => createHash("md5").update(b).digest("hex");
-const REPO = path.resolve(__dirname, "..");
 
 /** Bodies chosen around the reader's edges: empty, tiny, just under and over its 1 MiB buffer, chunked. */
 const BODIES: Record<string, Buffer> = {
@@ -167,24 +165,12 @@ describe("upload: hashing every file once (digestAll)", () => {
 describe(`make upload-do's command on ${WORKER_MIN_FILES} files and more (hashed in a worker beside the bundle)`, () => {
     const local = useLocalS3("digest");
 
-    /** Runs tools/upload/run.cjs (the bundle, as make upload-do does) and collects its output. */
-    function runBundle(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-        return new Promise((resolve) => {
-            const child = spawn(process.execPath, ["tools/upload/run.cjs", ...args], {
-                cwd: REPO,
-                env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY },
-            });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (d) => (stdout += d));
-            child.stderr.on("data", (d) => (stderr += d));
-            const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-            child.on("close", (code) => {
-                clearTimeout(timer);
-                resolve({ code, stdout, stderr });
-            });
-        });
-    }
+    /** tools/upload/run.cjs (the bundle, as make upload-do runs it) on the tree into `bucket`, plus `extra` flags. */
+    const runBundle = (bucket: string, ...extra: string[]) =>
+        runUploadCommand(
+            ["tools/upload/run.cjs"],
+            ["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint, "--no-trigger", ...extra],
+        );
 
     let src = "";
     before(() => {
@@ -201,15 +187,7 @@ describe(`make upload-do's command on ${WORKER_MIN_FILES} files and more (hashed
         );
         try {
             local.s3().reset();
-            const r = await runBundle([
-                "--source",
-                src,
-                "--bucket",
-                bucket,
-                "--endpoint",
-                local.s3().endpoint,
-                "--no-trigger",
-            ]);
+            const r = await runBundle(bucket);
             assert.equal(r.code, 1, r.stdout + r.stderr);
             assert.match(r.stderr, /team-7\/db\.yaml: Secret x\/db: .*not SOPS-encrypted/);
             assert.match(r.stderr, /refusing to upload: 1 Secret\(s\) with plaintext data/);
@@ -222,16 +200,7 @@ describe(`make upload-do's command on ${WORKER_MIN_FILES} files and more (hashed
 
     test("a dry run plans every file as new, with the sizes it hashed", async () => {
         const bucket = await local.freshBucket();
-        const r = await runBundle([
-            "--source",
-            src,
-            "--bucket",
-            bucket,
-            "--endpoint",
-            local.s3().endpoint,
-            "--no-trigger",
-            "--dry-run",
-        ]);
+        const r = await runBundle(bucket, "--dry-run");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stderr, "", "no warning (the worker file was found beside the bundle)");
         const size = Buffer.byteLength(configMap(1234));

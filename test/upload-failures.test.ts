@@ -9,7 +9,16 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { type RunDeps, runUpload } from "../tools/upload/cli";
 import { pulumiStackOutputs } from "../tools/upload/stack";
-import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader, startProxy, useLocalS3 } from "./helpers-s3";
+import {
+    captureIo,
+    makeTree,
+    runUploadCommand,
+    S3RVER_KEY,
+    s3Env,
+    stackReader,
+    startProxy,
+    useLocalS3,
+} from "./helpers-s3";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -282,34 +291,15 @@ describe("upload: failures", () => {
             const bucket = await freshBucket();
             const src = await makeTree(TREE);
             try {
-                const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-                    const child = spawn(
-                        process.execPath,
-                        [
-                            ...entry,
-                            "--source",
-                            src,
-                            "--bucket",
-                            bucket,
-                            "--endpoint",
-                            local.s3().endpoint,
-                            "--no-trigger",
-                        ],
-                        {
-                            cwd: path.resolve(__dirname, ".."),
-                            env: {
-                                PATH: process.env.PATH,
-                                AWS_ACCESS_KEY_ID: S3RVER_KEY,
-                                AWS_SECRET_ACCESS_KEY: S3RVER_KEY,
-                            },
-                        },
-                    );
-                    let stdout = "";
-                    let stderr = "";
-                    child.stdout.on("data", (d) => (stdout += d));
-                    child.stderr.on("data", (d) => (stderr += d));
-                    child.on("close", (code) => resolve({ code, stdout, stderr }));
-                });
+                const result = await runUploadCommand(entry, [
+                    "--source",
+                    src,
+                    "--bucket",
+                    bucket,
+                    "--endpoint",
+                    local.s3().endpoint,
+                    "--no-trigger",
+                ]);
                 assert.equal(result.code, 0, result.stderr);
                 const lines = result.stdout.trimEnd().split("\n");
                 assert.equal(lines[lines.length - 1], "uploaded 8, deleted 0, unchanged 0");

@@ -208,7 +208,9 @@ function* chunks(body: Buffer): Generator<Buffer> {
     for (let at = 0; at < body.length; at += BODY_CHUNK) yield body.subarray(at, at + BODY_CHUNK);
 }
 
-const abortError = () => Object.assign(new Error("the request was aborted"), { name: "AbortError" });
+/** An error named AbortError (what fetch and undici reject with), which the retry logic never retries. */
+export const abortError = (message = "the request was aborted") =>
+    Object.assign(new Error(message), { name: "AbortError" });
 
 export interface S3Client {
     /** closes every connection */

@@ -31,7 +31,7 @@ import {
 } from "./ops";
 import { forEachLimit } from "./pool";
 import { StoppedError } from "./retry";
-import { type SendFn, TLS_TRUST } from "./s3";
+import { abortError, type SendFn, TLS_TRUST } from "./s3";
 
 export interface RemoteObject {
     etag?: string;
@@ -194,13 +194,13 @@ function digestInWorker(
     signal: AbortSignal | undefined,
 ): Promise<ReturnType<typeof digestFiles>> {
     return new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(abortError());
+        if (signal?.aborted) return reject(abortError("hashing stopped"));
         const worker = new Worker(path.join(__dirname, "digest-worker.cjs"), {
             workerData: { digestFiles: true, files: files.map((f) => ({ abs: f.abs })), needles },
         });
         const onAbort = () => {
             void worker.terminate();
-            reject(abortError());
+            reject(abortError("hashing stopped"));
         };
         signal?.addEventListener("abort", onAbort, { once: true });
         const done = () => signal?.removeEventListener("abort", onAbort);
@@ -223,12 +223,6 @@ function digestInWorker(
             reject(new Error(`the hashing thread ended (exit code ${code}) before it answered`));
         });
     });
-}
-
-function abortError(): Error {
-    const err = new Error("stopped");
-    err.name = "AbortError";
-    return err;
 }
 
 /**
