@@ -191,6 +191,61 @@ describe("upload: failures", () => {
         }
     });
 
+    test("a run that fails leaves no request behind: the one beside the failed listing is cut off, not retried", async () => {
+        // The bucket listing is refused (403 AccessDenied, final) while the listing of incomplete
+        // multipart uploads beside it is still waiting for its answer (503 SlowDown after 200 ms,
+        // retryable). When runUpload has answered, nothing of that run may still be going (as
+        // a command, the process would otherwise stay alive, retrying, long after its error).
+        const src = await makeTree(TREE);
+        const seen: string[] = [];
+        const server = http.createServer((req, res) => {
+            seen.push(`${req.method} ${req.url}`);
+            req.resume();
+            const reply = (status: number, code: string) => {
+                if (res.destroyed) return;
+                res.writeHead(status, { "content-type": "application/xml" });
+                res.end(
+                    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`,
+                );
+            };
+            if (/[?&]uploads/.test(req.url ?? "")) setTimeout(() => reply(503, "SlowDown"), 200);
+            else setTimeout(() => reply(403, "AccessDenied"), 50);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        let stats: Parameters<NonNullable<RunDeps["onStats"]>>[0] | undefined;
+        try {
+            const r = await run(["--source", src, "--bucket", "denied", "--endpoint", endpoint], {
+                onStats: (s) => {
+                    stats = s;
+                },
+            });
+            assert.equal(r.code, 1, r.all());
+            assert.match(r.err.join("\n"), /access denied to bucket "denied"/);
+            assert.ok(
+                seen.some((x) => x.includes("uploads")),
+                `the uploads listing was sent beside the bucket listing: ${seen.join(", ")}`,
+            );
+            assert.ok(stats, "the run reported its request statistics");
+            const settled = Date.now() + 1_000;
+            while (stats.inFlight.size > 0 && Date.now() < settled) await new Promise((r) => setTimeout(r, 20));
+            assert.deepEqual(
+                [...stats.inFlight].map((x) => x.label),
+                [],
+                "no request of the run is still going (or waiting to be retried) after it answered",
+            );
+            const retries = stats.retries;
+            const requests = seen.length;
+            await new Promise((r) => setTimeout(r, 400));
+            assert.equal(stats.retries, retries, "no retry after the run answered");
+            assert.equal(seen.length, requests, "no request reached the server after the run answered");
+        } finally {
+            server.closeAllConnections();
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
     test("an empty source folder (or one with only ignored files) is refused before any request", async () => {
         const src = await makeTree({ "README.md": "only docs\n", ".git/HEAD": "ref\n" });
         try {

@@ -125,7 +125,9 @@ describe("upload receiver: the call", () => {
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
         try {
             const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/x`;
-            const res = await triggerReceiver({ url, token: "t" }, {}, { attempts: 2, timeoutMs: 50, backoffMs: 1 });
+            // 400 ms: long enough for each attempt to reach the server on a loaded machine (with 50 ms,
+            // at load 27, the second attempt's timer fired before it had connected)
+            const res = await triggerReceiver({ url, token: "t" }, {}, { attempts: 2, timeoutMs: 400, backoffMs: 1 });
             assert.equal(res.ok, false);
             assert.equal(res.attempts, 2);
             assert.equal(res.error, "ABORT_ERR", "Node's code for a request its signal (the timeout) aborted");

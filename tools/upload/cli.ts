@@ -421,6 +421,11 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         return code;
     } finally {
         digestStop.abort(); // ends the hashing thread if it still runs (an early return)
+        // Nothing outlives the run: a request still going when the run returns early (the
+        // uploads listing beside a listing that failed, a listing beside a refused guard) is
+        // not retried and is cut off, so the process exits when the run has answered.
+        stopper.abort();
+        hard.abort();
         clearInterval(heartbeat);
         clearTimeout(graceTimer);
         deps.signal?.removeEventListener("abort", onStop);
