@@ -48,6 +48,16 @@ export const versions = {
         module: "github.com/getsops/sops/v3/cmd/sops",
         version: "v3.13.2",
     },
+    /**
+     * Flux's variable substitution package, the release kustomize-controller v1.9.4's go.mod
+     * requires. components/flux/substitute.ts follows it; test/flux-substitute-upstream.test.ts
+     * compares the two on thousands of texts, building a small Go program over this release with
+     * `tools/envsubst/ensure-envsubst.sh`.
+     */
+    envsubst: {
+        module: "github.com/fluxcd/pkg/envsubst",
+        version: "v1.7.0",
+    },
     /** KCert (Let's Encrypt for Ingresses): git tag of nabsul/kcert and the image it publishes. */
     kcert: {
         repoUrl: "https://github.com/nabsul/kcert",

@@ -130,6 +130,7 @@ async function deployObjects(root: string): Promise<SourcedObject[]> {
             let o = built;
             if (!substitutionDisabled(built as never)) {
                 const sub = substituteText(stringify(built, { lineWidth: 0 }), vars);
+                if (sub.error !== undefined) throw new Error(`${rel}: ${describe(built)}: ${sub.error}`);
                 if (sub.missing.length > 0)
                     throw new Error(`${rel}: ${describe(built)} uses unset \${${sub.missing.join("}, ${")}}`);
                 o = parse(sub.text) as KubeObject;

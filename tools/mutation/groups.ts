@@ -67,10 +67,8 @@ export const GROUPS: readonly MutationGroup[] = [
             "components/flux-sync.ts",
             "components/flux/sync.ts",
             "components/flux/settings.ts",
-            "components/flux/substitute.ts",
         ],
         tests: [
-            "test/flux-substitute.test.ts",
             "test/flux-sync-settings.test.ts",
             "test/flux-sync.test.ts",
             "test/sops-age-key.test.ts",
@@ -78,6 +76,12 @@ export const GROUPS: readonly MutationGroup[] = [
             IDENTITY,
             OUTPUTS,
         ],
+    },
+    {
+        // the port of fluxcd/pkg/envsubst: its own tests, and the comparison with the Go package
+        name: "flux-substitute",
+        mutate: ["components/flux/substitute.ts"],
+        tests: ["test/flux-substitute.test.ts", "test/flux-substitute-upstream.test.ts"],
     },
     {
         name: "receiver-exposure",

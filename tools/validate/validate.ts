@@ -7,7 +7,8 @@
 //    Components are built through the kustomizations that use them;
 //  - Flux's post-build substitution runs on the output with the stack's variables (example
 //    values, components/flux/settings.ts), and a variable the stack does not set is an error
-//    (Flux would silently substitute "");
+//    (Flux would silently substitute ""), as is an expression Flux cannot parse (it fails the
+//    Kustomization);
 //  - Flux kinds are validated with @kubernetes-models/flux-cd, core kinds with
 //    kubernetes-models (both ESM-only, hence the dynamic imports), the two kinds no npm
 //    package covers (FluxInstance, HTTPProxy) with the project's own JSON Schemas in
@@ -352,10 +353,16 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
                 let obj = doc.toJS() as KubeObject | null;
                 if (obj === null) continue;
                 if (!substitutionDisabled(obj as never)) {
-                    const text = stringify(obj, { lineWidth: 0 });
-                    const used = [...text.matchAll(/\$\{#?([_a-zA-Z][_a-zA-Z0-9]*)/g)].map((m) => m[1]!);
-                    b.used.push(...used.filter((v) => !b.used.includes(v)));
-                    const sub = substituteText(text, variables);
+                    const sub = substituteText(stringify(obj, { lineWidth: 0 }), variables);
+                    b.used.push(...sub.used.filter((v) => !b.used.includes(v)));
+                    if (sub.error !== undefined) {
+                        b.problems.push({
+                            kustomization: rel,
+                            object: describeObject(obj),
+                            files: where(obj),
+                            message: `Flux cannot substitute its variables, so the Kustomization that applies it fails: ${sub.error}`,
+                        });
+                    }
                     obj = parseAllDocuments(sub.text)[0]?.toJS() as KubeObject;
                     for (const name of sub.missing) {
                         b.problems.push({
