@@ -75,6 +75,7 @@ describe("README", () => {
             versions.kind,
             versions.kustomize.version,
             versions.sops.version,
+            versions.envsubst.version,
         ]) {
             assert.ok(readme.includes(v), `${v} (components/versions.ts) is missing from the README`);
         }
