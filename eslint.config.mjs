@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 
 export default [
     // build output (the upload tool's bundle, which inlines libraries with their own eslint comments)
-    { ignores: ["bin/**"] },
+    { ignores: ["bin/**", ".stryker-tmp/**", "reports/**"] },
     {
         files: ["components/**/*.ts", "infrastructure/**/*.ts", "tools/**/*.ts"],
         languageOptions: {

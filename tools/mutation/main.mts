@@ -168,6 +168,8 @@ function relocate(s: Survivor): Survivor | undefined {
         const before = source.slice(0, offset).split("\n");
         return { line: before.length, column: before.at(-1)!.length + 1 };
     };
+    // an empty text (the file changed during the run) matches everywhere: it cannot be found again
+    if (s.original === "") return undefined;
     const old = offsetOf(s.start.line, s.start.column);
     let best: number | undefined;
     for (let at = source.indexOf(s.original); at >= 0; at = source.indexOf(s.original, at + 1)) {
