@@ -63,11 +63,7 @@ export const GROUPS: readonly MutationGroup[] = [
     },
     {
         name: "flux-sync",
-        mutate: [
-            "components/flux-sync.ts",
-            "components/flux/sync.ts",
-            "components/flux/settings.ts",
-        ],
+        mutate: ["components/flux-sync.ts", "components/flux/sync.ts", "components/flux/settings.ts"],
         tests: [
             "test/flux-sync-settings.test.ts",
             "test/flux-sync.test.ts",
