@@ -389,3 +389,40 @@ describe("validate: a broken tree fails", () => {
         }
     });
 });
+
+describe("validate: Flux durations are checked where Flux reads them", () => {
+    const release = (spec: Record<string, unknown>) => ({
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name: "app", namespace: "apps" },
+        spec: {
+            interval: "10m",
+            chart: { spec: { chart: "app", sourceRef: { kind: "HelmRepository", name: "charts" } } },
+            ...spec,
+        },
+    });
+
+    test("a chart's own `timeout` or `interval` values, and post-renderer patches, are the chart's business", async () => {
+        const obj = release({
+            values: { timeout: "30", probe: { interval: "5 minutes" }, list: [{ retryInterval: "soon" }] },
+            postRenderers: [
+                {
+                    kustomize: {
+                        patches: [
+                            { target: { kind: "Deployment" }, patch: "- op: add\n  path: /spec/timeout\n  value: x\n" },
+                        ],
+                    },
+                },
+            ],
+        });
+        assert.deepEqual(await validateObject(obj as never), []);
+    });
+
+    test("the HelmRelease's own durations still are", async () => {
+        const obj = release({ timeout: "5 minutes", values: { timeout: "30" }, install: { timeout: "2x" } });
+        assert.deepEqual(await validateObject(obj as never), [
+            '/spec/timeout "5 minutes" is not a duration',
+            '/spec/install/timeout "2x" is not a duration',
+        ]);
+    });
+});

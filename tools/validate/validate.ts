@@ -191,11 +191,18 @@ const DURATION_FIELDS = new Set(["interval", "retryInterval", "timeout"]);
 /** A notification Provider's timeout admits no hours (notification-controller's schema). */
 const PROVIDER_TIMEOUT = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
 
+/**
+ * A HelmRelease's subtrees that are not Flux's: the chart's values and the post-renderers'
+ * Kubernetes patches, where a key named `timeout` or `interval` means what the chart says.
+ */
+const FOREIGN_SUBTREES = new Set(["/spec/values", "/spec/postRenderers"]);
+
 /** Flux's duration patterns, which @kubernetes-models/flux-cd does not enforce. */
 function fluxPatternProblems(obj: KubeObject): string[] {
     const problems: string[] = [];
     const walk = (value: unknown, at: string) => {
         if (!value || typeof value !== "object") return;
+        if (obj.kind === "HelmRelease" && FOREIGN_SUBTREES.has(at)) return;
         for (const [k, v] of Object.entries(value)) {
             if (DURATION_FIELDS.has(k) && typeof v === "string" && !DURATION.test(v)) {
                 problems.push(`${at}/${k} ${JSON.stringify(v)} is not a duration`);
