@@ -7,7 +7,8 @@
 //   groups), since loading @pulumi/pulumi costs about 3 s of CPU per process; every other file
 //   runs in its own process, as `node --test` runs it.
 // - Biome, ESLint and `tsc --noEmit` are jobs in the same pool as the tests, not a step before
-//   them; `tsc` keeps its incremental build info in the cache folder.
+//   them; ESLint and `tsc` are skipped when nothing they read changed since they passed, and
+//   `tsc` keeps its incremental build info in the cache folder, one file per checkout.
 // - Jobs start longest first, by the durations the previous run recorded (cache folder), so
 //   the slowest one never starts last.
 // - Every Node.js process it starts (test processes and what they spawn: make, npm, tsx)
@@ -57,6 +58,8 @@ interface JobResult {
     readonly code: number | null;
     readonly signal: NodeJS.Signals | null;
     readonly seconds: number;
+    /** User + sys seconds of the job's processes (Linux), see jobCpu. */
+    readonly cpu?: number;
     readonly output: string;
     readonly lines: TestLine[];
 }
@@ -152,33 +155,73 @@ function balance(files: string[], n: number): string[][] {
 // ESLint's type-aware rules see every file of the TypeScript program, so a per-file cache
 // could keep a stale pass; instead, one hash of everything ESLint reads (the linted folders'
 // sources, its config, tsconfig and the lockfile) skips the whole run when it equals the hash
-// of the last run that passed.
-const ESLINT_STAMP = path.join(CACHE, "eslint-passed.sha256");
-function sourcesHash(): string {
+// of a run that passed. `tsc --noEmit` is skipped the same way, on a hash of everything the
+// type check reads (every folder tsconfig.json includes, tsconfig and the lockfile): even an
+// incremental build with nothing changed parses the whole program (about 9 s of CPU). Each
+// stamp file keeps the hashes of the last few passes, so worktrees of one repository that
+// share the cache folder do not evict each other's pass.
+const STAMP_KEEP = 20;
+const stampFile = (tool: string) => path.join(CACHE, `${tool}-passed.sha256`);
+function sourcesHash(dirs: readonly string[], files: readonly string[], pattern: RegExp): string {
     const hash = createHash("sha256");
     const walk = (dir: string): void => {
+        if (!existsSync(path.join(ROOT, dir))) return;
         for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true }).sort((a, b) =>
             a.name.localeCompare(b.name),
         )) {
             const rel = path.join(dir, e.name);
             if (e.isDirectory()) walk(rel);
-            else if (/\.[cm]?[jt]s$/.test(e.name))
+            else if (pattern.test(e.name))
                 hash.update(`${rel}\0`)
                     .update(readFileSync(path.join(ROOT, rel)))
                     .update("\0");
         }
     };
-    for (const d of ["components", "infrastructure", "tools"]) walk(d);
-    for (const f of ["eslint.config.mjs", "tsconfig.json", "package-lock.json"]) {
+    for (const d of dirs) walk(d);
+    for (const f of files) {
         hash.update(`${f}\0`)
             .update(readFileSync(path.join(ROOT, f)))
             .update("\0");
     }
     return hash.digest("hex");
 }
-const readStamp = () => (existsSync(ESLINT_STAMP) ? readFileSync(ESLINT_STAMP, "utf8").trim() : "");
+const passedHashes = (tool: string): string[] =>
+    existsSync(stampFile(tool))
+        ? readFileSync(stampFile(tool), "utf8")
+              .split("\n")
+              .map((l) => l.trim())
+              .filter((l) => l !== "")
+        : [];
+/** Records (passed) or forgets (failed) a tool's hash; a lost race between two runs only costs a rerun. */
+function stamp(tool: string, hash: string, passed: boolean): void {
+    const rest = passedHashes(tool).filter((h) => h !== hash);
+    const next = passed ? [hash, ...rest].slice(0, STAMP_KEEP) : rest;
+    try {
+        writeFileSync(stampFile(tool), next.length > 0 ? `${next.join("\n")}\n` : "");
+    } catch {
+        // only an optimisation
+    }
+}
 const skippedNote: string[] = [];
-const eslintStamp = lint ? sourcesHash() : "";
+const lintHashes = () => ({
+    eslint: sourcesHash(
+        ["components", "infrastructure", "tools"],
+        ["eslint.config.mjs", "tsconfig.json", "package.json", "package-lock.json"],
+        /\.[cm]?[jt]s$/,
+    ),
+    tsc: sourcesHash(
+        ["infrastructure", "components", "tools", "test", "bench"],
+        ["tsconfig.json", "package.json", "package-lock.json"],
+        /\.([cm]?[jt]s|json)$/,
+    ),
+});
+const hashes = lint ? lintHashes() : undefined;
+/** tsc's incremental build info, one per checkout: it records paths relative to its own folder. */
+const TSBUILDINFO = path.join(
+    CACHE,
+    "tsc",
+    `${createHash("sha256").update(ROOT).digest("hex").slice(0, 16)}.tsbuildinfo`,
+);
 
 const jobs: Job[] = [];
 if (lint) {
@@ -190,23 +233,18 @@ if (lint) {
         estimate: previous[name] ?? 10,
     });
     jobs.push(tool("biome", "biome", ["check", "."]));
-    if (!opts.fresh && readStamp() === eslintStamp) {
-        skippedNote.push(
-            "eslint: skipped, no linted file or ESLint input changed since it last passed (--fresh runs it)",
-        );
+    const why = "since it last passed (--fresh runs it)";
+    if (!opts.fresh && hashes && passedHashes("eslint").includes(hashes.eslint)) {
+        skippedNote.push(`eslint: skipped, no linted file or ESLint input changed ${why}`);
     } else {
         jobs.push(tool("eslint", "eslint", ["."]));
     }
-    jobs.push(
-        tool("tsc", "tsc", [
-            "--noEmit",
-            "-p",
-            ".",
-            "--incremental",
-            "--tsBuildInfoFile",
-            path.join(CACHE, "tsc.tsbuildinfo"),
-        ]),
-    );
+    if (!opts.fresh && hashes && passedHashes("tsc").includes(hashes.tsc)) {
+        skippedNote.push(`tsc: skipped, no file of the TypeScript program, tsconfig or the lockfile changed ${why}`);
+    } else {
+        mkdirSync(path.dirname(TSBUILDINFO), { recursive: true });
+        jobs.push(tool("tsc", "tsc", ["--noEmit", "-p", ".", "--incremental", "--tsBuildInfoFile", TSBUILDINFO]));
+    }
 }
 const shared = chosen.filter((f) => SHARED_PROCESS_FILES.includes(f));
 const groupCount = Math.max(1, Number(opts.groups ?? process.env.TEST_GROUPS ?? concurrency));
@@ -222,29 +260,6 @@ const env: NodeJS.ProcessEnv = {
     ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: "1" } : {}),
 };
 module.enableCompileCache?.(env.NODE_COMPILE_CACHE);
-
-function runJob(job: Job): Promise<JobResult> {
-    const started = performance.now();
-    return new Promise((resolve) => {
-        const child = spawn(job.command, job.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-        const chunks: Buffer[] = [];
-        child.stdout.on("data", (c: Buffer) => chunks.push(c));
-        child.stderr.on("data", (c: Buffer) => chunks.push(c));
-        const finish = (code: number | null, signal: NodeJS.Signals | null, extra = "") => {
-            let lines: TestLine[] = [];
-            if (job.events && existsSync(job.events)) {
-                lines = readFileSync(job.events, "utf8")
-                    .split("\n")
-                    .filter((l) => l.trim() !== "")
-                    .map((l) => JSON.parse(l) as TestLine);
-            }
-            const output = Buffer.concat(chunks).toString("utf8") + extra;
-            resolve({ job, code, signal, seconds: (performance.now() - started) / 1000, output, lines });
-        };
-        child.on("error", (e) => finish(null, null, `\ncould not start ${job.command}: ${e.message}\n`));
-        child.on("close", (code, signal) => finish(code, signal));
-    });
-}
 
 /**
  * User + sys seconds of every process this one waited for (Linux: cutime and cstime in
@@ -262,6 +277,47 @@ function childrenCpuSeconds(): number | undefined {
     }
 }
 
+let cpuSeen = childrenCpuSeconds();
+/**
+ * The CPU seconds of the job whose process was just reaped: the growth of childrenCpuSeconds
+ * since the previous job ended (the kernel adds a child's time, with that of everything it
+ * waited for, when its parent reaps it; the runner reaps nothing but its jobs).
+ */
+function jobCpu(): number | undefined {
+    const now = childrenCpuSeconds();
+    if (now === undefined || cpuSeen === undefined) return undefined;
+    const used = now - cpuSeen;
+    cpuSeen = now;
+    return used;
+}
+
+function runJob(job: Job): Promise<JobResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+        const child = spawn(job.command, job.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+        const chunks: Buffer[] = [];
+        child.stdout.on("data", (c: Buffer) => chunks.push(c));
+        child.stderr.on("data", (c: Buffer) => chunks.push(c));
+        let cpu: number | undefined;
+        child.on("exit", () => {
+            cpu = jobCpu();
+        });
+        const finish = (code: number | null, signal: NodeJS.Signals | null, extra = "") => {
+            let lines: TestLine[] = [];
+            if (job.events && existsSync(job.events)) {
+                lines = readFileSync(job.events, "utf8")
+                    .split("\n")
+                    .filter((l) => l.trim() !== "")
+                    .map((l) => JSON.parse(l) as TestLine);
+            }
+            const output = Buffer.concat(chunks).toString("utf8") + extra;
+            resolve({ job, code, signal, seconds: (performance.now() - started) / 1000, cpu, output, lines });
+        };
+        child.on("error", (e) => finish(null, null, `\ncould not start ${job.command}: ${e.message}\n`));
+        child.on("close", (code, signal) => finish(code, signal));
+    });
+}
+
 const rel = (f: string | undefined) => (f ? path.relative(ROOT, f) : "?");
 const results: JobResult[] = [];
 const started = performance.now();
@@ -271,7 +327,8 @@ async function worker(): Promise<void> {
         const r = await runJob(job);
         results.push(r);
         const ok = r.code === 0 ? "ok" : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-        process.stdout.write(`\n── ${job.name} (${r.seconds.toFixed(1)} s, ${ok})\n`);
+        const cpu = r.cpu === undefined ? "" : `, ${r.cpu.toFixed(1)} s CPU`;
+        process.stdout.write(`\n── ${job.name} (${r.seconds.toFixed(1)} s${cpu}, ${ok})\n`);
         // Passing lint and type-check jobs print nothing worth reading.
         if (job.events || r.code !== 0) process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
     }
@@ -283,14 +340,14 @@ rmSync(tmp, { recursive: true, force: true });
 // ------------------------------------------------------------------ what went wrong
 
 const problems: string[] = [];
-const seconds = new Map<string, { s: number; shared: boolean }>();
+const seconds = new Map<string, { s: number; shared: boolean; cpu?: number }>();
 let tests = 0;
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 for (const r of results) {
     if (!r.job.events) {
-        seconds.set(r.job.name, { s: r.seconds, shared: false });
+        seconds.set(r.job.name, { s: r.seconds, shared: false, cpu: r.cpu });
         if (r.code !== 0) problems.push(`${r.job.name} failed (${r.signal ?? `exit ${r.code}`}); its output is above`);
         continue;
     }
@@ -300,7 +357,7 @@ for (const r of results) {
         const mine = r.lines.filter((l) => l.kind === "test" && l.file === abs);
         // In a shared process a file's time is its own top-level tests; alone, the whole process.
         const own = mine.filter((l) => l.nesting === 0).reduce((s, l) => s + (l.durationMs ?? 0) / 1000, 0);
-        seconds.set(f, { s: isShared ? own : r.seconds, shared: isShared });
+        seconds.set(f, { s: isShared ? own : r.seconds, shared: isShared, cpu: isShared ? undefined : r.cpu });
         const counted = mine.filter((l) => l.type !== "suite");
         if (counted.length === 0) problems.push(`${f}: no test ran (did it crash at load? see its output above)`);
         for (const l of counted) {
@@ -323,9 +380,13 @@ for (const r of results) {
     }
 }
 
-const eslintRun = results.find((r) => r.job.name === "eslint");
-if (eslintRun?.code === 0) writeFileSync(ESLINT_STAMP, `${eslintStamp}\n`);
-else if (eslintRun) rmSync(ESLINT_STAMP, { force: true });
+// A file edited while the run went on: the tool may have read either version, so no stamp.
+const hashesAfter =
+    hashes && results.some((r) => r.job.name === "eslint" || r.job.name === "tsc") ? lintHashes() : undefined;
+for (const tool of ["eslint", "tsc"] as const) {
+    const run = results.find((r) => r.job.name === tool);
+    if (run && hashes) stamp(tool, hashes[tool], run.code === 0 && hashesAfter?.[tool] === hashes[tool]);
+}
 
 const nextTimings: Record<string, number> = { ...previous };
 for (const [k, v] of seconds) nextTimings[k] = Math.round(v.s * 10) / 10;
@@ -340,11 +401,19 @@ const slowest = [...seconds]
     .sort((a, b) => b[1].s - a[1].s)
     .slice(0, 10);
 const width = Math.max(...slowest.map(([k]) => k.length));
-console.log("\n── slowest test files (seconds; * = in a shared process: its own tests, without the load)");
-for (const [k, v] of slowest) console.log(`  ${k.padEnd(width)}  ${v.s.toFixed(1).padStart(6)}${v.shared ? " *" : ""}`);
+const cpuText = (c: number | undefined) => (c === undefined ? "" : `  ${c.toFixed(1).padStart(6)} s CPU`);
+console.log(
+    "\n── slowest test files (seconds; CPU: user + sys of its process and what it started;" +
+        " * = in a shared process: its own tests, without the load)",
+);
+for (const [k, v] of slowest)
+    console.log(`  ${k.padEnd(width)}  ${v.s.toFixed(1).padStart(6)}${v.shared ? " *" : cpuText(v.cpu)}`);
 const sharedJobs = results.filter((r) => r.job.files.length > 1);
 for (const r of sharedJobs)
-    console.log(`  (${r.job.name}: ${r.job.files.length} files, ${r.seconds.toFixed(1)} s in all)`);
+    console.log(
+        `  (${r.job.name}: ${r.job.files.length} files, ${r.seconds.toFixed(1)} s in all` +
+            `${r.cpu === undefined ? "" : `, ${r.cpu.toFixed(1)} s CPU`})`,
+    );
 const tools = results.filter((r) => !r.job.events).map((r) => `${r.job.name} ${r.seconds.toFixed(1)} s`);
 const cpu = childrenCpuSeconds();
 console.log(
