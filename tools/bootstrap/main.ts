@@ -95,4 +95,4 @@ function main(): number {
     }
 }
 
-process.exit(main());
+process.exitCode = main();
