@@ -106,19 +106,27 @@ function modulePath(apiVersion: string): string | undefined {
     return `kubernetes-models/${group}/${version}`;
 }
 
-async function loadModule(apiVersion: string): Promise<ModelModule | undefined> {
+/**
+ * The module of one kind (`kubernetes-models/v1/Namespace`), not the apiVersion's index: an
+ * index loads every model of its API version (kubernetes-models/v1 alone is about 200 modules,
+ * each with its schema), about 2 s of CPU per `make validate` for a tree of a dozen kinds. Every
+ * class with a kind lives in the module named after that kind (checked for every kind of both
+ * packages when this was written); a kind that is not a plain name has no module.
+ */
+async function loadModule(apiVersion: string, kind: string): Promise<ModelModule | undefined> {
     const spec = modulePath(apiVersion);
-    if (!spec) return undefined;
-    let p = moduleCache.get(spec);
+    if (!spec || !/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) return undefined;
+    const file = `${spec}/${kind}`;
+    let p = moduleCache.get(file);
     if (!p) {
-        p = (import(spec) as Promise<ModelModule>).catch(() => undefined);
-        moduleCache.set(spec, p);
+        p = (import(file) as Promise<ModelModule>).catch(() => undefined);
+        moduleCache.set(file, p);
     }
     return p;
 }
 
 export async function findModel(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
-    const mod = await loadModule(apiVersion);
+    const mod = await loadModule(apiVersion, kind);
     if (!mod) return undefined;
     for (const value of Object.values(mod)) {
         const cls = value as ModelClass;
