@@ -1,10 +1,15 @@
 // Building folders of the GitOps tree with the pinned kustomize, for tests: the objects a folder
 // builds to, parsed, and a build for validateDeploy's `build` option. Both build each distinct
-// folder once per test process (see buildKey): the tests validate copies of deploy/ that differ
-// in one or two files many times over, and a `kustomize build` costs about 0.1 s of CPU.
+// folder once (see buildKey): the tests validate copies of deploy/ that differ in one or two
+// files many times over, and a `kustomize build` of an apps layer costs about 0.2 s of CPU.
+// A successful build's output is kept in this process and in the cache folder of
+// tools/test/run.mts (kustomize-builds/, the newest few hundred), so the next test file or run
+// that builds the same content reads it instead; the key names the kustomize binary (path,
+// size, modification time) and everything the build reads.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { KUSTOMIZATION_FILES, kustomizeBuild } from "../tools/kustomize/build";
@@ -22,7 +27,13 @@ const FOLDER_FIELDS = ["resources", "components", "bases", "generators", "transf
  * nor a local folder: a remote resource, a missing one, or a file elsewhere.
  */
 function buildKey(kustomize: string, dir: string): string | undefined {
-    const hash = createHash("sha256").update(`${kustomize}\0`);
+    let binary: { size: number; mtimeMs: number };
+    try {
+        binary = statSync(kustomize);
+    } catch {
+        return undefined;
+    }
+    const hash = createHash("sha256").update(`${path.resolve(kustomize)}\0${binary.size}\0${binary.mtimeMs}\0`);
     const seen = new Set<string>();
     const pending = [path.resolve(dir)];
     for (let guard = 0; pending.length > 0; guard++) {
@@ -71,6 +82,46 @@ function buildKey(kustomize: string, dir: string): string | undefined {
     return hash.digest("hex");
 }
 
+/** The runner's cache folder (tools/test/run.mts CACHE). */
+const DISK = path.join(
+    process.env.DO_GITOPS_CACHE ??
+        path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "do-gitops-platform"),
+    "kustomize-builds",
+);
+/** Entries kept on disk; beyond it the least recently used quarter goes. */
+const DISK_KEEP = 400;
+
+function diskGet(key: string): string | undefined {
+    const file = path.join(DISK, `${key}.yaml`);
+    try {
+        const out = readFileSync(file, "utf8");
+        const now = new Date();
+        utimesSync(file, now, now);
+        return out;
+    } catch {
+        return undefined;
+    }
+}
+
+function diskPut(key: string, out: string): void {
+    try {
+        mkdirSync(DISK, { recursive: true });
+        const tmp = path.join(DISK, `.${key}.${process.pid}.tmp`);
+        writeFileSync(tmp, out);
+        renameSync(tmp, path.join(DISK, `${key}.yaml`));
+        const entries = readdirSync(DISK).filter((f) => f.endsWith(".yaml"));
+        if (entries.length > DISK_KEEP) {
+            const byAge = entries
+                .map((f) => ({ f, t: statSync(path.join(DISK, f)).mtimeMs }))
+                .sort((a, b) => a.t - b.t);
+            for (const { f } of byAge.slice(0, entries.length - (DISK_KEEP * 3) / 4))
+                rmSync(path.join(DISK, f), { force: true });
+        }
+    } catch {
+        // only an optimisation
+    }
+}
+
 /** Outputs of successful builds in this process, by buildKey. */
 const outputs = new Map<string, Promise<string>>();
 
@@ -84,7 +135,14 @@ export function cachedKustomizeBuild(kustomize: string, dir: string): Promise<st
     if (key === undefined) return kustomizeBuild(kustomize, dir);
     let out = outputs.get(key);
     if (!out) {
-        out = kustomizeBuild(kustomize, dir);
+        const kept = diskGet(key);
+        out =
+            kept === undefined
+                ? kustomizeBuild(kustomize, dir).then((o) => {
+                      diskPut(key, o);
+                      return o;
+                  })
+                : Promise.resolve(kept);
         outputs.set(key, out);
         out.catch(() => outputs.delete(key));
     }
@@ -96,11 +154,12 @@ const syncOutputs = new Map<string, string>();
 /** The objects `kustomize build <dir>` prints, parsed (empty documents dropped); built once per distinct folder content. */
 export function kustomizeObjects(kustomize: string, dir: string): any[] {
     const key = buildKey(kustomize, dir);
-    let out = key === undefined ? undefined : syncOutputs.get(key);
+    let out = key === undefined ? undefined : (syncOutputs.get(key) ?? diskGet(key));
     if (out === undefined) {
         out = execFileSync(kustomize, ["build", dir], { encoding: "utf8", timeout: 60_000 });
-        if (key !== undefined) syncOutputs.set(key, out);
+        if (key !== undefined) diskPut(key, out);
     }
+    if (key !== undefined) syncOutputs.set(key, out);
     return parseAllDocuments(out)
         .map((d) => d.toJS())
         .filter((o) => o !== null);
