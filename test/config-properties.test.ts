@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { RunError } from "@pulumi/pulumi/errors";
 import { allConfig, setAllConfig } from "@pulumi/pulumi/runtime/config";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import {
     ConfigError,
@@ -50,6 +51,11 @@ const render: typeof import("../tools/render/render").render = async (...args) =
 
 const parse = (raw: Record<string, unknown>, secretKeys: string[] = []) =>
     parseConfig(raw, { env: FAKE_ENV, secretKeys: new Set(secretKeys) });
+
+const isPlainMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The credentials of the full configuration below, encrypted one by one in its stack file. */
+const SECRET_PATHS = new Set(["github.statusToken", "notifications[0].credential", "notifications[1].credential"]);
 
 function problemsOf(fn: () => unknown): string[] {
     try {
@@ -1183,6 +1189,96 @@ describe("every setting at once, with the values users write", () => {
             assert.deepEqual((cfg as Record<string, unknown>)[key], full[key], key);
         }
     });
+
+    test("a section or list entry that is not a map is named once, as what it is, and nothing reads inside it", () => {
+        // Every map of the full configuration above, in turn, replaced by a list and by a text: the
+        // schema names it, and no check between fields reads through it (each would find nothing
+        // there and report its own problem about a field that is only missing because its parent
+        // is not a map).
+        const maps: Array<{ at: string; set: (v: unknown) => Record<string, unknown> }> = [
+            ...Object.keys(full)
+                .filter((k) => isPlainMap((full as Record<string, unknown>)[k]))
+                .map((k) => ({ at: k, set: (v: unknown) => ({ ...full, [k]: v }) })),
+            ...full.notifications.map((_, i) => ({
+                at: `notifications[${i}]`,
+                set: (v: unknown) => ({ ...full, notifications: full.notifications.map((n, j) => (j === i ? v : n)) }),
+            })),
+            {
+                at: "receivers[0]",
+                set: (v: unknown) => ({ ...full, receivers: [v] }),
+            },
+            {
+                at: "receivers[0].resources[0]",
+                set: (v: unknown) => ({
+                    ...full,
+                    receivers: [{ ...full.receivers[0], resources: [v, full.receivers[0]!.resources[1]] }],
+                }),
+            },
+            ...full.imageAutomation.images.map((_, i) => ({
+                at: `imageAutomation.images[${i}]`,
+                set: (v: unknown) => ({
+                    ...full,
+                    imageAutomation: {
+                        ...full.imageAutomation,
+                        images: full.imageAutomation.images.map((m, j) => (j === i ? v : m)),
+                    },
+                }),
+            })),
+        ];
+        assert.ok(maps.length >= 14, maps.map((m) => m.at).join(", "));
+        for (const { at, set } of maps) {
+            for (const [value, found] of [
+                [["x"], "a list"],
+                ["x", 'the text "x"'],
+            ] as const) {
+                const problems = problemsOf(() =>
+                    parseConfig(set(value), {
+                        env: FAKE_ENV,
+                        secretKeys: new Set(),
+                        stackFileSecrets: { keys: new Set(["github", "notifications"]), paths: SECRET_PATHS },
+                    }),
+                );
+                assert.deepEqual(problems, [`${at}: expected a map of settings, found ${found}`], at);
+            }
+        }
+    });
+
+    test("a list that is not a list is named once, and nothing reads inside it", () => {
+        const lists: Array<{ at: string; set: (v: unknown) => Record<string, unknown> }> = [
+            { at: "notifications", set: (v) => ({ ...full, notifications: v }) },
+            { at: "receivers", set: (v) => ({ ...full, receivers: v }) },
+            {
+                at: "imageAutomation.images",
+                set: (v) => ({ ...full, imageAutomation: { ...full.imageAutomation, images: v } }),
+            },
+            {
+                at: "receivers[0].resources",
+                set: (v) => ({ ...full, receivers: [{ ...full.receivers[0], resources: v }] }),
+            },
+            {
+                at: "notifications[1].kustomizations",
+                set: (v) => ({
+                    ...full,
+                    notifications: [full.notifications[0], { ...full.notifications[1], kustomizations: v }],
+                }),
+            },
+        ];
+        for (const { at, set } of lists) {
+            for (const [value, found] of [
+                [{ x: 1 }, "a map of settings"],
+                ["x", 'the text "x"'],
+            ] as const) {
+                const problems = problemsOf(() =>
+                    parseConfig(set(value), {
+                        env: FAKE_ENV,
+                        secretKeys: new Set(),
+                        stackFileSecrets: { keys: new Set(["github", "notifications"]), paths: SECRET_PATHS },
+                    }),
+                );
+                assert.deepEqual(problems, [`${at}: expected a list, found ${found}`], at);
+            }
+        }
+    });
 });
 
 /** Every value each closed list documents (README, docs/notifications.md, Flux's Receiver kinds). */
@@ -1423,5 +1519,178 @@ describe("docs/notifications.md's documented defaults", () => {
             "notifications",
         ]);
         assert.equal(cfg.notifications[0]?.severity, cell.slice(1, -1));
+    });
+});
+
+describe("every message names the field and what is wrong with it", () => {
+    /** The problems of the base configuration with `extra` merged in (notifications and github secrets). */
+    const problemsWith = (extra: Record<string, unknown>) =>
+        problemsOf(() => parse({ ...baseConfig(), ...extra }, ["notifications", "github"]));
+    const slack = { name: "n", type: "slack", credential: "x" };
+
+    test("a map's keys and values: the map's path, the key, and the rule it breaks", () => {
+        // zod's own wording was `notifications[0].eventMetadata.: Invalid key in record`
+        assert.deepEqual(problemsWith({ notifications: [{ ...slack, eventMetadata: { "": "v" } }] }), [
+            "notifications[0].eventMetadata: a key must not be empty; found an empty value",
+        ]);
+        assert.deepEqual(problemsWith({ notifications: [{ ...slack, eventMetadata: { env: 3 } }] }), [
+            "notifications[0].eventMetadata.env: expected text, found the number (not shown: a secret)",
+        ]);
+        const labels = (matchLabels: unknown) => ({
+            receivers: [{ name: "r", type: "github", resources: [{ kind: "GitRepository", name: "*", matchLabels }] }],
+        });
+        assert.deepEqual(problemsWith(labels({ "": "web" })), [
+            "receivers[0].resources[0].matchLabels: a key must not be empty; found an empty value",
+        ]);
+        assert.deepEqual(problemsWith(labels({ app: true })), [
+            'receivers[0].resources[0].matchLabels.app: expected text, found the value true: YAML reads it unquoted as true; quote it: app: "true"',
+        ]);
+    });
+
+    test("a number or true/false where a closed list's value belongs is named with the list", () => {
+        assert.deepEqual(problemsWith({ acme: { ...baseConfig().acme, environment: 5 } }), [
+            "acme.environment: must be one of staging, production; found the number 5",
+        ]);
+    });
+
+    test("quotes around a number or true/false: removing them is advised where YAML then reads the expected type", () => {
+        // The oracle is a YAML 1.2 parser (the `yaml` package): the advice is given exactly when
+        // the unquoted text reads as a number (a whole-number field) or as true/false (a
+        // boolean field). The samples are the forms the advice covers and texts next to them;
+        // YAML also reads 0x1F, 1e3, +5 and True, which get no advice.
+        const samples = [
+            "12",
+            " 12 ",
+            "-3",
+            "1.25",
+            "5x",
+            "x5",
+            "1.x",
+            "--1",
+            "1 2",
+            "true",
+            "false",
+            " false ",
+            "yes",
+            "abc",
+        ];
+        for (const sample of samples) {
+            const yamlReads = parseYaml(sample) as unknown;
+            const count = problemsWith({
+                cluster: { ...baseConfig().cluster, nodePool: { size: "s-2vcpu-4gb", count: sample } },
+            });
+            assert.equal(count.length, 1, count.join("\n"));
+            assert.match(count[0]!, /^cluster\.nodePool\.count: expected a whole number, found the text /);
+            assert.equal(
+                count[0]!.endsWith(`: remove the quotes: count: ${sample.trim()}`),
+                typeof yamlReads === "number",
+                `count: ${JSON.stringify(sample)}: ${count[0]}`,
+            );
+            const ha = problemsWith({ cluster: { ...baseConfig().cluster, ha: sample } });
+            assert.equal(ha.length, 1, ha.join("\n"));
+            assert.match(ha[0]!, /^cluster\.ha: expected true or false, found the text /);
+            assert.equal(
+                ha[0]!.endsWith(`: remove the quotes: ha: ${sample.trim()}`),
+                typeof yamlReads === "boolean",
+                `ha: ${JSON.stringify(sample)}: ${ha[0]}`,
+            );
+        }
+        // quoting is advised only for text fields, and only for what YAML read as a number or true/false
+        const cluster = (extra: Record<string, unknown>) =>
+            problemsWith({ cluster: { ...baseConfig().cluster, ...extra } });
+        assert.deepEqual(cluster({ ha: 5 }), ["cluster.ha: expected true or false, found the number 5"]);
+        assert.deepEqual(cluster({ nodePool: { size: "s-2vcpu-4gb", count: true } }), [
+            "cluster.nodePool.count: expected a whole number, found the value true",
+        ]);
+        assert.deepEqual(cluster({ name: ["edge"] }), ["cluster.name: expected text, found a list"]);
+        assert.deepEqual(cluster({ name: null }), ["cluster.name: expected text, found an empty value"]);
+        assert.deepEqual(cluster({ name: { a: 1 } }), ["cluster.name: expected text, found a map of settings"]);
+    });
+
+    test("a key written flat with a deeper path is named with the whole nested path", () => {
+        assert.deepEqual(problemsWith({ "cluster.nodePool.size": "s-4vcpu-8gb" }), [
+            "cluster.nodePool.size: unknown key; did you mean cluster with nodePool.size inside it? Nest it in the " +
+                "stack file, or use pulumi config set --path 'cluster.nodePool.size' <value>",
+        ]);
+    });
+
+    test("ACME terms: the message names the Subscriber Agreement and where to read it", () => {
+        const problems = problemsWith({ acme: { email: "ops@example.com" } });
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0]!, /^acme\.termsAccepted: must be true: /);
+        // Let's Encrypt publishes its Subscriber Agreement in its repository
+        assert.match(problems[0]!, /does not agree to its Subscriber Agreement/);
+        assert.match(problems[0]!, / https:\/\/letsencrypt\.org\/repository\/ /);
+        assert.match(problems[0]!, /set acme\.termsAccepted: true$/);
+    });
+
+    test("a truncated word is suggested while the cut is at most a third of the longer word", () => {
+        // "namespa" is 3 edits from "namespaces" (10 letters: 3 allowed), though only 7 letters typed
+        assert.equal(suggest("namespa", ["namespaces"]), "namespaces");
+        assert.equal(suggest("namespaces", ["namespa"]), "namespa");
+        assert.equal(suggest("names", ["namespaces"]), undefined, "5 edits");
+    });
+
+    test("a key with no namespace is not another namespace's", () => {
+        // the engine names every key namespace:key; a bare key is no typo of a namespace
+        assert.deepEqual(namespaceProblems("do-gitops-platform", ["webhook", "flux", "do-gitops-platfrom"]), []);
+    });
+});
+
+describe("the target's checks read the resolved contour.install", () => {
+    test("digitalocean always installs Contour; existing-cluster with install true needs no ingress class", () => {
+        assert.deepEqual(
+            problemsOf(() => parse({ ...baseConfig(), contour: { install: false } })),
+            ["contour.install: target digitalocean always installs Contour (its load balancer carries the webhooks)"],
+        );
+        const existing = (contour: Record<string, unknown>) =>
+            problemsOf(() =>
+                parseConfig(
+                    {
+                        target: "existing-cluster",
+                        existingCluster: { context: "kind" },
+                        webhook: { host: "flux.example.com" },
+                        acme: { email: "ops@example.com", termsAccepted: true },
+                        contour,
+                    },
+                    { env: {}, requireCredentials: false },
+                ),
+            ).map((p) => p.split(":")[0]);
+        assert.deepEqual(existing({ install: true }), []);
+        assert.deepEqual(existing({}), ["webhook.ingressClassName"]);
+    });
+});
+
+describe("secure: markers of a list's tenth entry and beyond", () => {
+    test("a whole notifications list encrypted covers notifications[10].credential", () => {
+        const notifications = Array.from({ length: 12 }, (_, i) => ({ name: `n${i}`, type: "slack", credential: "x" }));
+        const problems = problemsOf(() =>
+            parseConfig(
+                { ...baseConfig(), notifications },
+                {
+                    env: FAKE_ENV,
+                    stackFileSecrets: { keys: new Set(["notifications"]), paths: new Set(["notifications"]) },
+                },
+            ),
+        );
+        assert.deepEqual(problems, []);
+        const one = problemsOf(() =>
+            parseConfig(
+                { ...baseConfig(), notifications },
+                {
+                    env: FAKE_ENV,
+                    stackFileSecrets: {
+                        keys: new Set(["notifications"]),
+                        paths: new Set(
+                            notifications.map((_, i) => `notifications[${i}]`).filter((p) => p !== "notifications[11]"),
+                        ),
+                    },
+                },
+            ),
+        );
+        assert.deepEqual(
+            one.map((p) => p.split(":")[0]),
+            ["notifications[11].credential"],
+        );
     });
 });

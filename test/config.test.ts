@@ -1099,8 +1099,8 @@ describe("image automation: checks between fields", () => {
                     "x",
                 ],
             },
-            { github: { repository: "acme/platform" }, receivers: [{ name: "hub", type: "dockerhub" }, "y"] },
-        ).filter((p) => !p.startsWith("imageAutomation.images[9]") && !p.startsWith("receivers[1]"));
+            { github: { repository: "acme/platform" }, receivers: [{ name: "hub", type: "dockerhub" }] },
+        ).filter((p) => !p.startsWith("imageAutomation.images[9]"));
         assert.deepEqual(problems, [
             "imageAutomation.images[1].name: duplicate name app",
             'imageAutomation.images[1]: set either semver (a range such as ">=1.0.0 <2.0.0") or pattern (a tag regex), not both',
@@ -1111,6 +1111,28 @@ describe("image automation: checks between fields", () => {
             "imageAutomation.images[6].receiver: no receivers entry named hubb; did you mean hub?",
             "imageAutomation.images[7].receiver: no receivers entry named zzzzzz",
         ]);
+    });
+
+    test("a receiver the schema refuses could be the one an image names: only the schema's problem is reported", () => {
+        for (const broken of ["y", { type: "dockerhub" }, { name: 5, type: "dockerhub" }]) {
+            const problems = at(
+                { enabled: true, images: [{ name: "f", image: "nginx", semver: "1.x", receiver: "hubb" }] },
+                { github: { repository: "acme/platform" }, receivers: [{ name: "hub", type: "dockerhub" }, broken] },
+            );
+            assert.deepEqual(
+                problems.map((p) => p.split(":")[0]),
+                ["receivers[1]" + (typeof broken === "string" ? "" : ".name")],
+                JSON.stringify(broken),
+            );
+        }
+        // a receivers setting that is no list: no entry can be read
+        assert.deepEqual(
+            at(
+                { enabled: true, images: [{ name: "f", image: "nginx", semver: "1.x", receiver: "hub" }] },
+                { github: { repository: "acme/platform" }, receivers: "hub" },
+            ).map((p) => p.split(":")[0]),
+            ["receivers"],
+        );
     });
 });
 
