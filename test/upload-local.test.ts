@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { getEventListeners } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { type FileHandle, mkdtemp, open, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { loadMatcher, SourceError, scanSource } from "../tools/upload/files";
 import { forEachLimit } from "../tools/upload/pool";
 import { backoffMs, classify, DEFAULT_RETRY, type RetryPolicy, StoppedError, withRetries } from "../tools/upload/retry";
@@ -207,6 +208,117 @@ describe("upload files: what a scan skips, and says so", () => {
                 );
             },
         );
+    });
+
+    test("the lists are sorted by path whatever order the walk met them in (root first, then each folder)", async () => {
+        await inTree({ "a/y.yaml": "", "z/y.yaml": "", "n.yaml": "" }, async (root) => {
+            for (const rel of ["m.yaml", "a/x.yaml", "z/x.yaml"]) {
+                await symlink(path.join(root, "missing"), path.join(root, rel));
+            }
+            const scan = await scanSource(root);
+            assert.deepEqual(
+                scan.files.map((f) => f.rel),
+                ["a/y.yaml", "n.yaml", "z/y.yaml"],
+            );
+            // the walk meets m.yaml (in the root) before either folder's x.yaml
+            assert.deepEqual(
+                scan.skipped.map((s) => s.rel),
+                ["a/x.yaml", "m.yaml", "z/x.yaml"],
+            );
+        });
+    });
+
+    test("a link that cannot be followed for another reason is listed with the system's error code", async () => {
+        await inTree({ "real/a.yaml": "" }, async (root) => {
+            // a path through a file: stat fails with ENOTDIR
+            await symlink(path.join(root, "real/a.yaml/inside"), path.join(root, "through-file.yaml"));
+            const scan = await scanSource(root);
+            assert.deepEqual(scan.skipped, [
+                { rel: "through-file.yaml", reason: "symbolic link cannot be followed (ENOTDIR)" },
+            ]);
+            assert.deepEqual(
+                scan.files.map((f) => f.rel),
+                ["real/a.yaml"],
+            );
+        });
+    });
+
+    test("a folder that cannot be read is listed with the system's error code; the rest is still synced", async () => {
+        // Root reads any folder whatever its mode, so the unreadable folder is one whose path is
+        // longer than the system's limit (PATH_MAX, 4,096 bytes on Linux): 16 names of 255 bytes.
+        const root = await mkdtemp(path.join(os.tmpdir(), "upload-local-"));
+        try {
+            const name = "d".repeat(255);
+            const parent = Array.from({ length: 15 }, () => name).join("/");
+            mkdirSync(path.join(root, parent), { recursive: true });
+            writeFileSync(path.join(root, parent, "deep.yaml"), "");
+            writeFileSync(path.join(root, "top.yaml"), "");
+            // the 16th: its path is too long for mkdir(2) too, so it is made relative to its parent
+            const made = spawnSync("mkdir", [name], { cwd: path.join(root, parent) });
+            assert.equal(made.status, 0, String(made.stderr));
+            assert.ok(path.join(root, parent, name).length > 4096);
+            const scan = await scanSource(root);
+            assert.deepEqual(
+                scan.files.map((f) => f.rel),
+                [`${parent}/deep.yaml`, "top.yaml"],
+            );
+            assert.deepEqual(scan.skipped, [
+                { rel: `${parent}/${name}/`, reason: "folder cannot be read (ENAMETOOLONG)" },
+            ]);
+        } finally {
+            // rm(1) removes a tree deeper than PATH_MAX (it walks it relative to each folder)
+            spawnSync("rm", ["-rf", root]);
+        }
+    });
+
+    test("the source folder itself cannot be read (gone after it was checked): an error naming it", async () => {
+        const base = await mkdtemp(path.join(os.tmpdir(), "upload-local-"));
+        try {
+            const root = path.join(base, "src");
+            mkdirSync(root);
+            writeFileSync(path.join(root, "a.yaml"), "");
+            // the scan checks the folder, then reads its ignore file: a FIFO, which holds the scan
+            // until the test opens it for writing, removes the folder and ends the file
+            const rules = path.join(base, "rules");
+            const made = spawnSync("mkfifo", [rules]);
+            assert.equal(made.status, 0, String(made.stderr));
+            const outcome = assert.rejects(
+                scanSource(root, rules),
+                (e: Error) =>
+                    e instanceof SourceError &&
+                    e.message ===
+                        `cannot read source folder ${root}: ENOENT: no such file or directory, scandir '${root}'`,
+            );
+            outcome.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+            // opening a FIFO for writing without blocking succeeds once the scan has opened it
+            // (before that: ENXIO); bounded, in case the scan never reads it
+            let writer: FileHandle | undefined;
+            for (let tries = 0; writer === undefined; tries++) {
+                try {
+                    writer = await open(rules, constants.O_WRONLY | constants.O_NONBLOCK);
+                } catch (err) {
+                    if ((err as NodeJS.ErrnoException).code !== "ENXIO" || tries >= 500) throw err;
+                    await delay(10);
+                }
+            }
+            rmSync(root, { recursive: true });
+            await writer.close();
+            await outcome;
+        } finally {
+            await rm(base, { recursive: true, force: true });
+        }
+    });
+
+    test("an ignore file that cannot be read is an error, the default .sourceignore too (only a missing one is not)", async () => {
+        await inTree({ "a.yaml": "", ".sourceignore/x": "" }, async (root) => {
+            const file = path.join(root, ".sourceignore");
+            await assert.rejects(
+                scanSource(root),
+                (e: Error) =>
+                    e instanceof SourceError &&
+                    e.message === `cannot read ignore file ${file}: EISDIR: illegal operation on a directory, read`,
+            );
+        });
     });
 
     test("ordinary non-ASCII names are kept", async () => {

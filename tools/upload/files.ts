@@ -74,6 +74,10 @@ export async function loadMatcher(root: string, ignoreFile?: string): Promise<{ 
     }
 }
 
+/** Orders a scan's lists by path (UTF-16 code units); the paths of one list are distinct. */
+// Stryker disable next-line EqualityOperator: no two paths of one list are equal, so `<=` orders them as `<` does
+const byRel = (a: { rel: string }, b: { rel: string }): number => (a.rel < b.rel ? -1 : 1);
+
 export async function scanSource(root: string, ignoreFile?: string): Promise<ScanResult> {
     let st: Awaited<ReturnType<typeof stat>>;
     try {
@@ -155,7 +159,7 @@ export async function scanSource(root: string, ignoreFile?: string): Promise<Sca
             }
         }
     }
-    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-    skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    files.sort(byRel);
+    skipped.sort(byRel);
     return { files, ignored, skipped, warnings, matcher, ignoreFile: used };
 }
