@@ -175,10 +175,16 @@ export const GROUPS: readonly MutationGroup[] = [
         ],
     },
     {
+        // the sync (plan, digestAll, uploads, deletes) and its one read of every file, digest-worker.cjs:
+        // CommonJS, which Stryker mutates too; the instrumented copy runs in the worker thread as well
+        // (the thread inherits the process's environment, where the tap runner names the active
+        // mutant), but coverage is only recorded in the test process's main thread: what runs only
+        // in the worker, its answer(), is exported and run in process by upload-digest-worker.
         name: "upload-sync",
-        mutate: ["tools/upload/sync.ts"],
+        mutate: ["tools/upload/sync.ts", "tools/upload/digest-worker.cjs"],
         tests: [
             "test/upload-sync-plan.test.ts",
+            "test/upload-digest-worker.test.ts",
             "test/upload-digest.test.ts",
             "test/upload-units.test.ts",
             "test/upload-sync.test.ts",

@@ -71,15 +71,25 @@ function digestFiles(files, needles) {
     return { md5, candidate, size };
 }
 
-module.exports = { digestFiles };
-
-const threads = require("node:worker_threads");
-if (!threads.isMainThread && threads.workerData?.digestFiles === true) {
-    const { files, needles } = threads.workerData;
+/**
+ * The worker's side of digestInWorker (sync.ts): digests `data.files` and posts the result to
+ * `port`, its three buffers moved rather than copied, or `{ error }` with the message of whatever
+ * was thrown (a file that cannot be read): the worker answers once, whatever happens.
+ * @param {{ files: ReadonlyArray<{ abs: string }>, needles: readonly string[] }} data
+ * @param {{ postMessage(value: unknown, transfer?: ArrayBuffer[]): void }} port
+ */
+function answer(data, port) {
     try {
-        const { md5, candidate, size } = digestFiles(files, needles);
-        threads.parentPort.postMessage({ md5, candidate, size }, [md5.buffer, candidate.buffer, size.buffer]);
+        const { md5, candidate, size } = digestFiles(data.files, data.needles);
+        port.postMessage({ md5, candidate, size }, [md5.buffer, candidate.buffer, size.buffer]);
     } catch (err) {
-        threads.parentPort.postMessage({ error: err instanceof Error ? err.message : String(err) });
+        port.postMessage({ error: err instanceof Error ? err.message : String(err) });
     }
 }
+
+module.exports = { digestFiles, answer };
+
+// Started as digestInWorker's worker: answer it. Imported in any other thread (the caller's, or
+// a worker of someone else's that loads sync.ts): nothing.
+const threads = require("node:worker_threads");
+if (!threads.isMainThread && threads.workerData?.digestFiles === true) answer(threads.workerData, threads.parentPort);

@@ -8,3 +8,12 @@ export declare function digestFiles(
     files: ReadonlyArray<{ readonly abs: string }>,
     needles: readonly string[],
 ): { md5: Buffer; candidate: Uint8Array; size: Float64Array };
+
+/**
+ * The worker's side: digests `data.files` and posts `{ md5, candidate, size }` (their buffers
+ * transferred) or `{ error }` to `port`.
+ */
+export declare function answer(
+    data: { readonly files: ReadonlyArray<{ readonly abs: string }>; readonly needles: readonly string[] },
+    port: { postMessage(value: unknown, transfer?: ArrayBuffer[]): void },
+): void;
