@@ -8,7 +8,15 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { createClient, describeError, S3Error, type S3Op, textReader, usePathStyle } from "../tools/upload/s3";
+import {
+    createClient,
+    describeError,
+    S3Error,
+    type S3Op,
+    TLS_TRUST,
+    textReader,
+    usePathStyle,
+} from "../tools/upload/s3";
 
 interface Seen {
     method: string;
@@ -377,5 +385,158 @@ describe("upload S3 client: addressing and messages", () => {
             cases.map(([err]) => describeError(err, ctx)),
             cases.map(([, want]) => want),
         );
+    });
+});
+
+describe("upload S3 client: replies and failures by their published names", () => {
+    test("a reply without a body is named by its status: the HTTP reason phrase (S3's InternalError for 500)", async () => {
+        const c = client({ attempts: 1 });
+        // RFC 9110 / RFC 6585 reason phrases (Node's http.STATUS_CODES) without spaces; 500 is
+        // S3's own code for it (S3 API reference, "Error codes": InternalError, 500)
+        const statuses = [400, 403, 404, 405, 429, 500, 501, 502, 503, 504];
+        const want = statuses.map((st) => (st === 500 ? "InternalError" : http.STATUS_CODES[st]!.replace(/ /g, "")));
+        const got: string[] = [];
+        try {
+            for (const status of statuses) {
+                handler = (_req, res) => {
+                    res.writeHead(status);
+                    res.end();
+                };
+                const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as S3Error;
+                assert.equal(err.message, err.name, "no body: the message is the name");
+                got.push(err.name);
+            }
+            assert.deepEqual(got, want);
+            assert.equal(c.stats.retryable, 6, "429 and the five 5xx");
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a reply whose body stalls after its headers is a TimeoutError too", async () => {
+        const c = client({ attempts: 1, requestTimeoutMs: 100 });
+        const held: http.ServerResponse[] = [];
+        handler = (_req, res) => {
+            res.writeHead(200);
+            res.write("<ListBucketResult>");
+            held.push(res);
+        };
+        try {
+            const err = (await c
+                .send({ method: "GET", reader: textReader((t) => t) }, "GET")
+                .catch((e: unknown) => e)) as Error & { cause?: { code?: string } };
+            assert.equal(err.name, "TimeoutError");
+            assert.match(err.message, /^no reply for the request timeout \(/);
+            assert.equal(err.cause?.code, "UND_ERR_BODY_TIMEOUT");
+        } finally {
+            for (const r of held) r.socket?.destroy();
+            c.client.destroy();
+        }
+    });
+
+    test("a call on a closed client is a network error (ECONNRESET, connection closed), counted", async () => {
+        const c = client({ attempts: 1 });
+        handler = (_req, res) => res.end();
+        c.client.destroy();
+        const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as Error & {
+            code?: string;
+            cause?: { code?: string };
+        };
+        assert.equal(err.code, "ECONNRESET");
+        assert.match(err.message, /^connection closed: /);
+        assert.equal(err.cause?.code, "UND_ERR_DESTROYED");
+        assert.equal(seen.length, 0);
+    });
+
+    test("the request in flight is listed with its label until it ends; the time of the last end is kept", async () => {
+        const c = client({ attempts: 1 });
+        let release: () => void = () => undefined;
+        handler = (_req, res) => {
+            release = () => res.end();
+        };
+        try {
+            assert.equal(c.stats.describe(), "0 requests (none)");
+            const before = Date.now();
+            const call = c.send({ method: "GET", key: "x" }, "GET x");
+            for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+            assert.deepEqual(
+                [...c.stats.inFlight].map((f) => f.label),
+                ["GET x"],
+            );
+            const [entry] = c.stats.inFlight;
+            assert.ok(entry!.since >= before && entry!.since <= Date.now());
+            await new Promise((r) => setTimeout(r, 10)); // the client was made at least 10 ms ago
+            const released = Date.now();
+            release();
+            await call;
+            assert.equal(c.stats.inFlight.size, 0);
+            assert.ok(c.stats.lastDone >= released, "lastDone is when the call ended");
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("certificate failures are OpenSSL's verify codes (as Node names them), whole codes only", () => {
+        const ctx = { endpoint: "https://fra1.example", bucket: "bk" };
+        // OpenSSL's X509_V_ERR_* names for an untrusted chain, and Node's name for a wrong host
+        const trust = [
+            "DEPTH_ZERO_SELF_SIGNED_CERT",
+            "SELF_SIGNED_CERT_IN_CHAIN",
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "UNABLE_TO_GET_ISSUER_CERT",
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "CERT_HAS_EXPIRED",
+            "CERT_NOT_YET_VALID",
+            "CERT_UNTRUSTED",
+            "CERT_SIGNATURE_FAILURE",
+            "ERR_TLS_CERT_ALTNAME_INVALID",
+        ];
+        for (const code of trust) {
+            assert.ok(TLS_TRUST.test(code), code);
+            assert.equal(
+                describeError(Object.assign(new Error("x"), { code }), ctx),
+                `the TLS certificate of https://fra1.example is not trusted (${code}); certificate checks are never turned off (NODE_EXTRA_CA_CERTS=FILE adds a root to trust)`,
+            );
+        }
+        for (const code of [
+            "XCERT_HAS_EXPIRED",
+            "CERT_HAS_EXPIRED_X",
+            "UNABLE_TO_GET_ISSUER_CERT_",
+            "CERT_REVOKED",
+            "",
+        ]) {
+            assert.equal(TLS_TRUST.test(code), false, code);
+        }
+    });
+
+    test("unreachable endpoints are the system's connect and DNS error codes, whole codes only", () => {
+        const ctx = { endpoint: "https://fra1.example", bucket: "bk" };
+        const net = (code: string) => Object.assign(new Error("x"), { code });
+        // connect(2) / getaddrinfo(3) failures as libuv names them
+        for (const code of [
+            "ECONNREFUSED",
+            "ENOTFOUND",
+            "EAI_AGAIN",
+            "ECONNRESET",
+            "ETIMEDOUT",
+            "EHOSTUNREACH",
+            "ENETUNREACH",
+        ]) {
+            assert.equal(describeError(net(code), ctx), `cannot reach endpoint https://fra1.example (${code})`);
+        }
+        for (const code of ["XECONNREFUSED", "ECONNREFUSEDX", "EPIPE"]) {
+            assert.equal(describeError(net(code), ctx), "Error: x", code);
+        }
+        // a cause's code counts too; "time out" in any case and spelling is a timeout
+        assert.equal(
+            describeError(Object.assign(new Error("fetch failed"), { cause: { code: "ENOTFOUND" } }), ctx),
+            "cannot reach endpoint https://fra1.example (ENOTFOUND)",
+        );
+        for (const message of ["Connect Timeout", "request time out", "operation timed out"]) {
+            assert.equal(
+                describeError(new Error(message), ctx),
+                `endpoint https://fra1.example did not answer in time (${message})`,
+            );
+        }
     });
 });
