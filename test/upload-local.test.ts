@@ -367,6 +367,11 @@ describe("upload retries: which failures are retried", () => {
             ["TimeoutError", Object.assign(new Error("t"), { name: "TimeoutError" }), "retry"],
             ["AbortError with 500", Object.assign(s3("AbortError", 500), { code: "ECONNRESET" }), "final"],
             ["StoppedError", new StoppedError(), "final"],
+            [
+                "StoppedError with 503",
+                Object.assign(new StoppedError(), { $metadata: { httpStatusCode: 503 }, code: "ECONNRESET" }),
+                "final",
+            ],
             ["ERR_TLS_CERT_ALTNAME_INVALID", net("ERR_TLS_CERT_ALTNAME_INVALID"), "final"],
             ["no code", new Error("x"), "final"],
             ["undefined", undefined, "final"],
@@ -496,6 +501,15 @@ describe("upload retries: withRetries", () => {
             }, fast),
             (e: unknown) => e === "plain",
         );
+        // a rejection with no value at all is passed on as it is too (nothing to note the attempts on)
+        for (const nothing of [undefined, null]) {
+            await assert.rejects(
+                withRetries(async () => {
+                    throw nothing;
+                }, fast),
+                (e: unknown) => e === nothing,
+            );
+        }
         const single = { ...fast, attempts: 1 };
         let once = 0;
         await assert.rejects(
