@@ -3,10 +3,6 @@
 import { DEFAULT_GRACE_MS, runUpload } from "./cli";
 
 export function main(argv: readonly string[]): void {
-    // The SDK warns on every run that releases after January 2027 need Node 22;
-    // that is a note for the project's Node upgrade, not for each sync's output.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
     // First Ctrl-C (or SIGTERM): stop scheduling, let the requests in flight
     // finish (at most DEFAULT_GRACE_MS), print the summary, exit 130. Second:
     // abort the requests in flight at once; if the run still has not returned
