@@ -7,10 +7,14 @@
 // (upload-sync, upload-failures, upload-receiver…) remain the reference for a real server's replies.
 // The first test file of `make mutation GROUP=upload-cli-run`.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DEFAULT_GRACE_MS, DEFAULT_HEARTBEAT_MS, type RunDeps, runUpload, summaryLine } from "../tools/upload/cli";
@@ -563,6 +567,100 @@ describe("upload command: the receiver", () => {
     });
 });
 
+describe("upload command: a receiver certificate that does not verify", () => {
+    /** A self-signed certificate for 127.0.0.1 (openssl CLI) and an HTTPS receiver serving it. */
+    async function untrustedReceiver() {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-cli-tls-"));
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "k.pem",
+                "-out",
+                "c.pem",
+            ].concat(["-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]),
+            { cwd: dir, stdio: "pipe" },
+        );
+        let requests = 0;
+        const server = https.createServer(
+            { key: readFileSync(path.join(dir, "k.pem")), cert: readFileSync(path.join(dir, "c.pem")) },
+            (_req, res) => {
+                requests++;
+                res.writeHead(200).end();
+            },
+        );
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        rmSync(dir, { recursive: true, force: true });
+        return {
+            url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook/${HOOK}`,
+            requests: () => requests,
+            close: () => new Promise<void>((r) => server.close(() => r())),
+        };
+    }
+
+    test("exit 1, not retried, and the advice fits what the call trusted and the stack's ACME environment", async () => {
+        fresh();
+        const src = await makeTree({ "a.yaml": A });
+        const rx = await untrustedReceiver();
+        const shown = `${rx.url.slice(0, rx.url.indexOf("/hook/"))}/hook/<redacted>`;
+        const head = `error: receiver POST ${shown}: its TLS certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT), so the call was not made. `;
+        const tail =
+            " Certificate checks are never turned off. The sync itself succeeded; Flux will pick the change up at its next interval.";
+        const pending =
+            "the receiver does not serve a certificate KCert issued yet (is it still pending?), or it serves another one.";
+        const staging =
+            "Let's Encrypt's staging roots ((STAGING) Pretend Pear X1, (STAGING) Bogus Broccoli X2, (STAGING) Yearning Yucca Root YE, (STAGING) Yonder Yam Root YR)";
+        try {
+            const viaStack = (acme?: string) => async () => ({
+                bucketReceiverUrl: rx.url,
+                bucketReceiverToken: TOKEN,
+                ...(acme ? { acmeEnvironment: acme } : {}),
+            });
+            const cases: Array<[RunDeps, string]> = [
+                [
+                    { readStackOutputs: viaStack("staging") },
+                    `It was checked against Node's roots and ${staging}. The stack's certificates come from Let's Encrypt staging, so ${pending}`,
+                ],
+                [
+                    { readStackOutputs: viaStack("production") },
+                    `It was checked against Node's roots. The stack uses Let's Encrypt production (acme.environment), whose roots Node trusts: ${pending}`,
+                ],
+                [
+                    { readStackOutputs: viaStack() },
+                    "It was checked against Node's roots. The stack's ACME environment is not known (the stack has no acmeEnvironment output: run make bootstrap to update it): " +
+                        "with Let's Encrypt staging certificates, let the tool read the stack's outputs, or pass --receiver-ca FILE (FLUX_RECEIVER_CA) with the root to trust.",
+                ],
+                [
+                    { env: { ...KEYS, FLUX_RECEIVER_URL: rx.url, FLUX_RECEIVER_TOKEN: TOKEN } },
+                    "It was checked against Node's roots. The stack's ACME environment is not known (the stack outputs were not read): " +
+                        "with Let's Encrypt staging certificates, let the tool read the stack's outputs, or pass --receiver-ca FILE (FLUX_RECEIVER_CA) with the root to trust.",
+                ],
+            ];
+            for (const [i, [deps, hint]] of cases.entries()) {
+                const r = await run(target(src), deps);
+                assert.equal(r.code, 1, r.all());
+                assert.deepEqual(r.err, [head + hint + tail]);
+                assert.equal(
+                    r.lastOut(),
+                    i === 0 ? "uploaded 1, deleted 0, unchanged 0" : "uploaded 0, deleted 0, unchanged 1",
+                );
+                assert.deepEqual(secretsIn(r.all()), []);
+            }
+            assert.equal(rx.requests(), 0, "no request reached the server, and none was retried");
+        } finally {
+            await rx.close();
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+});
+
 describe("upload command: port-forwards", () => {
     const s3Svc = { namespace: "s3", service: "seaweedfs", port: 8333 };
     const rxSvc = { namespace: "flux-system", service: "webhook-receiver", port: 80 };
@@ -813,6 +911,66 @@ describe("upload output", () => {
         assert.equal(out[1]!.split("\n").length, 256);
         rep.stop();
         assert.equal(out.length, 2);
+    });
+
+    test("on a terminal: a bar on stderr counts objects and bytes sent, shows a waiting note, and is cleared at the end", async () => {
+        const write = process.stderr.write;
+        const tty = Object.getOwnPropertyDescriptor(process.stderr, "isTTY");
+        const columns = Object.getOwnPropertyDescriptor(process.stderr, "columns");
+        let drawn = "";
+        const err: string[] = [];
+        Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
+        Object.defineProperty(process.stderr, "columns", { value: 200, configurable: true });
+        process.stderr.write = ((chunk: string | Uint8Array) => {
+            drawn += String(chunk);
+            return true;
+        }) as typeof process.stderr.write;
+        try {
+            const idle = createReporter({ out: () => undefined, err: (l) => err.push(l), isTTY: true });
+            idle.start({ uploads: [], deletes: [], keptRemote: [], unchanged: 5 });
+            idle.stop();
+            assert.equal(drawn, "", "nothing to do: no bar");
+            const rep = createReporter({ out: () => undefined, err: (l) => err.push(l), isTTY: true });
+            rep.start({ uploads: [item("a", 1536), item("b", 512)], deletes: ["c"], keptRemote: [], unchanged: 0 });
+            // cli-progress redraws at most every 100 ms (10 frames a second)
+            const frame = () => new Promise((r) => setTimeout(r, 150));
+            await frame();
+            rep.uploaded(item("a", 1536));
+            await frame();
+            rep.waiting("still waiting for 1 request(s)");
+            await frame();
+            rep.uploaded(item("b", 512));
+            await frame();
+            rep.deleted("c");
+            rep.stop();
+            // each redraw starts at column 1 (ESC [1G); the text without the terminal's control sequences
+            const frames = drawn
+                .split("\x1b[1G")
+                .slice(1)
+                // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences
+                .map((f) => f.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "").replace(/[█░]+/, "#"))
+                // the bar's own timer may draw a frame again
+                .filter((f, i, all) => f !== all[i - 1]);
+            assert.deepEqual(
+                frames.slice(0, 4).map((f) => f.replace(/ \| \d+s left/, " | Ns left")),
+                [
+                    "syncing [#] 0/3 objects | 0 B sent | Ns left",
+                    "syncing [#] 1/3 objects | 1.5 KiB sent | Ns left",
+                    "syncing [#] 1/3 objects | 1.5 KiB sent | Ns left | still waiting for 1 request(s)",
+                    "syncing [#] 2/3 objects | 2.0 KiB sent | Ns left",
+                ],
+            );
+            assert.match(frames[4]!, /^syncing \[#\] 3\/3 objects \| 2\.0 KiB sent \| \d+s left$/);
+            assert.ok(drawn.startsWith("\x1b7\x1b[?25l"), "the cursor is hidden while the bar is drawn");
+            assert.ok(drawn.endsWith("\x1b[1G\x1b[2K"), "and the bar's line is cleared at the end");
+            assert.deepEqual(err, []);
+        } finally {
+            process.stderr.write = write;
+            if (tty) Object.defineProperty(process.stderr, "isTTY", tty);
+            else delete (process.stderr as { isTTY?: boolean }).isTTY;
+            if (columns) Object.defineProperty(process.stderr, "columns", columns);
+            else delete (process.stderr as { columns?: number }).columns;
+        }
     });
 
     test("on a terminal: failures are listed when the bar stops; a waiting line without a bar goes to stderr", () => {

@@ -567,6 +567,32 @@ describe("upload stack outputs", () => {
         }
     });
 
+    test("with no folder given, pulumi runs in the project: the nearest Pulumi.yaml upwards, else this repository", async () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-pulumi-"));
+        const before = process.cwd();
+        try {
+            const command = fakePulumi(dir, "process.stdout.write('{}');");
+            const project = path.join(dir, "proj");
+            mkdirSync(path.join(project, "sub", "deeper"), { recursive: true });
+            writeFileSync(path.join(project, "Pulumi.yaml"), "name: p\nruntime: nodejs\n");
+            const env = { PULUMI_BACKEND_URL: "s3://state" };
+            process.chdir(path.join(project, "sub", "deeper"));
+            await pulumiStackOutputs({ command, env })("dev");
+            assert.equal(JSON.parse(readFileSync(path.join(dir, "called.json"), "utf8")).cwd, project);
+            // no Pulumi.yaml above the working directory: the project this tool belongs to
+            mkdirSync(path.join(dir, "elsewhere"));
+            process.chdir(path.join(dir, "elsewhere"));
+            await pulumiStackOutputs({ command, env })("dev");
+            assert.equal(
+                JSON.parse(readFileSync(path.join(dir, "called.json"), "utf8")).cwd,
+                path.resolve(__dirname, ".."),
+            );
+        } finally {
+            process.chdir(before);
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test("pulumi failing, missing, printing no JSON, or no local state: a StackOutputError that says what to do", async () => {
         const dir = mkdtempSync(path.join(os.tmpdir(), "upload-pulumi-"));
         try {
