@@ -20,7 +20,7 @@ import { after, before, describe, test } from "node:test";
 import { DEFAULT_GRACE_MS, DEFAULT_HEARTBEAT_MS, type RunDeps, runUpload, summaryLine } from "../tools/upload/cli";
 import { USAGE } from "../tools/upload/config";
 import { LocalAccessError } from "../tools/upload/port-forward";
-import { createReporter, formatBytes } from "../tools/upload/progress";
+import { createReporter, formatBytes, type Io, processIo } from "../tools/upload/progress";
 import type { RequestStats } from "../tools/upload/s3";
 import type { UploadItem } from "../tools/upload/sync";
 import { captureIo, makeTree } from "./helpers-s3";
@@ -911,6 +911,44 @@ describe("upload output", () => {
         assert.equal(out[1]!.split("\n").length, 256);
         rep.stop();
         assert.equal(out.length, 2);
+    });
+
+    test("the process's output: a line each on stdout and stderr; a bar only when both are terminals", () => {
+        const writes = { out: process.stdout.write, err: process.stderr.write };
+        const tty = {
+            out: Object.getOwnPropertyDescriptor(process.stdout, "isTTY"),
+            err: Object.getOwnPropertyDescriptor(process.stderr, "isTTY"),
+        };
+        const seen: string[] = [];
+        const progressFile = require.resolve("../tools/upload/progress");
+        const load = (out: boolean, err: boolean): Io => {
+            Object.defineProperty(process.stdout, "isTTY", { value: out, configurable: true });
+            Object.defineProperty(process.stderr, "isTTY", { value: err, configurable: true });
+            delete require.cache[progressFile];
+            return (require(progressFile) as { processIo: Io }).processIo;
+        };
+        try {
+            assert.deepEqual(
+                [load(true, true), load(true, false), load(false, true), load(false, false)].map((io) => io.isTTY),
+                [true, false, false, false],
+            );
+            process.stdout.write = ((c: string) => seen.push(`out:${c}`) > 0) as typeof process.stdout.write;
+            process.stderr.write = ((c: string) => seen.push(`err:${c}`) > 0) as typeof process.stderr.write;
+            processIo.out("uploaded 1, deleted 0, unchanged 0");
+            processIo.err("error: x");
+        } finally {
+            process.stdout.write = writes.out;
+            process.stderr.write = writes.err;
+            for (const [stream, d] of [
+                [process.stdout, tty.out],
+                [process.stderr, tty.err],
+            ] as const) {
+                if (d) Object.defineProperty(stream, "isTTY", d);
+                else delete (stream as { isTTY?: boolean }).isTTY;
+            }
+            delete require.cache[progressFile];
+        }
+        assert.deepEqual(seen, ["out:uploaded 1, deleted 0, unchanged 0\n", "err:error: x\n"]);
     });
 
     test("on a terminal: a bar on stderr counts objects and bytes sent, shows a waiting note, and is cleared at the end", async () => {

@@ -175,8 +175,8 @@ function normaliseEndpoint(raw: string): string {
     }
     if (url.protocol !== "https:" && url.protocol !== "http:")
         throw new ConfigError(`endpoint must be http(s), got ${url.protocol}`);
-    if (url.pathname !== "/" && url.pathname !== "")
-        throw new ConfigError(`endpoint ${url.origin}${url.pathname} must not have a path`);
+    // an http(s) URL's path is never empty (WHATWG URL): "/" when none was given
+    if (url.pathname !== "/") throw new ConfigError(`endpoint ${url.origin}${url.pathname} must not have a path`);
     return url.origin;
 }
 
