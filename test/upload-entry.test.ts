@@ -1,9 +1,9 @@
 // The process-level entry of the sync tool (tools/upload/entry.ts main), in this process: the exit
 // code it sets, and what Ctrl-C / SIGTERM do (docs/upload.md "Ctrl-C and SIGTERM": the first stops
 // scheduling and lets the requests in flight finish within 10 s, the second aborts them and exits
-// 130 a second later at the latest, a third exits at once). The signals are delivered with
-// process.emit, process.exit is recorded instead of run, and the tool's output is collected where it prints (processIo); the
-// bucket is the in-memory one behind a loopback HTTP server. (upload-failures runs the built
+// 130 a second later at the latest, a third exits at once). The signals are delivered to the
+// handlers main adds, process.exit is recorded instead of run, and the tool's output is collected
+// where it prints (processIo); the bucket is the in-memory one behind a loopback HTTP server. (upload-failures runs the built
 // command in a child process with a real SIGINT; a mutation run cannot see into a child.)
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
@@ -102,22 +102,32 @@ test("Ctrl-C: the first stops scheduling and waits, the second aborts the reques
             process.env.AWS_ACCESS_KEY_ID = "AKIDEXAMPLE";
             process.env.AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
             const signals: string[] = [];
+            let deliver: (signal: "SIGINT" | "SIGTERM") => void = () => assert.fail("main has not started");
             let secondAt = 0;
             let exitsAtSecond: number[] | undefined;
             s3.bucket.hook = async (req) => {
                 if (req.method !== "PUT") return undefined;
                 signals.push("SIGINT");
-                process.emit("SIGINT");
+                deliver("SIGINT");
                 await new Promise((r) => setTimeout(r, 100));
                 signals.push("SIGTERM");
-                process.emit("SIGTERM");
+                deliver("SIGTERM");
                 secondAt = Date.now();
                 exitsAtSecond = [...seen.exits];
                 await new Promise((r) => setTimeout(r, 1_500));
                 return undefined;
             };
             process.exitCode = undefined;
+            const others = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
             main(["--source", src, "--bucket", "bk", "--endpoint", s3.endpoint, "--no-trigger", "--concurrency", "1"]);
+            // main's own handlers (a test runner may have its own, which would end this process)
+            const mains = (signal: "SIGINT" | "SIGTERM") =>
+                process.listeners(signal).filter((l) => !others[signal].includes(l)) as Array<(s: string) => void>;
+            assert.equal(mains("SIGINT").length, 1);
+            assert.equal(mains("SIGTERM").length, 1);
+            deliver = (signal) => {
+                for (const l of mains(signal)) l(signal);
+            };
             assert.equal(await exitCode(), 130);
             assert.deepEqual(signals, ["SIGINT", "SIGTERM"]);
             assert.ok(
@@ -134,7 +144,7 @@ test("Ctrl-C: the first stops scheduling and waits, the second aborts the reques
             assert.deepEqual(exitsAtSecond, [], "not at once");
             await new Promise((r) => setTimeout(r, Math.max(0, secondAt + 1_200 - Date.now())));
             assert.deepEqual(seen.exits, [130]);
-            process.emit("SIGINT");
+            deliver("SIGINT");
             assert.deepEqual(seen.exits, [130, 130], "a third signal exits at once");
         });
     } finally {
