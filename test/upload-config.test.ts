@@ -19,7 +19,13 @@ import {
     USAGE,
     UsageError,
 } from "../tools/upload/config";
-import { AVOID_PULUMI_HINT, parseStackOutputs, pulumiStackOutputs, StackOutputError } from "../tools/upload/stack";
+import {
+    AVOID_PULUMI_HINT,
+    PULUMI_TIMEOUT_MS,
+    parseStackOutputs,
+    pulumiStackOutputs,
+    StackOutputError,
+} from "../tools/upload/stack";
 import { certsDir, STAGING_ROOTS } from "../tools/upload/trust";
 
 const KEYS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
@@ -191,6 +197,7 @@ describe("upload config: values and their sources", () => {
             ["https://sgp1.digitaloceanspaces.com/", "sgp1"],
             ["http://127.0.0.1:9000", "us-east-1"],
             ["http://127.1.2.3:9000", "us-east-1"],
+            ["http://127.10.200.254:9000", "us-east-1"],
             ["http://localhost:9000", "us-east-1"],
             ["http://[::1]:9000", "us-east-1"],
             ["https://my.fra1.digitaloceanspaces.com", undefined],
@@ -226,6 +233,8 @@ describe("upload config: values and their sources", () => {
             ["ftp://files.example.com", "endpoint must be http(s), got ftp:"],
             ["https://s3.example.com/bucket", "endpoint https://s3.example.com/bucket must not have a path"],
             ["https://[bad", 'endpoint "https://[bad" is not a URL'],
+            // a scheme only at the start: this has none, so https:// is added and the path refused
+            ["s3.example.com/path?x=http://y", "endpoint https://s3.example.com/path must not have a path"],
         ];
         for (const [given, message] of refused) {
             const e = await refusal(resolve([...base, "--endpoint", given], KEYS));
@@ -299,6 +308,46 @@ describe("upload config: values and their sources", () => {
         assert.deepEqual(flagged.receiver, { url: "https://f.example.com/hook/1", token: "flag-token" });
         assert.equal(flagged.usedStack, false);
         assert.equal(flagged.credentialsFrom, "environment");
+    });
+
+    test("the stack is read for whatever is missing, and only then; what was given is kept", async () => {
+        const outputs = stack({
+            bucketName: "stack-bucket",
+            bucketEndpoint: "https://ams3.digitaloceanspaces.com",
+            uploadAccessKeyId: "STACKKEY",
+            uploadSecretAccessKey: "stack-secret",
+            bucketReceiverUrl: "https://rx.example.com/hook/abc",
+            bucketReceiverToken: "stack-token",
+        });
+        // only the bucket missing
+        const noBucket = await resolve(["--endpoint", SPACES, "--no-trigger"], KEYS, outputs);
+        assert.equal(noBucket.bucket, "stack-bucket");
+        assert.equal(noBucket.endpoint, SPACES);
+        assert.deepEqual(noBucket.credentials, {
+            accessKeyId: KEYS.AWS_ACCESS_KEY_ID,
+            secretAccessKey: KEYS.AWS_SECRET_ACCESS_KEY,
+            sessionToken: undefined,
+        });
+        assert.equal(noBucket.credentialsFrom, "environment");
+        assert.deepEqual(outputs.calls, ["dev"]);
+        // everything given, the receiver too: not read
+        const all = [
+            SPACES,
+            "--bucket",
+            "b",
+            "--receiver-url",
+            "https://f.example.com/hook/1",
+            "--receiver-token",
+            "t",
+        ];
+        const full = await resolve(["--endpoint", ...all], KEYS, outputs);
+        assert.equal(full.usedStack, false);
+        assert.deepEqual(outputs.calls, ["dev"]);
+        // only the receiver token missing
+        const noToken = await resolve(["--endpoint", ...all.slice(0, -2)], KEYS, outputs);
+        assert.equal(noToken.receiver?.token, "stack-token");
+        assert.equal(noToken.receiver?.url, "https://f.example.com/hook/1");
+        assert.deepEqual(outputs.calls, ["dev", "dev"]);
     });
 
     test("credentials: both environment keys (and the session token) or the stack's; one alone is ignored with a warning", async () => {
@@ -386,6 +435,7 @@ describe("upload config: the receiver", () => {
         for (const url of [
             "http://rx.example.com/hook/1",
             "ftp://rx.example.com/hook/1",
+            "ftp://127.0.0.1/hook/1",
             "http://127.0.0.1.example.com/hook",
         ]) {
             const e = await refusal(resolve([...base, "--receiver-url", url], env));
@@ -537,7 +587,7 @@ describe("upload stack outputs", () => {
         const command = path.join(dir, "pulumi");
         writeFileSync(
             command,
-            `#!${process.execPath}\nconst fs = require("node:fs");\nfs.writeFileSync(${JSON.stringify(path.join(dir, "called.json"))}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, skip: process.env.PULUMI_SKIP_UPDATE_CHECK }));\n${script}\n`,
+            `#!${process.execPath}\nconst fs = require("node:fs");\nfs.writeFileSync(${JSON.stringify(path.join(dir, "called.json"))}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, skip: process.env.PULUMI_SKIP_UPDATE_CHECK, stdinPipe: fs.fstatSync(0).isFIFO() }));\n${script}\n`,
         );
         chmodSync(command, 0o755);
         return command;
@@ -557,7 +607,16 @@ describe("upload stack outputs", () => {
                 cwd: project,
                 backend: `file://${path.join(project, ".pulumi-state")}`,
                 skip: "true",
+                stdinPipe: false,
             });
+            // nothing of the call is left running (no timer holds the process open)
+            const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+            const before = timers();
+            await read("prod");
+            assert.equal(timers(), before);
+            // "pulumi" from the PATH when no command is named
+            const onPath = pulumiStackOutputs({ cwd: project, env: { PATH: dir } });
+            assert.deepEqual(await onPath("qa"), { bucketName: "b", n: 1 });
             // PULUMI_BACKEND_URL when set (no local folder needed)
             const other = pulumiStackOutputs({ command, cwd: dir, env: { PULUMI_BACKEND_URL: "s3://state-bucket" } });
             await other("dev");
@@ -617,6 +676,11 @@ describe("upload stack outputs", () => {
             await assert.rejects(pulumiStackOutputs({ command: killed, cwd: dir, env: {} })("qa"), {
                 message: `\`pulumi stack output --stack qa\` failed (SIGKILL); ${AVOID_PULUMI_HINT}`,
             });
+            const hangs = fakePulumi(dir, "setTimeout(() => undefined, 30_000);");
+            await assert.rejects(pulumiStackOutputs({ command: hangs, cwd: dir, env: {}, timeoutMs: 300 })("qa"), {
+                message: `\`pulumi stack output --stack qa\` failed (SIGTERM); ${AVOID_PULUMI_HINT}`,
+            });
+            assert.equal(PULUMI_TIMEOUT_MS, 120_000);
             const notJson = fakePulumi(dir, `process.stdout.write("Current stack outputs (1):");`);
             await assert.rejects(pulumiStackOutputs({ command: notJson, cwd: dir, env: {} })("qa"), {
                 message: "`pulumi stack output --json --stack qa` did not print JSON",
