@@ -2,12 +2,15 @@
 // existing-cluster stacks (port-forward.ts), in process: a loopback HTTP receiver that checks
 // the signature as notification-controller's generic-hmac does (HMAC-SHA256 of the raw body,
 // keyed with the token; RFC 4231's test case 2 for the HMAC itself), RFC 9110's Retry-After
-// forms, the shipped staging roots against their pinned fingerprints, and a kubectl stand-in.
+// forms, the shipped staging roots against their pinned fingerprints, HTTPS receivers whose
+// certificates (made with the openssl CLI) fail each of OpenSSL's checks, and a kubectl stand-in.
 // The first test file of `make mutation GROUP=upload-receiver`; no S3 server.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHmac, X509Certificate } from "node:crypto";
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -188,6 +191,124 @@ describe("upload receiver: the call", () => {
         );
         assert.equal(redactUrl("https://h.example/plain/path"), "https://h.example/plain/path");
         assert.equal(redactUrl("not a url"), "<invalid URL>");
+    });
+});
+
+describe("upload receiver: certificates", () => {
+    /** A root CA, an intermediate and server certificates for 127.0.0.1 (openssl CLI; EC P-256 keys). */
+    function pki(dir: string) {
+        const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+        const key = (name: string) =>
+            ssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`);
+        const ca = ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign"];
+        key("root");
+        ssl(
+            "req",
+            "-x509",
+            "-key",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=upload test root",
+            ...ca.flatMap((e) => ["-addext", e]),
+        );
+        writeFileSync(path.join(dir, "ca.ext"), `${ca.join("\n")}\n`);
+        writeFileSync(path.join(dir, "ip.ext"), "subjectAltName=IP:127.0.0.1\n");
+        writeFileSync(path.join(dir, "dns.ext"), "subjectAltName=DNS:localhost\n");
+        const sign = (name: string, subject: string, by: string, ext: string, days = "2") => {
+            key(name);
+            ssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+            ssl(
+                "x509",
+                "-req",
+                "-in",
+                `${name}.csr`,
+                "-CA",
+                `${by}.pem`,
+                "-CAkey",
+                `${by}.key`,
+                "-CAcreateserial",
+                "-out",
+                `${name}.pem`,
+                "-days",
+                days,
+                "-extfile",
+                ext,
+            );
+        };
+        sign("inter", "/CN=upload test intermediate", "root", "ca.ext");
+        sign("leaf", "/CN=127.0.0.1", "root", "ip.ext");
+        sign("expired", "/CN=127.0.0.1", "root", "ip.ext", "-1");
+        sign("other-name", "/CN=localhost", "root", "dns.ext");
+        sign("via-inter", "/CN=127.0.0.1", "inter", "ip.ext");
+        key("self");
+        ssl(
+            "req",
+            "-x509",
+            "-key",
+            "self.key",
+            "-out",
+            "self.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        );
+        const read = (f: string) => readFileSync(path.join(dir, f), "utf8");
+        return { read, root: read("root.pem") };
+    }
+
+    test("one that does not verify is named by its OpenSSL code and never retried; an extra root makes it trusted", async () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-trigger-tls-"));
+        try {
+            const { read, root } = pki(dir);
+            const cases: Array<[string, string, string[] | undefined, string | undefined]> = [
+                ["self", read("self.pem"), undefined, "DEPTH_ZERO_SELF_SIGNED_CERT"],
+                ["leaf", read("leaf.pem"), undefined, "UNABLE_TO_VERIFY_LEAF_SIGNATURE"],
+                ["leaf", read("leaf.pem") + root, undefined, "SELF_SIGNED_CERT_IN_CHAIN"],
+                [
+                    "via-inter",
+                    read("via-inter.pem") + read("inter.pem"),
+                    undefined,
+                    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+                ],
+                ["expired", read("expired.pem"), [root], "CERT_HAS_EXPIRED"],
+                ["other-name", read("other-name.pem"), [root], "ERR_TLS_CERT_ALTNAME_INVALID"],
+                ["leaf", read("leaf.pem"), [root], undefined],
+                ["via-inter", read("via-inter.pem") + read("inter.pem"), [root], undefined],
+            ];
+            for (const [name, cert, extraCa, code] of cases) {
+                let requests = 0;
+                const server = https.createServer({ key: read(`${name}.key`), cert }, (req, res) => {
+                    requests++;
+                    req.resume();
+                    res.writeHead(200).end();
+                });
+                await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+                const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook/x`;
+                try {
+                    const res = await triggerReceiver({ url, token: "t", extraCa }, {}, { attempts: 3, backoffMs: 1 });
+                    const what = `${name}${extraCa ? " (root trusted)" : ""}`;
+                    if (code) {
+                        assert.deepEqual(res, { ok: false, attempts: 1, error: code, tlsError: true }, what);
+                        assert.equal(requests, 0, what);
+                    } else {
+                        assert.deepEqual(res, { ok: true, status: 200, statusText: "OK", attempts: 1 }, what);
+                        assert.equal(requests, 1, what);
+                    }
+                } finally {
+                    server.closeAllConnections();
+                    await new Promise((r) => server.close(r));
+                }
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 
