@@ -587,7 +587,7 @@ describe("upload stack outputs", () => {
         const command = path.join(dir, "pulumi");
         writeFileSync(
             command,
-            `#!${process.execPath}\nconst fs = require("node:fs");\nfs.writeFileSync(${JSON.stringify(path.join(dir, "called.json"))}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, skip: process.env.PULUMI_SKIP_UPDATE_CHECK, stdinPipe: fs.fstatSync(0).isFIFO() }));\n${script}\n`,
+            `#!${process.execPath}\nconst fs = require("node:fs");\nfs.writeFileSync(${JSON.stringify(path.join(dir, "called.json"))}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, skip: process.env.PULUMI_SKIP_UPDATE_CHECK, stdinIgnored: fs.fstatSync(0).isCharacterDevice() }));\n${script}\n`,
         );
         chmodSync(command, 0o755);
         return command;
@@ -607,7 +607,7 @@ describe("upload stack outputs", () => {
                 cwd: project,
                 backend: `file://${path.join(project, ".pulumi-state")}`,
                 skip: "true",
-                stdinPipe: false,
+                stdinIgnored: true,
             });
             // nothing of the call is left running (no timer holds the process open)
             const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;

@@ -101,6 +101,7 @@ export function pulumiStackOutputs(
             child.stdout.on("data", (d: Buffer) => out.push(d));
             child.stderr.on("data", (d: Buffer) => errOut.push(d));
             child.on("error", (err: NodeJS.ErrnoException) => {
+                // Stryker disable next-line CallExpression: equivalent, "close" follows "error" (exit -2 for ENOENT) and clears it too
                 clearTimeout(timer);
                 reject(
                     new StackOutputError(
