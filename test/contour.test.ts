@@ -22,6 +22,32 @@ async function renderWithService(service: Record<string, unknown>, args: Contour
     return { run, contour: contour! };
 }
 
+/**
+ * Runs the component against a Service state and collects the errors the program reports.
+ * An error in an Output of a component's `registerOutputs` reaches Pulumi as an unhandled
+ * rejection (the runtime re-rejects a failed resource operation on purpose), and
+ * `pulumi up` reports it from its own `unhandledRejection` handler as "Running program …
+ * failed with an unhandled exception". This stands in for that handler during the run (the
+ * test runner's own handlers are set aside and put back), so a test reads what the user reads.
+ */
+async function reportedErrors(service: Record<string, unknown>, args: ContourArgs = {}): Promise<string[]> {
+    const reported = new Set<string>();
+    const saved = process.rawListeners("unhandledRejection") as ((...a: unknown[]) => void)[];
+    process.removeAllListeners("unhandledRejection");
+    const handler = (e: unknown) => reported.add(e instanceof Error ? e.message : String(e));
+    process.on("unhandledRejection", handler);
+    try {
+        const { contour } = await renderWithService(service, args);
+        await (contour.loadBalancerIp as unknown as { promise(): Promise<unknown> }).promise().catch(() => {});
+        // Unhandled rejections are reported once the microtasks of the current macrotask have run.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+        process.off("unhandledRejection", handler);
+        for (const l of saved) process.on("unhandledRejection", l);
+    }
+    return [...reported];
+}
+
 async function render(args: ContourArgs = {}) {
     return runComponent(() => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
@@ -114,5 +140,75 @@ describe("Contour", () => {
         });
         assert.equal(run.error, undefined);
         assert.equal(await inputValue(contour.loadBalancerIp), "lb-1.example.net");
+    });
+
+    // The shapes a Service's status can take with no address, from what the API server returns
+    // for a LoadBalancer Service the cloud has not served yet (`status: {loadBalancer: {}}`:
+    // ServiceStatus.LoadBalancer is a struct, which Go's `omitempty` never leaves out, while its
+    // `ingress` list is left out while empty) down to a state with no status at all; each prefix
+    // of the path status → loadBalancer → ingress → [0] → ip / hostname stops at one of them.
+    const addressless: Record<string, Record<string, unknown>> = {
+        "no status": {},
+        "an empty status": { status: {} },
+        "a pending load balancer (what the API server returns)": { status: { loadBalancer: {} } },
+        "an empty ingress list": { status: { loadBalancer: { ingress: [] } } },
+        "an ingress entry with ports but no ip or hostname": {
+            status: { loadBalancer: { ingress: [{ ports: [{ port: 80, protocol: "TCP" }] }] } },
+        },
+        "an empty ip and hostname": { status: { loadBalancer: { ingress: [{ ip: "", hostname: "" }] } } },
+    };
+    for (const [shape, service] of Object.entries(addressless)) {
+        it(`a Service with ${shape} makes the program report that Envoy has no load balancer address yet`, async () => {
+            for (const namespace of [undefined, "edge"]) {
+                const errors = await reportedErrors(service, { namespace });
+                const message = `Contour contour: Service ${namespace ?? "projectcontour"}/contour-envoy has no load balancer address yet`;
+                assert.ok(errors.length > 0, "the run reports an error");
+                for (const e of errors) assert.ok(e.endsWith(message), `${e} (expected: …${message})`);
+            }
+        });
+    }
+
+    it("an address is the first ingress entry's IP, else its hostname", async () => {
+        const entries = [
+            { ip: "203.0.113.7" },
+            { hostname: "lb.example.net" },
+            { ip: "203.0.113.8", hostname: "lb2.example.net" },
+        ];
+        for (const first of entries) {
+            for (const second of [[], [{ ip: "198.51.100.9" }]]) {
+                const { run, contour } = await renderWithService({
+                    status: { loadBalancer: { ingress: [first, ...second] } },
+                });
+                assert.equal(run.error, undefined);
+                assert.equal(await inputValue(contour.loadBalancerIp), first.ip ?? first.hostname);
+            }
+        }
+    });
+
+    it("Envoy's Service is read in the requested namespace when the release's status does not name one", async () => {
+        // A Release whose state records no status (the provider fills it once Helm reports the
+        // release), and one whose status lacks the namespace.
+        for (const release of [{}, { status: { status: "deployed" } }]) {
+            for (const namespace of [undefined, "edge"]) {
+                const recorder = new MockRecorder(undefined, {}, { [`${RELEASE}::contour-release`]: release });
+                const run = await runOffline({ project: PROJECT, stack: STACK, config: {}, recorder }, () => {
+                    const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+                    new Contour("contour", { namespace }, { provider });
+                    return {};
+                });
+                assert.equal(run.error, undefined);
+                const read = recorder.construction(SERVICE, "contour-envoy-service");
+                assert.equal(await inputValue(read.opts.id), `${namespace ?? "projectcontour"}/contour-envoy`);
+            }
+        }
+    });
+
+    it("the Contour namespace carries the recommended part-of label naming Contour, in another namespace too", async () => {
+        for (const namespace of ["projectcontour", "ingress"]) {
+            const { recorder } = await render(namespace === "projectcontour" ? {} : { namespace });
+            assert.deepEqual(recorder.kubeObject("Namespace", namespace).metadata.labels, {
+                "app.kubernetes.io/part-of": "contour",
+            });
+        }
     });
 });
