@@ -467,7 +467,7 @@ describe("upload command: failures", () => {
                 await new Promise((r) => setTimeout(r, 400));
                 return undefined;
             };
-            const r = await run(target(src, "--no-trigger"), { heartbeatMs: 100, retry: { baseMs: 1, maxMs: 1 } });
+            const r = await run(target(src, "--no-trigger"), { heartbeatMs: 100, retry: { baseMs: 1, capMs: 1 } });
             assert.equal(r.code, 0, r.stderr);
             const waiting = r.err.filter((l) => l.startsWith("still waiting"));
             assert.ok(waiting.length >= 1, r.stderr);

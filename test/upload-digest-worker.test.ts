@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { answer } from "../tools/upload/digest-worker.cjs";
 
-const WORKER_FILE = path.join(import.meta.dirname, "..", "tools", "upload", "digest-worker.cjs");
+const WORKER_FILE = path.join(__dirname, "..", "tools", "upload", "digest-worker.cjs");
 
 const root = mkdtempSync(path.join(os.tmpdir(), "upload-digest-worker-"));
 after(() => rmSync(root, { recursive: true, force: true }));

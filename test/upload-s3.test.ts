@@ -379,9 +379,10 @@ describe("upload: memory", () => {
     // The tool's memory is measured, not the server's work: fauxqs (in memory) takes the 125 MiB
     // at a fraction of s3rver's CPU (which writes every byte to disk and hashes it again).
     const sink = useLocalS3("memory", { server: "fauxqs" });
-    test("peak RSS does not grow with the tree: 4× the bytes, at most 24 MiB more", { timeout: 600_000 }, async () => {
+    test("peak RSS does not grow with the tree: 4× the bytes, at most 40 MiB more", { timeout: 600_000 }, async () => {
         // 256 KiB files: a tool that kept every body (hashed or uploaded) would need
-        // 25 MiB more for the small tree and 100 MiB more for the large one
+        // 25 MiB more for the small tree and 100 MiB more for the large one, 75 MiB apart; one
+        // that does not measured 20 MiB apart on a quiet machine and 25 under make test's load
         const body = (i: number) => Buffer.alloc(256 * 1024, `kind: ConfigMap # ${i}\n`);
         const rss: number[] = [];
         for (const n of [100, 400]) {
@@ -410,7 +411,7 @@ describe("upload: memory", () => {
         }
         const [small, large] = rss as [number, number];
         assert.ok(
-            large - small < 24,
+            large - small < 40,
             `peak RSS ${small.toFixed(0)} MiB at 25 MiB of files, ${large.toFixed(0)} MiB at 100 MiB`,
         );
     });
