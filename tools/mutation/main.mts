@@ -27,6 +27,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Stryker } from "@stryker-mutator/core";
 import { GROUPS, type MutationGroup } from "./groups.js";
+import { mergeRerun, type Survivor, type Tally } from "./merge.js";
 import { testsReaching, wholeSuite } from "./reach.js";
 
 type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
@@ -35,16 +36,6 @@ type MutantResult = Awaited<ReturnType<Stryker["runMutationTest"]>>[number];
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const REPORTS = path.join(ROOT, "reports", "mutation");
 const SANDBOX = ".stryker-tmp";
-
-/** Killed, survived… per file, and the mutation score Stryker itself reports. */
-export interface Tally {
-    killed: number;
-    timeout: number;
-    survived: number;
-    noCoverage: number;
-    ignored: number;
-    errors: number;
-}
 
 const emptyTally = (): Tally => ({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0, errors: 0 });
 
@@ -130,18 +121,6 @@ function options(
         jsonReporter: { fileName: path.join(REPORTS, `${name}.json`) },
         htmlReporter: { fileName: path.join(REPORTS, `${name}.html`) },
     };
-}
-
-/** A survivor as the reports keep it (1-based line, 1-based column, as the JSON report). */
-interface Survivor {
-    file: string;
-    /** The source text the mutant replaced (to find it again after lines moved). */
-    original: string;
-    mutator: string;
-    replacement: string;
-    start: { line: number; column: number };
-    end: { line: number; column: number };
-    status: string;
 }
 
 /** The text of a (1-based line, 1-based column) span of a file. */
@@ -311,41 +290,10 @@ async function rerunSurvivors(
         : undefined;
     const key = (s: Survivor) => `${s.file}:${s.start.line}:${s.start.column} ${s.mutator} ${s.replacement}`;
     const statusNow = new Map((rerun?.all_mutants ?? []).map((m) => [key(m), m.status]));
-    const all = { ...first.all };
-    const files = structuredClone(first.files);
-    const stillAlive: Survivor[] = [];
-    let killed = 0;
-    let ignored = 0;
-    let gone = 0;
-    for (const { before, now } of moved) {
-        const status = now ? statusNow.get(key(now)) : undefined;
-        if (status === "Survived" || status === "NoCoverage") {
-            stillAlive.push({ ...now!, status });
-            continue;
-        }
-        const t = files[before.file]!;
-        if (before.status === "Survived") {
-            t.survived--;
-            all.survived--;
-        } else {
-            t.noCoverage--;
-            all.noCoverage--;
-        }
-        if (status === "Killed" || status === "Timeout") {
-            t.killed++;
-            all.killed++;
-            killed++;
-        } else if (status === "Ignored") {
-            t.ignored++;
-            all.ignored++;
-            ignored++;
-        } else {
-            // the code changed: the mutant no longer exists (or errors); run the group again to count it
-            t.errors++;
-            all.errors++;
-            gone++;
-        }
-    }
+    const { files, all, stillAlive, killed, ignored, gone } = mergeRerun(
+        first,
+        moved.map(({ before, now }) => ({ before, now, status: now ? statusNow.get(key(now)) : undefined })),
+    );
     const result: GroupResult = {
         name: group.name,
         mutants: first.mutants,
