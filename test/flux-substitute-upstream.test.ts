@@ -173,6 +173,7 @@ const FORM_VARS: Record<string, string> = {
     z: "0",
     big: "-40",
     d: "x/",
+    h: "##x%%",
 };
 
 /** A glob: literals, `?`, `*`, classes with ranges, negation and escapes, and broken ones. */
@@ -225,7 +226,7 @@ function forms(seed: number) {
         return state / 2147483648;
     };
     const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
-    const names = ["a", "e", "s", "x", "m", "unset"];
+    const names = ["a", "e", "s", "x", "m", "h", "unset"];
     const number = () =>
         pick([
             "0",
@@ -256,7 +257,7 @@ function forms(seed: number) {
         const v = pick(names);
         switch (Math.floor(next() * 6)) {
             case 0: {
-                const op = pick(["#", "##", "%", "%%"]);
+                const op = pick(["#", "##", "%", "%%", "###", "%%%"]);
                 return `\${${v}${op}${glob(next, FORM_VARS[v] ?? "", op.startsWith("%"))}}`;
             }
             case 1:
@@ -266,7 +267,7 @@ function forms(seed: number) {
             case 3:
                 return `\${${v}${pick(["^", "^^", ",", ",,", "^,", ",^", "^^^", "#", ""])}}`;
             case 4:
-                return next() < 0.5 ? `\${#${v}}` : `\${#${pick(["", "#", "${a}", "1", "a:"])}}`;
+                return next() < 0.5 ? `\${#${v}}` : `\${#${pick(["", "#", "${a}", "1", "a:", "#a", "a#", "h}"])}}`;
             default:
                 return `\${${v}${pick(["=", ":=", ":-", ":?", ":+", ":", "-", "+", "?", "==", ":=-", "=:"])}${word()}}`;
         }
