@@ -543,7 +543,6 @@ function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodType | un
     // number, and name an unknown key at its parent object: a path never goes on past a field the
     // schema lacks)
     for (const part of path) {
-        // Stryker disable next-line ConditionalExpression: a path never goes on past a missing field (above)
         if (!cur) return undefined;
         const inner = unwrap(cur);
         if (inner instanceof z.ZodObject) cur = inner.shape[part as string] as z.ZodType | undefined;
@@ -592,7 +591,7 @@ function fieldValue<S extends z.ZodType>(
 ): { ok: true; value: z.infer<S> } | { ok: false; value?: undefined } {
     const s = schemaAt(root, path);
     const v = valueAt(raw, path);
-    // Stryker disable next-line ConditionalExpression,LogicalOperator: every path given names a field of the schema (s is defined), and a symbol (UNREACHABLE) fails every field's own schema too
+    // Stryker disable next-line LogicalOperator: every path given names a field of the schema (s is defined), and a symbol (UNREACHABLE) fails every field's own schema too
     if (!s || v === UNREACHABLE) return { ok: false };
     const r = s.safeParse(v);
     return r.success ? { ok: true, value: r.data as z.infer<S> } : { ok: false };
@@ -655,7 +654,7 @@ const EXPECTED: Record<string, string> = {
 /** The leaf key of a path, for examples such as `version: "1.35"`. */
 const leafOf = (path: readonly PropertyKey[]) => {
     const last = [...path].reverse().find((p) => typeof p === "string");
-    // Stryker disable next-line ConditionalExpression,StringLiteral: the hints name a field's value, whose path always has its key
+    // Stryker disable next-line StringLiteral: the hints name a field's value, whose path always has its key
     return last === undefined ? "value" : String(last);
 };
 
@@ -726,12 +725,12 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
             const small = issue.code === "too_small";
             const limit = String(small ? issue.minimum : issue.maximum);
             let base = issue.message;
-            // Stryker disable next-line ConditionalExpression,StringLiteral: the schema's own limit messages ("must be at least 1") read as the generated ones
+            // Stryker disable next-line StringLiteral: the schema's own limit messages ("must be at least 1") read as the generated ones
             if (isDefault("Too small") || isDefault("Too big")) {
                 const word = small ? "at least" : "at most";
                 base =
                     issue.origin === "string"
-                        ? // Stryker disable next-line ConditionalExpression,LogicalOperator: every text's minimum in the schema is 1 (or none), and no maximum is 1
+                        ? // Stryker disable next-line LogicalOperator: every text's minimum in the schema is 1 (or none), and no maximum is 1
                           small && limit === "1"
                             ? "must not be empty"
                             : `must be ${word} ${limit} characters long`
@@ -866,7 +865,7 @@ function targetCheckProblems(raw: Record<string, unknown>, isSecret: (path: stri
  * Names derived from the project and stack name must obey the limits of the explicit keys
  * that would replace them: checked with those keys' own schemas.
  */
-function derivedNameProblems(raw: Record<string, unknown>, baseName: string): string[] {
+function derivedNameProblems(raw: Record<string, unknown>, baseName: string | undefined): string[] {
     const problems: string[] = [];
     const field = <T>(...path: string[]) => fieldValue<z.ZodType<T>>(schema, raw, path);
     const check = (key: string, value: string, how: string, fix: string) => {
@@ -881,10 +880,10 @@ function derivedNameProblems(raw: Record<string, unknown>, baseName: string): st
     const clusterName = field<string | undefined>("cluster", "name");
     if (!clusterName.ok) return problems;
     const cluster = clusterName.value ?? baseName;
-    // Stryker disable next-line ConditionalExpression: an explicit cluster.name passed its own schema above, so checking it again finds nothing
-    if (clusterName.value === undefined) {
-        check("cluster.name", cluster, "<project>-<stack>", "set cluster.name, or use a shorter lowercase stack name");
-    }
+    // no cluster.name and no stack to name it after (a caller that gives no baseName): nothing derived
+    if (cluster === undefined) return problems;
+    // (an explicit cluster.name passed its own schema above: checking it again finds nothing)
+    check("cluster.name", cluster, "<project>-<stack>", "set cluster.name, or use a shorter lowercase stack name");
     const lbName = field<string | undefined>("contour", "loadBalancerName");
     if (lbName.ok && lbName.value === undefined) {
         check(
@@ -907,7 +906,6 @@ export function namespaceProblems(project: string, otherKeys: readonly string[])
         const ns = full.slice(0, colon);
         const key = full.slice(colon + 1);
         if (ns === project || (PROVIDER_NAMESPACES as readonly string[]).includes(ns)) continue;
-        // Stryker disable next-line MethodExpression: both sides are compared in the same case
         const normalized = (x: string) => x.toLowerCase().replace(/[-_.\s]/g, "");
         if (suggest(ns, [project]) || normalized(ns) === normalized(project)) {
             problems.push(
@@ -943,14 +941,8 @@ export function parseConfig(raw: Record<string, unknown>, options: ParseOptions)
     }
     problems.push(...crossFieldProblems(raw));
     const onDigitalOcean = fieldValue<z.ZodType<Target>>(schema, raw, ["target"]);
-    if (
-        onDigitalOcean.value === "digitalocean" &&
-        // Stryker disable next-line ConditionalExpression: without a base name the derived names are "undefined" and "undefined-envoy", both valid
-        options.baseName !== undefined
-    ) {
-        // The existing-cluster target names no cloud resource after the stack.
-        problems.push(...derivedNameProblems(raw, options.baseName));
-    }
+    // The existing-cluster target names no cloud resource after the stack.
+    if (onDigitalOcean.value === "digitalocean") problems.push(...derivedNameProblems(raw, options.baseName));
 
     const fluxNamespace = fieldValue<z.ZodType<string>>(schema, raw, ["flux", "namespace"]);
     const isSecret = (key: string, at: string): boolean => {

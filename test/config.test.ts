@@ -752,6 +752,24 @@ describe("names derived from the project and stack (baseName)", () => {
         );
         assert.deepEqual(existing, []);
     });
+
+    test("a load balancer name derived from an explicit cluster.name is checked without a stack name too", () => {
+        const name = "a".repeat(60); // a valid cluster name (at most 63); with -envoy 66
+        const cluster = { ...baseConfig(), cluster: { ...baseConfig().cluster, name } };
+        const expected = [
+            `contour.loadBalancerName: the default name "${name}-envoy" (<cluster name>-envoy) is not valid: must be at most 63 characters long; found the text "${`${name}-envoy`.slice(0, 57)}..." (66 characters); set contour.loadBalancerName, or a shorter cluster.name`,
+        ];
+        assert.deepEqual(
+            problemsOrNone(() => parseConfig(cluster, { env: FAKE_ENV })),
+            expected,
+        );
+        assert.deepEqual(derived(cluster, "do-gitops-platform-dev"), expected);
+        // with neither a cluster.name nor a stack name nothing is derived, so nothing is reported
+        assert.deepEqual(
+            problemsOrNone(() => parseConfig(baseConfig(), { env: FAKE_ENV })),
+            [],
+        );
+    });
 });
 
 describe("notification targets: each check between fields", () => {

@@ -200,10 +200,11 @@ const DURATION_FIELDS = new Set(["interval", "retryInterval", "timeout"]);
 const PROVIDER_TIMEOUT = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
 
 /**
- * A HelmRelease's subtrees that are not Flux's: the chart's values and the post-renderers'
- * Kubernetes patches, where a key named `timeout` or `interval` means what the chart says.
+ * A HelmRelease's subtree that is not Flux's: the chart's values, where a key named `timeout` or
+ * `interval` means what the chart says. (helm.toolkit.fluxcd.io/v2's post-renderers hold their
+ * Kubernetes patches as strings, and their targets and images have no such keys.)
  */
-const FOREIGN_SUBTREES = new Set(["/spec/values", "/spec/postRenderers"]);
+const FOREIGN_SUBTREES = new Set(["/spec/values"]);
 
 /** Flux's duration patterns, which @kubernetes-models/flux-cd does not enforce. */
 function fluxPatternProblems(obj: KubeObject): string[] {
