@@ -1139,7 +1139,7 @@ describe("image automation: checks between fields", () => {
             );
             assert.deepEqual(
                 problems.map((p) => p.split(":")[0]),
-                ["receivers[1]" + (typeof broken === "string" ? "" : ".name")],
+                [`receivers[1]${typeof broken === "string" ? "" : ".name"}`],
                 JSON.stringify(broken),
             );
         }

@@ -273,13 +273,13 @@ describe("upload files: what a scan skips, and says so", () => {
 
     test("the source folder itself cannot be read (gone after it was checked): an error naming it", async () => {
         const base = await mkdtemp(path.join(os.tmpdir(), "upload-local-"));
+        const rules = path.join(base, "rules");
         try {
             const root = path.join(base, "src");
             mkdirSync(root);
             writeFileSync(path.join(root, "a.yaml"), "");
             // the scan checks the folder, then reads its ignore file: a FIFO, which holds the scan
             // until the test opens it for writing, removes the folder and ends the file
-            const rules = path.join(base, "rules");
             const made = spawnSync("mkfifo", [rules]);
             assert.equal(made.status, 0, String(made.stderr));
             const outcome = assert.rejects(
@@ -305,6 +305,12 @@ describe("upload files: what a scan skips, and says so", () => {
             await writer.close();
             await outcome;
         } finally {
+            // a scan still opening the FIFO (the test failed before it wrote) would hold one of
+            // libuv's threads for good: a reader and writer of its own lets that open return
+            await open(rules, constants.O_RDWR | constants.O_NONBLOCK).then(
+                (h) => h.close(),
+                () => {},
+            );
             await rm(base, { recursive: true, force: true });
         }
     });

@@ -1,12 +1,13 @@
 // Command line, environment and stack outputs → one resolved configuration.
 // Precedence: flags, then environment, then the stack's outputs.
+import { isIPv4 } from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { type ForwardTarget, type LocalAccess, LocalAccessError, parseLocalAccess } from "./port-forward";
 import type { ReceiverConfig } from "./receiver";
 import type { Credentials } from "./s3";
 import { parseStackOutputs, type StackOutputReader } from "./stack";
-import { normalisePrefix, PrefixError } from "./sync";
+import { normalisePrefix } from "./sync";
 import { readCaFile, STAGING_ROOTS, stagingRoots, TrustError } from "./trust";
 
 export const DEFAULT_CONCURRENCY = 32;
@@ -149,13 +150,12 @@ const nonEmpty = (s: string | undefined): string | undefined =>
 function isLoopback(host: string): boolean {
     // Stryker disable next-line Regex: a URL's hostname holds "[" and "]" only around an IPv6 address, first and last
     const h = host.replace(/^\[|\]$/g, "");
-    // Stryker disable next-line Regex: a URL hostname ending in 127.a.b.c is that IPv4 address (WHATWG URL parses a host that ends in a number as IPv4, or refuses it), so the ^ is implied
-    return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+    // (a URL's hostname: WHATWG URL writes an IPv4 address in its four-number form)
+    return h === "localhost" || h === "::1" || (isIPv4(h) && h.startsWith("127."));
 }
 
 /** Region from a Spaces endpoint (https://fra1.digitaloceanspaces.com → fra1); loopback → us-east-1. */
 export function regionFromEndpoint(endpoint: string | undefined): string | undefined {
-    // Stryker disable next-line ConditionalExpression: without it new URL(undefined or "") throws, which returns undefined too
     if (!endpoint) return undefined;
     try {
         const url = new URL(endpoint);
@@ -209,10 +209,8 @@ export async function resolveConfig(flags: CliFlags, deps: ResolveDeps): Promise
     try {
         prefix = normalisePrefix(flags.prefix ?? env.UPLOAD_PREFIX);
     } catch (err) {
-        // Stryker disable next-line ConditionalExpression: normalisePrefix throws nothing but PrefixError
-        if (err instanceof PrefixError)
-            throw new UsageError(`${flags.prefix !== undefined ? "--prefix" : "UPLOAD_PREFIX"}: ${err.message}`);
-        throw err;
+        // normalisePrefix throws PrefixError, and nothing else
+        throw new UsageError(`${flags.prefix !== undefined ? "--prefix" : "UPLOAD_PREFIX"}: ${(err as Error).message}`);
     }
     let credentials: Credentials | undefined;
     let credentialsFrom: ResolvedConfig["credentialsFrom"] = "environment";

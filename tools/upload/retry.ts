@@ -70,8 +70,7 @@ export function classify(err: unknown): Verdict {
     // 501 Not Implemented: the server lacks the feature (e.g. ListMultipartUploads on s3rver);
     // another attempt gets the same answer.
     if (status === 501) return "final";
-    // Stryker disable next-line ConditionalExpression: `undefined >= 500` is false; the check is for the type checker
-    if (status !== undefined && status >= 500) return "retry";
+    if ((status ?? 0) >= 500) return "retry";
     if (RETRYABLE_4XX.has(name)) return "retry";
     if (name === "TimeoutError") return "retry";
     // Stryker disable next-line StringLiteral: no code need only be no member of NETWORK; any non-code does

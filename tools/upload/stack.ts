@@ -45,11 +45,9 @@ export function parseStackOutputs(raw: unknown): StackOutputs {
 /** The nearest folder with a Pulumi.yaml, from `start` upwards. */
 function findProject(start: string): string | undefined {
     let dir = path.resolve(start);
-    // Stryker disable next-line UpdateOperator: the root's check below ends the walk either way
     for (let i = 0; i < 32; i++) {
         if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
         const up = path.dirname(dir);
-        // Stryker disable next-line ConditionalExpression: at the root dirname is the root again: the bounded loop checks the same folder until it ends
         if (up === dir) break;
         dir = up;
     }
