@@ -191,3 +191,61 @@ describe("InClusterS3: the objects fit together", () => {
         );
     });
 });
+
+/**
+ * `weed mini`'s flags as SeaweedFS 4.44 defines them (weed/command/mini.go at tag 4.44, commit 3563738:
+ * `cmdMini.Flag.*(name, default, …)`), for the flags the component passes and the two it
+ * must not: `-dir`, which the image's entrypoint (docker/entrypoint.sh, `mini` case) sets to
+ * `/data` unless given, and `-s3.port`, whose default is the port the Service targets.
+ */
+const WEED_MINI_4_44_DEFAULTS: Readonly<Record<string, string>> = {
+    dir: ".",
+    "s3.port": "8333",
+    "s3.config": "",
+    bucket: "",
+    "s3.autoCreateBucket": "true",
+    "s3.iam": "true",
+    webdav: "true",
+    "admin.ui": "true",
+    "master.telemetry": "true",
+    "s3.port.iceberg": "8181",
+    "s3.port.lance": "9101",
+};
+
+describe("InClusterS3 against SeaweedFS 4.44", () => {
+    test("the table above is SeaweedFS's pinned tag (re-read mini.go's flags and the entrypoint on a bump)", () => {
+        assert.equal(versions.seaweedfs.tag, "4.44");
+    });
+
+    test("every flag passed is one `weed mini` defines, set away from its default; the data dir and S3 port are the image's", async () => {
+        for (const bucket of ["gitops", "platform-2"]) {
+            const { recorder } = await runComponent(() => new InClusterS3("s3", { bucket }));
+            const pod = recorder.kubeObject("Deployment", "seaweedfs").spec.template.spec;
+            const [command, ...flags]: string[] = pod.containers[0].args;
+            assert.equal(command, "mini");
+            const passed = new Map<string, string>();
+            for (const flag of flags) {
+                const m = /^-([A-Za-z0-9.]+)=(.*)$/.exec(flag);
+                assert.ok(m, `${flag}: -name=value`);
+                const [, name, value] = m;
+                assert.ok(Object.hasOwn(WEED_MINI_4_44_DEFAULTS, name!), `${name}: a flag of weed mini`);
+                assert.notEqual(value, WEED_MINI_4_44_DEFAULTS[name!], `${name}: passed at its default`);
+                assert.equal(passed.has(name!), false, `${name} passed twice`);
+                passed.set(name!, value!);
+            }
+            assert.equal(passed.get("bucket"), bucket);
+            // The entrypoint's `-dir=/data` applies (no -dir given), so the volume is mounted there.
+            assert.equal(passed.has("dir"), false);
+            const data = pod.volumes.find((v: any) => v.persistentVolumeClaim);
+            const mount = pod.containers[0].volumeMounts.find((m: any) => m.name === data.name);
+            assert.equal(mount.mountPath, "/data");
+            // The server listens on the default S3 port, which the container port names.
+            assert.equal(passed.has("s3.port"), false);
+            assert.equal(String(S3_PORT), WEED_MINI_4_44_DEFAULTS["s3.port"]);
+            // The identities file is read from where the Secret's key is mounted.
+            const config = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === passed.get("s3.config"));
+            assert.ok(config, `a mount at ${passed.get("s3.config")}`);
+            assert.ok(pod.volumes.find((v: any) => v.name === config.name).secret, "the identities file is a Secret's");
+        }
+    });
+});
