@@ -155,6 +155,7 @@ export class InClusterS3 extends pulumi.ComponentResource {
             `${name}-config`,
             {
                 metadata: { name: "seaweedfs-s3-config", namespace: this.namespace, labels },
+                // Stryker disable next-line StringLiteral: equivalent, the API server defaults an empty Secret type to Opaque (SetDefaults_Secret)
                 type: "Opaque",
                 stringData: { "s3.json": pulumi.secret(identities) },
             },
@@ -168,7 +169,8 @@ export class InClusterS3 extends pulumi.ComponentResource {
                 spec: {
                     accessModes: ["ReadWriteOnce"],
                     resources: { requests: { storage: args.storageSize ?? "1Gi" } },
-                    ...(args.storageClass !== undefined ? { storageClassName: args.storageClass } : {}),
+                    // Unset: left out (Pulumi sends no undefined input), so the cluster's default class applies.
+                    storageClassName: args.storageClass,
                 },
             },
             { parent: this },
