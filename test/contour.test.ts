@@ -55,6 +55,34 @@ async function render(args: ContourArgs = {}) {
     });
 }
 
+/**
+ * Parameters of the pinned projectcontour chart 0.7.0 (charts/contour/values.yaml at tag
+ * contour-0.7.0 of projectcontour/helm-charts: its `## @param <path>` lines) for the values the
+ * component sets, each with the type of the chart's own default there. `[object]` parameters
+ * (annotations) are maps whose keys are free. A value under any other path is one the chart's
+ * templates never read.
+ */
+const CONTOUR_CHART_0_7_0_PARAMS: Readonly<Record<string, "boolean" | "string" | "object">> = {
+    "contour.manageCRDs": "boolean",
+    "contour.ingressClass.name": "string",
+    "contour.ingressClass.create": "boolean",
+    "contour.ingressClass.default": "boolean",
+    "envoy.service.type": "string",
+    "envoy.service.externalTrafficPolicy": "string",
+    "envoy.service.annotations": "object",
+};
+
+/** The values' leaves as `path → value`, a documented `[object]` parameter taken whole. */
+function leaves(values: Record<string, unknown>, prefix = ""): [string, unknown][] {
+    return Object.entries(values).flatMap(([key, value]): [string, unknown][] => {
+        const at = `${prefix}${key}`;
+        if (CONTOUR_CHART_0_7_0_PARAMS[at] === "object") return [[at, value]];
+        return value !== null && typeof value === "object" && !Array.isArray(value)
+            ? leaves(value as Record<string, unknown>, `${at}.`)
+            : [[at, value]];
+    });
+}
+
 describe("Contour", () => {
     it("installs the pinned upstream projectcontour chart as release `contour`", async () => {
         const { recorder } = await render();
@@ -209,6 +237,26 @@ describe("Contour", () => {
             assert.deepEqual(recorder.kubeObject("Namespace", namespace).metadata.labels, {
                 "app.kubernetes.io/part-of": "contour",
             });
+        }
+    });
+
+    it("every value given to the chart is a parameter chart 0.7.0 documents, of its type (the table is the pinned version's)", async () => {
+        assert.equal(versions.contourChart.version, "0.7.0", "re-read the chart's values.yaml on a bump");
+        const cases: ContourArgs[] = [{}, { cloud: "generic", externalTrafficPolicy: "Cluster", namespace: "edge" }];
+        for (const args of cases) {
+            const { recorder } = await render(args);
+            const values = reveal<any>(recorder.get(RELEASE, "contour-release").inputs).values;
+            const given = leaves(values);
+            assert.deepEqual(given.map(([at]) => at).sort(), Object.keys(CONTOUR_CHART_0_7_0_PARAMS).sort());
+            for (const [at, value] of given) {
+                assert.ok(Object.hasOwn(CONTOUR_CHART_0_7_0_PARAMS, at), `${at}: not a parameter of the chart`);
+                assert.equal(typeof value, CONTOUR_CHART_0_7_0_PARAMS[at], `${at}: ${JSON.stringify(value)}`);
+            }
+            // Kubernetes' ServiceSpec: externalTrafficPolicy is `Cluster` or `Local`.
+            assert.ok(["Cluster", "Local"].includes(values.envoy.service.externalTrafficPolicy));
+            for (const [key, value] of Object.entries(values.envoy.service.annotations)) {
+                assert.equal(typeof value, "string", `annotation ${key}: Kubernetes' annotations are strings`);
+            }
         }
     });
 });
