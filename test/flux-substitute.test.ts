@@ -105,6 +105,16 @@ describe("post-build substitution (fluxcd/pkg/envsubst v1.7.0, non-strict)", () 
         }
     });
 
+    test("a known difference: a glob's ? matches a whole character (Flux's trims byte by byte)", () => {
+        // fluxcd/pkg/envsubst trims byte by byte, so on "Äé" (two bytes each) `${u#?}` removes
+        // half of the Ä and `${u%?}` half of the é: the real package (tools/envsubst) answers
+        // "\x84é" and "Ä\xc3", invalid UTF-8 (test/flux-substitute-upstream.test.ts keeps such
+        // values out of the globs it compares).
+        // The port removes the character: what a manifest author means, and valid text.
+        assert.equal(substituteText("${u#?}", VARS).text, "\u00e9");
+        assert.equal(substituteText("${u%?}", VARS).text, "\u00c4");
+    });
+
     test("the length is in bytes; offsets are byte offsets", () => {
         assert.equal(substituteText("${#u}", VARS).text, "4");
         assert.equal(

@@ -587,7 +587,7 @@ describe("upload stack outputs", () => {
         const command = path.join(dir, "pulumi");
         writeFileSync(
             command,
-            `#!${process.execPath}\nconst fs = require("node:fs");\nfs.writeFileSync(${JSON.stringify(path.join(dir, "called.json"))}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, skip: process.env.PULUMI_SKIP_UPDATE_CHECK, stdinIgnored: fs.fstatSync(0).isCharacterDevice() }));\n${script}\n`,
+            `#!${process.execPath}\nconst fs = require("node:fs");\nfs.writeFileSync(${JSON.stringify(path.join(dir, "called.json"))}, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, skip: process.env.PULUMI_SKIP_UPDATE_CHECK, stdinIgnored: fs.fstatSync(0).rdev === fs.statSync("/dev/null").rdev }));\n${script}\n`,
         );
         chmodSync(command, 0o755);
         return command;
