@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHmac, X509Certificate } from "node:crypto";
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -95,6 +95,7 @@ describe("upload receiver: the call", () => {
             [[400], false, 1],
             [[404], false, 1],
             [[302], false, 1],
+            [[300], false, 1],
             [[204], true, 1],
             [[299], true, 1],
         ];
@@ -112,6 +113,81 @@ describe("upload receiver: the call", () => {
             } finally {
                 await rx.close();
             }
+        }
+    });
+
+    test("a final reply below 200 (node:http hands 0xx codes over as final; 1xx are interim) is not ok and not retried", async () => {
+        const lines: string[] = [];
+        const server = net.createServer((socket) => {
+            socket.once("data", () => socket.end(`${lines.shift()}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`));
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/x`;
+            for (const [line, status, statusText] of [
+                ["HTTP/1.1 099 Below", 99, "Below"],
+                ["HTTP/1.1 000 Zero", 0, "Zero"],
+            ] as const) {
+                lines.push(line, line, line);
+                const res = await triggerReceiver({ url, token: "t" }, {}, { backoffMs: 1 });
+                assert.deepEqual(res, { ok: false, status, statusText, attempts: 1 }, line);
+                lines.length = 0;
+            }
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
+    });
+
+    test("no attempt allowed: no request, not ok", async () => {
+        const rx = await receiver(() => ({ status: 200 }));
+        try {
+            assert.deepEqual(await triggerReceiver({ url: rx.url, token: "t" }, {}, { attempts: 0 }), {
+                ok: false,
+                attempts: 0,
+            });
+            assert.equal(rx.received.length, 0);
+        } finally {
+            await rx.close();
+        }
+    });
+
+    test("between attempts: half the backoff plus up to half of it at random, doubled each attempt; none after the last", async () => {
+        // Math.random at 0.99: the waits are 0.995 × 200 ms, then 0.995 × 400 ms
+        const at: number[] = [];
+        const rx = await receiver(() => {
+            at.push(performance.now());
+            return { status: 503 };
+        });
+        const random = Math.random;
+        Math.random = () => 0.99;
+        try {
+            const res = await triggerReceiver({ url: rx.url, token: "t" }, {}, { attempts: 3, backoffMs: 200 });
+            const done = performance.now();
+            assert.deepEqual(res, { ok: false, status: 503, statusText: "Service Unavailable", attempts: 3 });
+            assert.equal(at.length, 3);
+            const [g1, g2] = [at[1]! - at[0]!, at[2]! - at[1]!];
+            // a timer never fires early; the upper bounds leave 200-300 ms for a loaded machine
+            assert.ok(g1 >= 198 && g1 < 400, `first wait ${g1} ms, want 199 ms`);
+            assert.ok(g2 >= 397 && g2 < 700, `second wait ${g2} ms, want 398 ms`);
+            assert.ok(done - at[2]! < 350, `returned ${done - at[2]!} ms after the last reply, want no wait`);
+        } finally {
+            Math.random = random;
+            await rx.close();
+        }
+    });
+
+    test("429's Retry-After is waited for instead of the backoff", async () => {
+        const at: number[] = [];
+        const rx = await receiver((n) => {
+            at.push(performance.now());
+            return n === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 };
+        });
+        try {
+            const res = await triggerReceiver({ url: rx.url, token: "t" }, {}, { backoffMs: 1 });
+            assert.deepEqual(res, { ok: true, status: 200, statusText: "OK", attempts: 2 });
+            assert.ok(at[1]! - at[0]! >= 999, `waited ${at[1]! - at[0]!} ms, want 1 s`);
+        } finally {
+            await rx.close();
         }
     });
 
@@ -156,6 +232,9 @@ describe("upload receiver: the call", () => {
         assert.equal(retryAfterMs("Fri, 31 Dec 1999 23:58:00 GMT", now), 0, "a date in the past: at once");
         assert.equal(retryAfterMs("Sat, 01 Jan 2000 01:00:00 GMT", now), 60_000);
         assert.equal(retryAfterMs("soon", now), undefined);
+        // delay-seconds is digits only (1*DIGIT): digits with anything before or after are no delay
+        assert.equal(retryAfterMs("5s", now), undefined);
+        assert.equal(retryAfterMs("x5", now), undefined);
         assert.equal(retryAfterMs("", now), undefined);
         assert.equal(retryAfterMs(undefined, now), undefined);
         assert.equal(MAX_RETRY_AFTER_MS, 60_000);
@@ -190,6 +269,9 @@ describe("upload receiver: the call", () => {
             `https://h.example/x/${"A_-b".repeat(5)}abc`,
         );
         assert.equal(redactUrl("https://h.example/plain/path"), "https://h.example/plain/path");
+        // a long hex run inside a segment with other characters is not a hash segment
+        const named = `https://h.example/x/${hash.slice(0, 16)}.json/v.${hash.slice(0, 16)}`;
+        assert.equal(redactUrl(named), named);
         assert.equal(redactUrl("not a url"), "<invalid URL>");
     });
 });
@@ -244,6 +326,46 @@ describe("upload receiver: certificates", () => {
         sign("expired", "/CN=127.0.0.1", "root", "ip.ext", "-1");
         sign("other-name", "/CN=localhost", "root", "dns.ext");
         sign("via-inter", "/CN=127.0.0.1", "inter", "ip.ext");
+        writeFileSync(path.join(dir, "client.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n");
+        sign("client-only", "/CN=127.0.0.1", "root", "client.ext");
+        // valid from 2099 on: `openssl x509 -req` (OpenSSL 3.0) cannot set the start, `openssl ca` can
+        key("future");
+        ssl("req", "-new", "-key", "future.key", "-out", "future.csr", "-subj", "/CN=127.0.0.1");
+        writeFileSync(
+            path.join(dir, "ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial.txt\npolicy = p\ndefault_md = sha256\n[p]\ncommonName = supplied\n",
+        );
+        writeFileSync(path.join(dir, "index.txt"), "");
+        writeFileSync(path.join(dir, "serial.txt"), "01\n");
+        ssl(
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key",
+            "-in",
+            "future.csr",
+            "-out",
+            "future.pem",
+            "-notext",
+            "-startdate",
+            "20991231000000Z",
+            "-enddate",
+            "21000101000000Z",
+            "-extfile",
+            "ip.ext",
+        );
+        // the leaf with one bit of its signature (the end of the DER) flipped
+        const der = new X509Certificate(readFileSync(path.join(dir, "leaf.pem"))).raw;
+        der[der.length - 3]! ^= 0x01;
+        writeFileSync(
+            path.join(dir, "bad-signature.pem"),
+            `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`,
+        );
+        copyFileSync(path.join(dir, "leaf.key"), path.join(dir, "bad-signature.key"));
         key("self");
         ssl(
             "req",
@@ -279,6 +401,11 @@ describe("upload receiver: certificates", () => {
                 ],
                 ["expired", read("expired.pem"), [root], "CERT_HAS_EXPIRED"],
                 ["other-name", read("other-name.pem"), [root], "ERR_TLS_CERT_ALTNAME_INVALID"],
+                ["future", read("future.pem"), [root], "CERT_NOT_YET_VALID"],
+                ["bad-signature", read("bad-signature.pem"), [root], "CERT_SIGNATURE_FAILURE"],
+                ["client-only", read("client-only.pem"), [root], "INVALID_PURPOSE"],
+                // the intermediate trusted, its issuer (the root) nowhere
+                ["via-inter", read("via-inter.pem"), [read("inter.pem")], "UNABLE_TO_GET_ISSUER_CERT"],
                 ["leaf", read("leaf.pem"), [root], undefined],
                 ["via-inter", read("via-inter.pem") + read("inter.pem"), [root], undefined],
             ];
@@ -293,7 +420,7 @@ describe("upload receiver: certificates", () => {
                 const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook/x`;
                 try {
                     const res = await triggerReceiver({ url, token: "t", extraCa }, {}, { attempts: 3, backoffMs: 1 });
-                    const what = `${name}${extraCa ? " (root trusted)" : ""}`;
+                    const what = `${name}${extraCa ? ` (${extraCa.length} extra root)` : ""}: ${code ?? "trusted"}`;
                     if (code) {
                         assert.deepEqual(res, { ok: false, attempts: 1, error: code, tlsError: true }, what);
                         assert.equal(requests, 0, what);
@@ -322,6 +449,49 @@ describe("upload receiver: extra trust", () => {
             assert.match(cert.subject, new RegExp(`CN=${STAGING_ROOTS[i]!.name.replace(/[()]/g, "\\$&")}`));
         }
         assert.equal(certsDir(), path.resolve(__dirname, "..", "tools", "upload", "certs"));
+    });
+
+    test("each pinned name is its certificate's subject CN; the roots are the files' PEM text", () => {
+        const pems = stagingRoots();
+        for (const [i, root] of STAGING_ROOTS.entries()) {
+            const cert = new X509Certificate(pems[i]!);
+            const cn = cert.subject.split("\n").find((l) => l.startsWith("CN="));
+            assert.equal(cn, `CN=${root.name}`);
+            assert.equal(pems[i], readFileSync(path.join(certsDir(), root.file), "utf8"));
+        }
+    });
+
+    test("the certs folder: tools/upload/certs in one of the 8 folders from the start up, or certs in an upload folder", () => {
+        const base = mkdtempSync(path.join(os.tmpdir(), "upload-certs-dir-"));
+        try {
+            const dirs = (...rels: string[]) => {
+                for (const rel of rels) mkdirSync(path.join(base, rel), { recursive: true });
+            };
+            const deep = (n: number) => path.join(base, "repo", ..."abcdefghij".slice(0, n).split(""));
+            dirs("repo/tools/upload/certs", "repo/bin", "repo/x/upload", "copy/upload/certs", "other/certs");
+            dirs(path.relative(base, deep(8)));
+            const certs = path.join(base, "repo", "tools", "upload", "certs");
+            // the bundle (bin/), the source (tools/upload/), an upload folder without certs inside the tree
+            assert.equal(certsDir(path.join(base, "repo", "bin")), certs);
+            assert.equal(certsDir(path.join(base, "repo", "tools", "upload")), certs);
+            assert.equal(certsDir(path.join(base, "repo", "x", "upload")), certs);
+            // a copy of tools/upload elsewhere: its own certs folder
+            assert.equal(certsDir(path.join(base, "copy", "upload")), path.join(base, "copy", "upload", "certs"));
+            // 7 folders below the tree is the deepest start that finds it
+            assert.equal(certsDir(deep(7)), certs);
+            for (const from of [deep(8), path.join(base, "other")]) {
+                assert.throws(
+                    () => certsDir(from),
+                    (e: Error) =>
+                        e instanceof TrustError &&
+                        e.message ===
+                            `cannot find tools/upload/certs (Let's Encrypt's staging roots) in ${from} or the 7 folders above it`,
+                    from,
+                );
+            }
+        } finally {
+            rmSync(base, { recursive: true, force: true });
+        }
     });
 
     test("a root file swapped for another certificate, or missing, is refused by name", () => {
@@ -414,6 +584,11 @@ describe("upload port-forwards", () => {
                 "stack output localAccess.receiver is not {namespace, service, port}",
             ],
             [{ receiver: "svc" }, "stack output localAccess.receiver is not {namespace, service, port}"],
+            // only a plain object: not a function that carries the three fields
+            [
+                { receiver: Object.assign(() => undefined, to) },
+                "stack output localAccess.receiver is not {namespace, service, port}",
+            ],
         ];
         for (const [raw, message] of refused)
             assert.throws(
@@ -489,6 +664,24 @@ setTimeout(() => process.exit(3), 30000);`);
         }
     });
 
+    test("kubectl is found on the PATH of the environment given, gets that environment and no stdin", async () => {
+        const { dir } = fakeKubectl(`
+if (!require("node:fs").fstatSync(0).isCharacterDevice()) {
+    process.stderr.write("stdin is not /dev/null\\n");
+    process.exit(1);
+}
+process.stdout.write("Forwarding from 127.0.0.1:" + process.env.FAKE_PORT + " -> 80\\n");
+process.on("SIGTERM", () => process.exit(0));
+setTimeout(() => process.exit(3), 30000);`);
+        try {
+            const fwd = await kubectlPortForward({ env: { PATH: dir, FAKE_PORT: "43219" }, timeoutMs: 5000 })({}, to);
+            assert.equal(fwd.localPort, 43219);
+            fwd.close();
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test("kubectl that ends, prints no port in time, or is missing: a LocalAccessError with the manual command", async () => {
         const hint = manualHint({}, to);
         const what = "kubectl port-forward to service flux-system/webhook-receiver:80";
@@ -510,6 +703,12 @@ setTimeout(() => process.exit(3), 30000);`);
                     e.message ===
                         `${what} failed: kubectl is not installed (or not on PATH); or forward yourself: ${hint}`,
             );
+            // a kubectl that cannot be run: Node's error, as it words it
+            const notExecutable = path.join(ends.dir, "not-executable");
+            writeFileSync(notExecutable, "#!/bin/sh\n");
+            await assert.rejects(kubectlPortForward({ command: notExecutable })({}, to), {
+                message: `${what} failed: spawn ${notExecutable} EACCES; or forward yourself: ${hint}`,
+            });
         } finally {
             rmSync(ends.dir, { recursive: true, force: true });
             rmSync(silent.dir, { recursive: true, force: true });

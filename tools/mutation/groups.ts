@@ -149,8 +149,16 @@ export const GROUPS: readonly MutationGroup[] = [
         skipTests: "\\[program\\]",
     },
     // tools/upload/: each group's first test file runs in process, with no S3 server (the
-    // in-memory bucket of test/upload-fake-s3.ts), so most mutants are killed for the cost of one
-    // short test process; the s3rver test files after it see only what that file lets through.
+    // in-memory bucket of test/upload-fake-s3.ts, behind a loopback HTTP server in
+    // test/upload-fake-http.ts for the whole command), so most mutants are killed for the cost of
+    // one short test process; the s3rver test files after it see only what that file lets through.
+    // In no group: main.ts (two lines: run entry.ts's main with the arguments), run.cjs and
+    // build.cjs (the loader of the bundle and the script that builds it) run only as processes of
+    // their own (`make upload-do`, `npm run build:upload`), where Stryker activates no mutant (its
+    // hook is loaded in the test process only), so each of their mutants would count as not
+    // covered however well they are tested; a mutated build.cjs would also rebuild bin/ for every
+    // mutant. The tests that run them as commands pin them: upload-units ("the precompiled entry
+    // point"), upload-failures and upload-digest (the command's exit code and summary line).
     {
         name: "upload-etag",
         mutate: ["tools/upload/etag.ts"],
@@ -202,34 +210,25 @@ export const GROUPS: readonly MutationGroup[] = [
             "test/upload-failures.test.ts",
         ],
     },
+    // The last three groups run only their in-process test files: a mutant that survives them
+    // would cost each s3rver test file that loads its file (tens of seconds apiece, most of a
+    // group's run); those files reach the survivors in the `--whole-suite` pass instead.
     {
         // the Flux receiver call, its extra trust, the port-forwards of existing-cluster stacks
         name: "upload-receiver",
         mutate: ["tools/upload/receiver.ts", "tools/upload/trust.ts", "tools/upload/port-forward.ts"],
-        tests: [
-            "test/upload-trigger.test.ts",
-            "test/upload-units.test.ts",
-            "test/upload-receiver.test.ts",
-            "test/upload-tls.test.ts",
-            "test/upload-port-forward.test.ts",
-        ],
+        tests: ["test/upload-trigger.test.ts"],
     },
     {
-        // the command: flags, environment and stack outputs, the run, its output and exit codes
-        name: "upload-cli",
-        mutate: [
-            "tools/upload/config.ts",
-            "tools/upload/stack.ts",
-            "tools/upload/progress.ts",
-            "tools/upload/cli.ts",
-            "tools/upload/entry.ts",
-        ],
-        tests: [
-            "test/upload-receiver.test.ts",
-            "test/upload-sync.test.ts",
-            "test/upload-failures.test.ts",
-            "test/upload-port-forward.test.ts",
-            "test/upload-tls.test.ts",
-        ],
+        // the command's settings: flags, environment and stack outputs (config), the pulumi call (stack)
+        name: "upload-cli-config",
+        mutate: ["tools/upload/config.ts", "tools/upload/stack.ts"],
+        tests: ["test/upload-config.test.ts", "test/upload-cli.test.ts"],
+    },
+    {
+        // the run (cli), its output (progress) and the process: exit codes, signals (entry)
+        name: "upload-cli-run",
+        mutate: ["tools/upload/progress.ts", "tools/upload/cli.ts", "tools/upload/entry.ts"],
+        tests: ["test/upload-cli.test.ts", "test/upload-entry.test.ts"],
     },
 ];

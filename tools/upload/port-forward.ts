@@ -110,14 +110,17 @@ export function kubectlPortForward(
                 stdio: ["ignore", "pipe", "pipe"],
             });
             const kill = () => {
+                // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, kill() on a child that has ended sends nothing
                 if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
             };
             process.once("exit", kill);
             const what = `kubectl port-forward to service ${to.namespace}/${to.service}:${to.port}`;
+            // Stryker disable next-line StringLiteral: equivalent, FORWARDING is not anchored at the start
             let out = "";
             let errOut = "";
             let settled = false;
             const fail = (why: string) => {
+                // Stryker disable next-line ConditionalExpression: equivalent, once settled only a kubectl that has ended or failed calls it (no child to kill, the promise settled)
                 if (settled) return;
                 settled = true;
                 clearTimeout(timer);
@@ -126,12 +129,15 @@ export function kubectlPortForward(
                 reject(new LocalAccessError(`${what} ${why}; or forward yourself: ${manualHint(access, to)}`));
             };
             const timer = setTimeout(() => fail(`printed no port within ${timeoutMs / 1000}s`), timeoutMs);
+            // Stryker disable next-line StringLiteral: equivalent, Node's decoders read "" as utf8
             child.stdout.setEncoding("utf8");
+            // Stryker disable next-line StringLiteral: equivalent, Node's decoders read "" as utf8
             child.stderr.setEncoding("utf8");
             child.stdout.on("data", (d: string) => {
                 out += d;
                 const m = FORWARDING.exec(out);
                 if (m && !settled) {
+                    // Stryker disable next-line BooleanLiteral: equivalent, after the resolve only close or error call fail, when there is nothing left to stop
                     settled = true;
                     clearTimeout(timer);
                     resolve({

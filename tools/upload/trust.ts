@@ -41,20 +41,21 @@ export const STAGING_ROOTS: readonly PinnedRoot[] = [
 export class TrustError extends Error {}
 
 /**
- * tools/upload/certs, found upwards from this file: tools/upload/ when run
- * from source, bin/ when run as the bundle.
+ * tools/upload/certs, found upwards from this file (`from`): tools/upload/ when run
+ * from source, bin/ when run as the bundle; `certs` beside a copy of tools/upload elsewhere.
  */
-export function certsDir(): string {
-    let dir = __dirname;
+export function certsDir(from: string = __dirname): string {
+    // at most 8 folders up (at the root, dirname is the root again: checked again, harmlessly)
+    let dir = from;
     for (let i = 0; i < 8; i++) {
         const candidate = path.join(dir, "tools", "upload", "certs");
         if (existsSync(candidate)) return candidate;
         if (path.basename(dir) === "upload" && existsSync(path.join(dir, "certs"))) return path.join(dir, "certs");
-        const up = path.dirname(dir);
-        if (up === dir) break;
-        dir = up;
+        dir = path.dirname(dir);
     }
-    throw new TrustError("cannot find tools/upload/certs (Let's Encrypt's staging roots)");
+    throw new TrustError(
+        `cannot find tools/upload/certs (Let's Encrypt's staging roots) in ${from} or the 7 folders above it`,
+    );
 }
 
 /** The staging roots as PEM strings, each checked against its pinned fingerprint. */
