@@ -9,11 +9,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -22,7 +22,7 @@ import { USAGE } from "../tools/upload/config";
 import { LocalAccessError } from "../tools/upload/port-forward";
 import { createReporter, formatBytes, type Io, processIo } from "../tools/upload/progress";
 import type { RequestStats } from "../tools/upload/s3";
-import type { UploadItem } from "../tools/upload/sync";
+import { type UploadItem, WORKER_MIN_FILES } from "../tools/upload/sync";
 import { captureIo, makeTree } from "./helpers-s3";
 import { type FakeHttpS3, startFakeHttpS3 } from "./upload-fake-http";
 import { FakeBucket } from "./upload-fake-s3";
@@ -793,10 +793,9 @@ describe("upload command: interrupts", () => {
             assert.equal(r.code, 130);
             assert.equal(bucket.count("PUT"), 1);
             assert.equal(r.lastOut(), "uploaded 1, deleted 0, unchanged 0");
-            assert.equal(
-                r.err.at(-1),
+            assert.deepEqual(r.err, [
                 "interrupted: no new request was started after the signal; the requests in flight finished; 2 change(s) not made; re-run to finish the sync",
-            );
+            ]);
         } finally {
             await rm(src, { recursive: true, force: true });
         }
@@ -1026,5 +1025,392 @@ describe("upload output", () => {
         rep.stop();
         assert.deepEqual(err, ["still waiting", "failed c: boom"]);
         assert.deepEqual(out, []);
+    });
+});
+
+describe("upload command: what the run is given", () => {
+    test("a source beside the working directory is named by its absolute path", async () => {
+        fresh();
+        const src = await makeTree({ "a.yaml": A });
+        try {
+            const r = await run(target(src, "--no-trigger"), { cwd: path.join(path.dirname(src), "elsewhere") });
+            assert.equal(r.code, 0, r.stderr);
+            assert.ok(r.out[0]!.startsWith(`sync ${src}/ -> `), r.out[0]);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("maxAttempts given is the client's: a PUT that keeps failing is tried that often", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A });
+        try {
+            bucket.hook = (req) =>
+                req.method === "PUT"
+                    ? { status: 503, code: "SlowDown", message: "Reduce your request rate" }
+                    : undefined;
+            const r = await run(target(src, "--no-trigger"), { maxAttempts: 2, retry: { baseMs: 1, capMs: 1 } });
+            assert.equal(r.code, 1);
+            assert.equal(bucket.count("PUT"), 2);
+            assert.equal(r.lastOut(), "uploaded 0, deleted 0, unchanged 0, failed 1");
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("the request line's time is the run's own, in seconds", async () => {
+        fresh();
+        const src = await makeTree({ "a.yaml": A });
+        try {
+            const started = Date.now();
+            const r = await run(target(src, "--no-trigger"));
+            const took = (Date.now() - started) / 1000;
+            assert.equal(r.code, 0, r.stderr);
+            const line = r.out.find((l) => / requests \(/.test(l))!;
+            const shown = Number(/ in (\d+\.\d\d)s$/.exec(line)?.[1]);
+            assert.ok(shown >= 0 && shown <= took + 0.01, `${line}: the run took ${took}s`);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("a symbolic link to a folder is skipped, listed and counted", async () => {
+        fresh();
+        const src = await makeTree({ "a.yaml": A, "d/b.json": B });
+        try {
+            symlinkSync(path.join(src, "d"), path.join(src, "link"));
+            const r = await run(target(src, "--no-trigger"));
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.err, ["skipped link/: symbolic link to a folder (not followed)"]);
+            assert.equal(r.lastOut(), "uploaded 2, deleted 0, unchanged 0, skipped 1");
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("remote objects the ignore rules match are never deleted (docs/upload.md, Ignore rules)", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A, ".sourceignore": "*.bak\n" });
+        try {
+            bucket.put("old.bak", "x");
+            bucket.put("gone.yaml", "x");
+            const r = await run(target(src, "--no-trigger", "--delete"));
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual([...bucket.objects.keys()].sort(), [".sourceignore", "a.yaml", "old.bak"]);
+            assert.equal(r.lastOut(), "uploaded 2, deleted 1, unchanged 0");
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("a dry run says the receiver is not triggered, and why", async () => {
+        fresh();
+        const rx = await receiver();
+        const src = await makeTree({ "a.yaml": A });
+        try {
+            const r = await run(target(src, "--dry-run", "--receiver-url", rx.url), {
+                env: { ...KEYS, FLUX_RECEIVER_TOKEN: TOKEN },
+            });
+            assert.equal(r.code, 0, r.stderr);
+            assert.ok(r.out.includes("receiver: not triggered (dry run)"), r.stdout);
+            const n = await run(target(src, "--dry-run", "--no-trigger", "--receiver-url", rx.url), {
+                env: { ...KEYS, FLUX_RECEIVER_TOKEN: TOKEN },
+            });
+            assert.ok(n.out.includes("receiver: not triggered (--no-trigger)"), n.stdout);
+            assert.equal(rx.calls.length, 0);
+        } finally {
+            await rx.close();
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("the plaintext Secret is named by its path from the working directory", async () => {
+        fresh();
+        const src = await makeTree({
+            "s.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2\n",
+        });
+        try {
+            const r = await run(target(src, "--no-trigger"), { cwd: src });
+            assert.equal(r.code, 1);
+            assert.ok(r.err[0]!.startsWith("error: s.yaml: "), r.err[0]);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("a kustomization that does not build is named with the first line of kustomize's error; the sync goes on", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A, "k/kustomization.yaml": "resources:\n  - missing.yaml\n" });
+        try {
+            const r = await run(target(src, "--no-trigger"), { cwd: src });
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.err.length, 1, r.stderr);
+            assert.ok(
+                r.err[0]!.startsWith(
+                    "warning: k does not build, so its generated Secrets are not checked (make validate shows why): ",
+                ),
+                r.err[0],
+            );
+            assert.ok(!r.err[0]!.slice(0, -1).includes("\n"), "one line");
+            assert.ok(r.err[0]!.length > 110, "kustomize's reason follows");
+            assert.ok(bucket.objects.has("k/kustomization.yaml"));
+            // the source itself as the kustomization: "."
+            const self = await makeTree({ "kustomization.yaml": "resources:\n  - missing.yaml\n" });
+            try {
+                const s = await run(target(self, "--no-trigger"), { cwd: self });
+                assert.ok(s.err[0]!.startsWith("warning: . does not build, "), s.err[0]);
+            } finally {
+                await rm(self, { recursive: true, force: true });
+            }
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("upload command: port-forwards, which are opened", () => {
+    const s3Svc = { namespace: "s3", service: "seaweedfs", port: 8333 };
+    const rxSvc = { namespace: "flux-system", service: "webhook-receiver", port: 80 };
+    const outputs = (localAccess: unknown, endpoint = "http://seaweedfs.s3.svc:8333") => ({
+        bucketName: "bk",
+        bucketEndpoint: endpoint,
+        bucketRegion: "us-east-1",
+        uploadAccessKeyId: KEY_ID,
+        uploadSecretAccessKey: SECRET,
+        bucketReceiverUrl: `http://webhook-receiver.flux-system.svc/hook/${HOOK}`,
+        bucketReceiverToken: TOKEN,
+        localAccess,
+    });
+
+    test("only the receiver's when the stack forwards only the receiver; only the bucket's when Flux is not triggered", async () => {
+        const bucket = fresh();
+        const rx = await receiver();
+        const src = await makeTree({ "a.yaml": A });
+        try {
+            const opened: unknown[] = [];
+            const portForward = async (_access: unknown, to: { service: string }) => {
+                opened.push(to);
+                return { localPort: to.service === s3Svc.service ? s3.port : rx.port, close: () => undefined };
+            };
+            const r = await run(["--source", src], {
+                env: {},
+                readStackOutputs: async () => outputs({ receiver: rxSvc }, s3.endpoint),
+                portForward,
+            });
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(opened, [rxSvc]);
+            assert.equal(rx.calls.length, 1);
+            opened.length = 0;
+            const n = await run(["--source", src, "--no-trigger"], {
+                env: {},
+                readStackOutputs: async () => outputs({ s3: s3Svc, receiver: rxSvc }),
+                portForward,
+            });
+            assert.equal(n.code, 0, n.stderr);
+            assert.deepEqual(opened, [s3Svc]);
+            assert.equal(rx.calls.length, 1);
+            assert.ok(bucket.objects.has("a.yaml"));
+        } finally {
+            await rx.close();
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("a forwarder's own failure (not a LocalAccessError) is the run's, after the open forwards are closed", async () => {
+        fresh();
+        const src = await makeTree({ "a.yaml": A });
+        let closed = 0;
+        try {
+            const boom = new Error("forwarder bug");
+            await assert.rejects(
+                run(["--source", src], {
+                    env: {},
+                    readStackOutputs: async () => outputs({ s3: s3Svc, receiver: rxSvc }),
+                    portForward: async (_access, to) => {
+                        if (to.service === rxSvc.service) throw boom;
+                        return { localPort: s3.port, close: () => void closed++ };
+                    },
+                }),
+                (e) => e === boom,
+            );
+            assert.equal(closed, 1);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("by default kubectl, found on the PATH of the run's environment", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A });
+        const bin = mkdtempSync(path.join(os.tmpdir(), "upload-cli-kubectl-"));
+        try {
+            writeFileSync(
+                path.join(bin, "kubectl"),
+                `#!${process.execPath}\nprocess.stdout.write("Forwarding from 127.0.0.1:${s3.port} -> 8333\\n");\nprocess.on("SIGTERM", () => process.exit(0));\nsetTimeout(() => process.exit(3), 30000);\n`,
+            );
+            chmodSync(path.join(bin, "kubectl"), 0o755);
+            const r = await run(["--source", src, "--no-trigger"], {
+                env: { PATH: bin },
+                readStackOutputs: async () => outputs({ s3: s3Svc }),
+            });
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.out[1], `bucket: port-forward 127.0.0.1:${s3.port} -> service s3/seaweedfs:8333`);
+            assert.ok(bucket.objects.has("a.yaml"));
+        } finally {
+            rmSync(bin, { recursive: true, force: true });
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("upload command: the receiver's reply without a reason phrase", () => {
+    test("the status alone, with no space left behind", async () => {
+        fresh();
+        const src = await makeTree({ "a.yaml": A });
+        const statuses: number[] = [];
+        const server = net.createServer((socket) => {
+            socket.once("data", () =>
+                socket.end(`HTTP/1.1 ${statuses.shift()}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`),
+            );
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const port = (server.address() as AddressInfo).port;
+        try {
+            const env = {
+                ...KEYS,
+                FLUX_RECEIVER_URL: `http://127.0.0.1:${port}/hook/${HOOK}`,
+                FLUX_RECEIVER_TOKEN: TOKEN,
+            };
+            statuses.push(200);
+            const ok = await run(target(src), { env });
+            assert.equal(ok.code, 0, ok.stderr);
+            assert.equal(
+                ok.out.at(-2),
+                `receiver: POST http://127.0.0.1:${port}/hook/<redacted> -> 200; Flux reconciles the bucket now`,
+            );
+            statuses.push(404);
+            const refused = await run(target(src), { env });
+            assert.equal(refused.code, 1);
+            assert.deepEqual(refused.err, [
+                `error: receiver POST http://127.0.0.1:${port}/hook/<redacted> answered 404 (no Receiver has this hook path: check bucketReceiverUrl / FLUX_RECEIVER_URL) after 1 attempt(s). The sync itself succeeded; Flux will pick the change up at its next interval.`,
+            ]);
+        } finally {
+            await new Promise((r) => server.close(r));
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("upload command: interrupts, more", () => {
+    test("the second Ctrl-C's signal already given: nothing is started, exit 130", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A });
+        try {
+            const hard = new AbortController();
+            hard.abort();
+            const r = await run(target(src, "--no-trigger"), { abortSignal: hard.signal });
+            assert.equal(r.code, 130);
+            assert.equal(bucket.count("PUT"), 0);
+            assert.equal(r.lastOut(), "uploaded 0, deleted 0, unchanged 0");
+            assert.match(r.err.at(-1)!, /^interrupted: no new request was started after the signal; /);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("a stop while a large tree is hashed (in the worker thread): exit 130 and a zero summary, not a read error", async () => {
+        fresh();
+        const src = await makeTree({});
+        try {
+            mkdirSync(path.join(src, "f"));
+            for (let i = 0; i < WORKER_MIN_FILES; i++) writeFileSync(path.join(src, "f", `${i}.yaml`), `n: ${i}\n`);
+            const stop = new AbortController();
+            stop.abort();
+            const r = await run(target(src, "--no-trigger"), { signal: stop.signal });
+            assert.equal(r.code, 130, r.stderr);
+            assert.deepEqual(r.out.slice(1), ["uploaded 0, deleted 0, unchanged 0"]);
+            assert.deepEqual(r.err, [
+                "interrupted: no new request was started after the signal; the requests in flight finished; re-run to finish the sync",
+            ]);
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("Ctrl-C after an object failed for good: the failure is named before the interrupt; deletions not made count", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A, "b.json": B, "c.yaml": A });
+        try {
+            bucket.put("gone.yaml", "x");
+            const stop = new AbortController();
+            let puts = 0;
+            let failedKey = "";
+            bucket.hook = async (req) => {
+                if (req.method !== "PUT") return undefined;
+                puts++;
+                if (puts === 1) {
+                    failedKey = req.key ?? "";
+                    return { status: 500, code: "InternalError", message: "We encountered an internal error" };
+                }
+                stop.abort();
+                await new Promise((r) => setTimeout(r, 50));
+                return undefined;
+            };
+            const r = await run(target(src, "--no-trigger", "--concurrency", "1", "--delete"), {
+                signal: stop.signal,
+                maxAttempts: 1,
+            });
+            assert.equal(r.code, 130, `${r.stdout}\n${r.stderr}`);
+            assert.equal(r.lastOut(), "uploaded 1, deleted 0, unchanged 0, failed 1");
+            assert.deepEqual(r.err.slice(-2), [
+                "error: 1 object(s) failed before the interrupt (listed above)",
+                "interrupted: no new request was started after the signal; the requests in flight finished; 2 change(s) not made; re-run to finish the sync",
+            ]);
+            assert.ok(
+                r.err.some((l) => l.startsWith(`failed ${failedKey}: `)),
+                r.stderr,
+            );
+            assert.ok(bucket.objects.has("gone.yaml"));
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
+    });
+
+    test("while stopping, the still-waiting line says so and names the oldest request; no retries, no retry count", async () => {
+        const bucket = fresh();
+        const src = await makeTree({ "a.yaml": A, "b.json": B, "c.yaml": A });
+        try {
+            const stop = new AbortController();
+            let puts = 0;
+            let first = "";
+            bucket.hook = async (req) => {
+                if (req.method !== "PUT") return undefined;
+                puts++;
+                if (puts === 1) first = req.key ?? "";
+                // the first PUT and the third hang; the second ends at once, so the third starts later
+                if (puts === 2) return undefined;
+                if (puts === 3) stop.abort();
+                await new Promise((r) => setTimeout(r, 600));
+                return undefined;
+            };
+            const r = await run(target(src, "--no-trigger", "--concurrency", "2"), {
+                signal: stop.signal,
+                heartbeatMs: 100,
+            });
+            assert.equal(r.code, 130);
+            const waiting = r.err.filter((l) => l.includes("still waiting"));
+            assert.ok(waiting.length >= 1, r.stderr);
+            for (const w of waiting) {
+                assert.match(
+                    w,
+                    new RegExp(
+                        `^stopping: still waiting for [12] request\\(s\\); the oldest \\(PUT ${first.replace(".", "\\.")}\\) for \\d+\\.\\ds$`,
+                    ),
+                );
+                assert.ok(!w.endsWith(" for 0.0s"), w);
+            }
+        } finally {
+            await rm(src, { recursive: true, force: true });
+        }
     });
 });

@@ -208,13 +208,16 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         }, graceMs);
     };
     const onHard = () => {
+        // Stryker disable next-line StringLiteral: equivalent, only "deadline" is ever compared
         hardBy ??= "signal";
         stopper.abort();
         hard.abort();
     };
     if (deps.signal?.aborted) onStop();
     if (deps.abortSignal?.aborted) onHard();
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal dispatches "abort" once at most
     deps.signal?.addEventListener("abort", onStop, { once: true });
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal dispatches "abort" once at most
     deps.abortSignal?.addEventListener("abort", onHard, { once: true });
     const { client, stats, send } = createClient({
         endpoint: cfg.endpoint,
@@ -237,7 +240,9 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
             for (const r of stats.inFlight) if (!oldest || r.since < oldest.since) oldest = r;
             const stopping = stopper.signal.aborted ? "stopping: " : "";
             reporter.waiting(
+                // Stryker disable next-line OptionalChaining: equivalent, a request in flight makes the loop above set oldest
                 `${stopping}still waiting for ${stats.inFlight.size} request(s); the oldest (${oldest?.label}) for ` +
+                    // Stryker disable next-line OptionalChaining: equivalent, a request in flight makes the loop above set oldest
                     `${seconds(now - (oldest?.since ?? now))}` +
                     `${stats.retries ? `; ${stats.retries} attempt(s) retried so far` : ""}`,
             );
@@ -331,7 +336,8 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
             for (const u of plan.uploads) io.out(`would upload ${u.key} (${u.reason}, ${formatBytes(u.file.size)})`);
             for (const key of plan.deletes) io.out(`would delete ${key}`);
             for (const key of plan.keptRemote) io.out(`would keep ${key} (not in the source; --delete removes it)`);
-            io.out(`receiver: ${cfg.receiverNote ?? "not triggered (dry run)"}`);
+            // resolveConfig always gives a dry run its note: not triggered (dry run), or (--no-trigger)
+            io.out(`receiver: ${cfg.receiverNote}`);
             io.out(
                 `dry run: would upload ${plan.uploads.length}, would delete ${plan.deletes.length}, unchanged ${plan.unchanged}` +
                     `${skipped.length ? `, skipped ${skipped.length}` : ""}`,
@@ -368,6 +374,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         }
         if (result.failures.length > 0) {
             io.err(
+                // Stryker disable next-line OptionalChaining: equivalent, this branch has at least one failure
                 `error: ${result.failures.length} object(s) could not be synced (first: ${result.failures[0]?.key}: ${result.failures[0]?.message})` +
                     `${result.deletesSkipped ? `; ${result.deletesSkipped} deletion(s) skipped` : ""}. ` +
                     "Re-run to finish: unchanged files are skipped. Flux was not triggered.",
