@@ -191,6 +191,30 @@ describe("upload receiver: the call", () => {
         }
     });
 
+    // bounded: a reply whose stream error nobody hears never settles
+    test("a reply cut off in its body is an error (ECONNRESET), retried", { timeout: 10_000 }, async () => {
+        let replies = 0;
+        const server = net.createServer((socket) => {
+            socket.unref();
+            socket.once("data", () => {
+                replies++;
+                socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial");
+                setTimeout(() => socket.destroy(), 20);
+            });
+        });
+        // nothing here keeps the test process alive if the call never settles
+        server.unref();
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/x`;
+            const res = await triggerReceiver({ url, token: "t" }, {}, { attempts: 2, backoffMs: 1 });
+            assert.deepEqual(res, { ok: false, attempts: 2, error: "ECONNRESET" });
+            assert.equal(replies, 2);
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
+    });
+
     test("an unreachable receiver is tried the given number of times and named by its error code", async () => {
         const rx = await receiver(() => ({ status: 200 }));
         await rx.close();
@@ -623,6 +647,11 @@ describe("upload port-forwards", () => {
             "kubectl --context kind --namespace flux-system port-forward --address 127.0.0.1 service/webhook-receiver 8080:80",
         );
         assert.equal(viaLocalPort("https://r.example:8443/hook/abc?x=1#f", 4321), "http://127.0.0.1:4321/hook/abc?x=1");
+        // only the service's port becomes 8080:port, not a " :digits" in a context's name
+        assert.equal(
+            manualHint({ context: "team :1" }, to),
+            "kubectl --context team :1 --namespace flux-system port-forward --address 127.0.0.1 service/webhook-receiver 8080:80",
+        );
     });
 
     function fakeKubectl(script: string): { command: string; dir: string } {
@@ -679,6 +708,41 @@ setTimeout(() => process.exit(3), 30000);`);
             fwd.close();
         } finally {
             rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("while a forward is open this process's exit stops kubectl; closed or failed, no exit handler is left", async () => {
+        const { command, dir } = fakeKubectl(`
+process.on("SIGTERM", () => {
+    require("node:fs").writeFileSync(require("node:path").join(__dirname, "stopped"), "SIGTERM");
+    process.exit(0);
+});
+process.stdout.write("Forwarding from 127.0.0.1:43211 -> 80\\n");
+setTimeout(() => process.exit(3), 30000);`);
+        const ends = fakeKubectl("process.exit(1);");
+        const before = process.listeners("exit").length;
+        try {
+            const fwd = await kubectlPortForward({ command })({}, to);
+            const added = process.listeners("exit").slice(before);
+            assert.equal(added.length, 1);
+            // what the exit of this process runs
+            (added[0] as () => void)();
+            let stopped = "";
+            for (let i = 0; i < 100 && !stopped; i++) {
+                try {
+                    stopped = readFileSync(path.join(dir, "stopped"), "utf8");
+                } catch {
+                    await new Promise((r) => setTimeout(r, 20));
+                }
+            }
+            assert.equal(stopped, "SIGTERM");
+            fwd.close();
+            assert.equal(process.listeners("exit").length, before);
+            await assert.rejects(kubectlPortForward({ command: ends.command })({}, to), LocalAccessError);
+            assert.equal(process.listeners("exit").length, before);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+            rmSync(ends.dir, { recursive: true, force: true });
         }
     });
 
