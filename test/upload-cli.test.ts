@@ -1124,7 +1124,7 @@ describe("upload command: what the run is given", () => {
         }
     });
 
-    test("the plaintext Secret is named by its path from the working directory", async () => {
+    test("the plaintext Secret and the allow-list are named by their paths from the working directory", async () => {
         fresh();
         const src = await makeTree({
             "s.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2\n",
@@ -1133,6 +1133,8 @@ describe("upload command: what the run is given", () => {
             const r = await run(target(src, "--no-trigger"), { cwd: src });
             assert.equal(r.code, 1);
             assert.ok(r.err[0]!.startsWith("error: s.yaml: "), r.err[0]);
+            // the source is the working directory: the allow-list is named as it is
+            assert.match(r.err.at(-1)!, / in \.plaintext-secrets \(README: Secrets in the tree\)$/);
         } finally {
             await rm(src, { recursive: true, force: true });
         }

@@ -295,7 +295,7 @@ export async function runUpload(argv: readonly string[], deps: RunDeps = {}): Pr
         if (guard.plaintext.length > 0) {
             for (const p of guard.plaintext) io.err(`error: ${formatPlaintext(p)}`);
             io.err(
-                `error: refusing to upload: ${guard.plaintext.length} Secret(s) with plaintext data; seal each with make seal FILE=…, or list a path that may stay in plaintext in ${path.join(path.relative(cwd, cfg.source) || ".", ALLOW_FILE)} (README: Secrets in the tree)`,
+                `error: refusing to upload: ${guard.plaintext.length} Secret(s) with plaintext data; seal each with make seal FILE=…, or list a path that may stay in plaintext in ${path.join(path.relative(cwd, cfg.source), ALLOW_FILE)} (README: Secrets in the tree)`,
             );
             return 1;
         }
