@@ -711,7 +711,7 @@ setTimeout(() => process.exit(3), 30000);`);
         }
     });
 
-    test("while a forward is open this process's exit stops kubectl; closed or failed, no exit handler is left", async () => {
+    test("while a forward is open this process's exit stops kubectl; closed, failed or ended, no exit handler is left", async () => {
         const { command, dir } = fakeKubectl(`
 process.on("SIGTERM", () => {
     require("node:fs").writeFileSync(require("node:path").join(__dirname, "stopped"), "SIGTERM");
@@ -740,6 +740,17 @@ setTimeout(() => process.exit(3), 30000);`);
             assert.equal(process.listeners("exit").length, before);
             await assert.rejects(kubectlPortForward({ command: ends.command })({}, to), LocalAccessError);
             assert.equal(process.listeners("exit").length, before);
+            // a kubectl that ends by itself while its forward is open: none left either, before close()
+            const dies = fakeKubectl('process.stdout.write("Forwarding from 127.0.0.1:43212 -> 80\\n");');
+            try {
+                const gone = await kubectlPortForward({ command: dies.command })({}, to);
+                for (let i = 0; i < 100 && process.listeners("exit").length > before; i++)
+                    await new Promise((r) => setTimeout(r, 20));
+                assert.equal(process.listeners("exit").length, before);
+                gone.close();
+            } finally {
+                rmSync(dies.dir, { recursive: true, force: true });
+            }
         } finally {
             rmSync(dir, { recursive: true, force: true });
             rmSync(ends.dir, { recursive: true, force: true });

@@ -120,7 +120,7 @@ export function kubectlPortForward(
             let errOut = "";
             let settled = false;
             const fail = (why: string) => {
-                // Stryker disable next-line ConditionalExpression: equivalent, once settled only a kubectl that has ended or failed calls it (no child to kill, the promise settled)
+                // Stryker disable next-line ConditionalExpression: equivalent, once settled only close (no child left, its exit handler removed) or error calls it, and the promise is settled
                 if (settled) return;
                 settled = true;
                 clearTimeout(timer);
@@ -137,7 +137,7 @@ export function kubectlPortForward(
                 out += d;
                 const m = FORWARDING.exec(out);
                 if (m && !settled) {
-                    // Stryker disable next-line BooleanLiteral: equivalent, after the resolve only close or error call fail, when there is nothing left to stop
+                    // Stryker disable next-line BooleanLiteral: equivalent, after the resolve only close or error call fail, when there is nothing left to stop or remove
                     settled = true;
                     clearTimeout(timer);
                     resolve({
@@ -160,6 +160,8 @@ export function kubectlPortForward(
                 ),
             );
             child.on("close", (code, sig) => {
+                // kubectl is gone (by itself too, while the forward is open): nothing to stop at exit
+                process.removeListener("exit", kill);
                 const why = errOut.trim().split("\n").slice(-2).join(" ");
                 fail(`ended (${sig ?? `exit ${code}`})${why ? `: ${why}` : ""}`);
             });
