@@ -695,7 +695,8 @@ setTimeout(() => process.exit(3), 30000);`);
 
     test("kubectl is found on the PATH of the environment given, gets that environment and no stdin", async () => {
         const { dir } = fakeKubectl(`
-if (!require("node:fs").fstatSync(0).isCharacterDevice()) {
+const fs = require("node:fs");
+if (!fs.fstatSync(0).isCharacterDevice() || fs.fstatSync(0).rdev !== fs.statSync("/dev/null").rdev) {
     process.stderr.write("stdin is not /dev/null\\n");
     process.exit(1);
 }
