@@ -676,18 +676,17 @@ setTimeout(() => process.exit(3), 30000);`);
             const fwd = await kubectlPortForward({ command })({ context: "kind" }, to);
             assert.equal(fwd.localPort, 43210);
             fwd.close();
-            for (let i = 0; i < 100; i++) {
+            // until the stand-in has written it (the file exists, empty, before its text is in)
+            let stopped = "";
+            for (let i = 0; i < 100 && !stopped; i++) {
                 try {
-                    readFileSync(path.join(dir, "stopped"));
-                    break;
+                    stopped = readFileSync(path.join(dir, "stopped"), "utf8");
                 } catch {
-                    await new Promise((r) => setTimeout(r, 20));
+                    // not yet
                 }
+                if (!stopped) await new Promise((r) => setTimeout(r, 20));
             }
-            assert.equal(
-                readFileSync(path.join(dir, "stopped"), "utf8"),
-                kubectlArgs({ context: "kind" }, to).join(" "),
-            );
+            assert.equal(stopped, kubectlArgs({ context: "kind" }, to).join(" "));
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
@@ -733,8 +732,9 @@ setTimeout(() => process.exit(3), 30000);`);
                 try {
                     stopped = readFileSync(path.join(dir, "stopped"), "utf8");
                 } catch {
-                    await new Promise((r) => setTimeout(r, 20));
+                    // not yet
                 }
+                if (!stopped) await new Promise((r) => setTimeout(r, 20));
             }
             assert.equal(stopped, "SIGTERM");
             fwd.close();
