@@ -704,8 +704,9 @@ function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
                 hint = `: YAML reads it unquoted as ${input}; quote it: ${leafOf(issue.path)}: "${input}"`;
             } else if (typeof input === "string") {
                 const t = input.trim();
-                // (zod expects "int" only of a number: a text is always expected to be a "number")
-                if (issue.expected === "number" && /^-?\d+(\.\d+)?$/.test(t)) {
+                // (zod expects "int" only of a number: a text is always expected to be a "number";
+                // every number field is whole, so only a whole number is worth unquoting)
+                if (issue.expected === "number" && /^-?\d+$/.test(t)) {
                     hint = `: remove the quotes: ${leafOf(issue.path)}: ${t}`;
                 } else if (issue.expected === "boolean" && (t === "true" || t === "false")) {
                     hint = `: remove the quotes: ${leafOf(issue.path)}: ${t}`;

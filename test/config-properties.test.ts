@@ -1555,7 +1555,7 @@ describe("every message names the field and what is wrong with it", () => {
 
     test("quotes around a number or true/false: removing them is advised where YAML then reads the expected type", () => {
         // The oracle is a YAML 1.2 parser (the `yaml` package): the advice is given exactly when
-        // the unquoted text reads as a number (a whole-number field) or as true/false (a
+        // the unquoted text reads as a whole number (count is one) or as true/false (a
         // boolean field). The samples are the forms the advice covers and texts next to them;
         // YAML also reads 0x1F, 1e3, +5 and True, which get no advice.
         const samples = [
@@ -1583,7 +1583,8 @@ describe("every message names the field and what is wrong with it", () => {
             assert.match(count[0]!, /^cluster\.nodePool\.count: expected a whole number, found the text /);
             assert.equal(
                 count[0]!.endsWith(`: remove the quotes: count: ${sample.trim()}`),
-                typeof yamlReads === "number",
+                // (count is a whole number: 1.25 unquoted would fail again)
+                Number.isInteger(yamlReads),
                 `count: ${JSON.stringify(sample)}: ${count[0]}`,
             );
             const ha = problemsWith({ cluster: { ...baseConfig().cluster, ha: sample } });
