@@ -39,6 +39,7 @@ const TIMINGS = path.join(CACHE, "test-times.json");
 const BIN = path.join(ROOT, "node_modules", ".bin");
 const REPORTER = "./tools/test/reporter.mts";
 const GUARD = "./tools/test/shared-guard.mts";
+const LEAN_HOOKS = "./tools/test/lean-hooks.mts";
 
 /** One unit of work for a worker slot. */
 interface Job {
@@ -124,11 +125,14 @@ function testJob(name: string, files: string[], shared: boolean): Job {
         name,
         command: process.execPath,
         args: [
+            "--expose-internals",
             "--import",
             "tsx",
+            "--import",
+            LEAN_HOOKS,
             ...(shared ? ["--import", GUARD] : []),
             "--test",
-            ...(shared ? ["--test-isolation=none"] : []),
+            "--test-isolation=none",
             "--test-reporter=spec",
             "--test-reporter-destination=stdout",
             `--test-reporter=${REPORTER}`,
