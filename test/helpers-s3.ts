@@ -124,6 +124,10 @@ const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
  */
 export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
     const kind = opts.server ?? "s3rver";
+    if (opts.inProcess) {
+        if (kind !== "fauxqs") throw new Error("only fauxqs runs in the test's process");
+        return startInProcess();
+    }
     const backend = await forkServer(kind);
     const emulate = kind === "s3rver" && opts.uploads !== false;
     const requests: SeenRequest[] = [];
@@ -211,6 +215,30 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
     const endpoint = `http://127.0.0.1:${port}`;
+    const api = s3Api(endpoint);
+    return {
+        ...api,
+        endpoint,
+        port,
+        requests,
+        count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
+        reset: () => {
+            requests.length = 0;
+        },
+        httpServer: server,
+        openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
+        close: async () => {
+            api.client.destroy();
+            agent.destroy();
+            server.closeAllConnections();
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            await backend.stop();
+        },
+    };
+}
+
+/** The SDK client the tests read a bucket with, and the reads LocalS3 offers. */
+function s3Api(endpoint: string): Pick<LocalS3, "client" | "createBucket" | "objects" | "keys" | "etags"> {
     const client = new S3Client({
         endpoint,
         region: "us-east-1",
@@ -232,13 +260,7 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
     };
     const listKeys = async (bucket: string) => [...(await listAll(bucket)).keys()];
     return {
-        endpoint,
-        port,
-        requests,
-        count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
-        reset: () => {
-            requests.length = 0;
-        },
+        client,
         createBucket: async (name: string) => {
             await client.send(new CreateBucketCommand({ Bucket: name }));
         },
@@ -252,15 +274,43 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
         },
         keys: listKeys,
         etags: listAll,
-        client,
+    };
+}
+
+/**
+ * fauxqs in this process (`inProcess: true`): no child process and no front, so a request costs
+ * one HTTP exchange instead of two (the tool to the front, the front to the server) and the
+ * start costs no Node.js process; its own server records the requests. For tests that only
+ * count requests or need a sink (the server's CPU then counts in the test process, and it
+ * shares the test's event loop: not for tests that stall or time the server).
+ */
+async function startInProcess(): Promise<LocalS3> {
+    const { buildApp } = await import("fauxqs");
+    const app = buildApp({ logger: false });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const server = app.server;
+    const requests: SeenRequest[] = [];
+    server.prependListener("request", (req: http.IncomingMessage) => {
+        requests.push({ method: req.method ?? "", url: req.url ?? "" });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const endpoint = `http://127.0.0.1:${port}`;
+    const api = s3Api(endpoint);
+    return {
+        ...api,
+        endpoint,
+        port,
+        requests,
+        count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
+        reset: () => {
+            requests.length = 0;
+        },
         httpServer: server,
-        openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
+        openUploads: () => [],
         close: async () => {
-            client.destroy();
-            agent.destroy();
+            api.client.destroy();
             server.closeAllConnections();
-            await new Promise<void>((resolve) => server.close(() => resolve()));
-            await backend.stop();
+            await app.close();
         },
     };
 }
@@ -270,6 +320,8 @@ export interface S3Options {
     uploads?: boolean;
     /** default s3rver */
     server?: S3ServerKind;
+    /** fauxqs only: in the test's own process, without a front (see startInProcess) */
+    inProcess?: boolean;
 }
 
 export interface ProxyOptions {

@@ -21,7 +21,7 @@ const freshBucket = local.freshBucket;
  * paging, which any S3 server exercises, at a fraction of s3rver's CPU per request. Every
  * test about what s3rver does (torn objects, its 501) stays on s3rver.
  */
-const fast = useLocalS3("faults-many", { server: "fauxqs" });
+const fast = useLocalS3("faults-many", { server: "fauxqs", inProcess: true });
 
 /** Retries without the production waits (the schedule itself is the same). */
 const FAST_RETRY = { baseMs: 1, throttleBaseMs: 2, capMs: 20 };

@@ -378,7 +378,7 @@ function peakRss(args: string[]): Promise<{ code: number | null; rss: number; ou
 describe("upload: memory", () => {
     // The tool's memory is measured, not the server's work: fauxqs (in memory) takes the 125 MiB
     // at a fraction of s3rver's CPU (which writes every byte to disk and hashes it again).
-    const sink = useLocalS3("memory", { server: "fauxqs" });
+    const sink = useLocalS3("memory", { server: "fauxqs", inProcess: true });
     test("peak RSS does not grow with the tree: 4× the bytes, at most 40 MiB more", { timeout: 600_000 }, async () => {
         // 256 KiB files: a tool that kept every body (hashed or uploaded) would need
         // 25 MiB more for the small tree and 100 MiB more for the large one, 75 MiB apart; one
