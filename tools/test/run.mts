@@ -3,9 +3,11 @@
 //
 // usage: npm test [-- [--concurrency N] [--no-lint] [test/FILE…]]
 //
-// - Test files listed in groups.mts share Node.js processes (`--test-isolation=none`, a few
-//   groups), since loading @pulumi/pulumi costs about 3 s of CPU per process; every other file
-//   runs in its own process, as `node --test` runs it.
+// - Test files listed in groups.mts share Node.js processes (`--test-isolation=none`, one per
+//   two slots; `--groups N` or TEST_GROUPS=N for another count), since loading @pulumi/pulumi
+//   costs about 3 s of CPU per process; every other file runs in a process of its own. Every
+//   test process runs its files itself (`--test-isolation=none`: no second process per file)
+//   and preloads lean-hooks.mts (the test runner's async hook without promise tracking).
 // - Biome, ESLint and `tsc --noEmit` are jobs in the same pool as the tests, not a step before
 //   them; ESLint and `tsc` are skipped when nothing they read changed since they passed, and
 //   `tsc` keeps its incremental build info in the cache folder, one file per checkout.
@@ -251,7 +253,13 @@ if (lint) {
     }
 }
 const shared = chosen.filter((f) => SHARED_PROCESS_FILES.includes(f));
-const groupCount = Math.max(1, Number(opts.groups ?? process.env.TEST_GROUPS ?? concurrency));
+// One shared process per two slots: since the harness stopped tracking promises
+// (lean-hooks.mts) all 39 files take about 15 s of CPU in one process, no longer than the
+// longest files, and each further process loads @pulumi/pulumi again (about 3 s of CPU).
+const groupCount = Math.max(
+    1,
+    Number(opts.groups ?? process.env.TEST_GROUPS ?? Math.max(1, Math.floor(concurrency / 2))),
+);
 balance(shared, Math.min(groupCount, shared.length)).forEach((files, i, groups) => {
     jobs.push(testJob(groups.length > 1 ? `shared process ${i + 1}/${groups.length}` : "shared process", files, true));
 });
