@@ -334,18 +334,67 @@ const rel = (f: string | undefined) => (f ? path.relative(ROOT, f) : "?");
 const results: JobResult[] = [];
 const started = performance.now();
 const queue = [...jobs];
-async function worker(): Promise<void> {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-        const r = await runJob(job);
-        results.push(r);
-        const ok = r.code === 0 ? "ok" : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-        const cpu = r.cpu === undefined ? "" : `, ${r.cpu.toFixed(1)} s CPU`;
-        process.stdout.write(`\n── ${job.name} (${r.seconds.toFixed(1)} s${cpu}, ${ok})\n`);
-        // Passing lint and type-check jobs print nothing worth reading.
-        if (job.events || r.code !== 0) process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
+
+/**
+ * Busy cores of the whole machine since the previous call (Linux: /proc/stat, all CPUs: user,
+ * nice, system, irq, softirq and steal time over the elapsed time); undefined elsewhere.
+ */
+function machineBusyCores(): () => number | undefined {
+    const read = () => {
+        try {
+            const [, ...f] = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/);
+            const n = f.map(Number);
+            const idle = (n[3] ?? 0) + (n[4] ?? 0);
+            return { idle, total: n.slice(0, 8).reduce((a, b) => a + b, 0) };
+        } catch {
+            return undefined;
+        }
+    };
+    let last = read();
+    return () => {
+        const now = read();
+        if (!now || !last || now.total <= last.total) return undefined;
+        const busy = (now.total - last.total - (now.idle - last.idle)) / (now.total - last.total);
+        last = now;
+        return busy * os.availableParallelism();
+    };
+}
+
+async function runAndReport(job: Job): Promise<void> {
+    const r = await runJob(job);
+    results.push(r);
+    const ok = r.code === 0 ? "ok" : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+    const cpu = r.cpu === undefined ? "" : `, ${r.cpu.toFixed(1)} s CPU`;
+    process.stdout.write(`\n── ${job.name} (${r.seconds.toFixed(1)} s${cpu}, ${ok})\n`);
+    // Passing lint and type-check jobs print nothing worth reading.
+    if (job.events || r.code !== 0) process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
+}
+
+// `concurrency` jobs at a time; and one more while the machine has a core idle for a whole
+// second (a test waiting on a timeout, a stalled request or a child process leaves its slot's
+// core idle; the next job fills it). On a machine busy with other work no extra job starts.
+// --concurrency 1 (or TEST_FILL=0) never adds one.
+const fill = concurrency > 1 && process.env.TEST_FILL !== "0";
+const busyCores = machineBusyCores();
+const running = new Set<Promise<void>>();
+const start = (job: Job) => {
+    const p: Promise<void> = runAndReport(job).finally(() => running.delete(p));
+    running.add(p);
+};
+let idleSamples = 0;
+let filled = 0;
+while (queue.length > 0 || running.size > 0) {
+    while (running.size < concurrency && queue.length > 0) start(queue.shift()!);
+    const tick = new Promise<"tick">((resolve) => setTimeout(() => resolve("tick"), 500).unref());
+    if ((await Promise.race([...running, tick])) !== "tick") continue;
+    const busy = busyCores();
+    idleSamples = busy !== undefined && os.availableParallelism() - busy >= 0.75 ? idleSamples + 1 : 0;
+    if (fill && idleSamples >= 2 && running.size === concurrency && queue.length > 0) {
+        start(queue.shift()!);
+        idleSamples = 0;
+        filled++;
     }
 }
-await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
 const wall = (performance.now() - started) / 1000;
 rmSync(tmp, { recursive: true, force: true });
 
@@ -430,7 +479,8 @@ const tools = results.filter((r) => !r.job.events).map((r) => `${r.job.name} ${r
 const cpu = childrenCpuSeconds();
 console.log(
     `\n${chosen.length} test files, ${tests} tests: ${passed} passed, ${failed} failed, ${skipped} skipped/todo` +
-        `${tools.length ? `; ${tools.join(", ")}` : ""}; ${wall.toFixed(1)} s in all (${concurrency} at a time)` +
+        `${tools.length ? `; ${tools.join(", ")}` : ""}; ${wall.toFixed(1)} s in all (${concurrency} at a time` +
+        `${filled > 0 ? `, ${filled} job(s) started beside them on an idle core` : ""})` +
         `${cpu === undefined ? "" : `, ${cpu.toFixed(1)} s of CPU (user + sys of every process it started)`}`,
 );
 for (const n of skippedNote) console.log(n);
