@@ -287,3 +287,47 @@ test("substitute.ts answers as Flux on each operator's own forms, and on every t
     assert.deepEqual(differences.slice(0, 10), [], `${differences.length} of ${texts.length} texts differ`);
     assert.ok(errors > texts.length * 0.1 && errors < texts.length * 0.7, `${errors} of ${texts.length} refused`);
 });
+
+test("substitute.ts answers as Flux on a grid of each form's edge cases (empty, unset, negative, past the end)", () => {
+    const names = ["a", "e", "s", "x", "m", "h", "unset"];
+    const texts: string[] = [];
+    for (const v of names) {
+        // replacements: an empty pattern (from an empty variable), at the start, at the end, escaped
+        for (const op of ["/", "//", "/#", "/%"])
+            for (const old of ["${e}", "a", ".", "x", "x/", "\\/", "A"])
+                for (const rep of [undefined, "", "Z", "${m}"])
+                    texts.push(`\${${v}${op}${old}${rep === undefined ? "" : `/${rep}`}}`);
+        // substrings: offsets and lengths before, at and past both ends, negative ones from variables
+        for (const pos of ["${n}", "${big}", "${z}", "${p}", "0", "1", "11", "12", "13", "20"])
+            for (const len of [undefined, "0", "1", "2", "${n}", "${big}", "11", "12", "40", "${z}"])
+                texts.push(`\${${v}:${pos}${len === undefined ? "" : `:${len}`}}`);
+        for (const op of [",", ",,", "^", "^^"]) texts.push(`\${${v}${op}}`);
+        for (const op of ["#", "##", "%", "%%"])
+            for (const g of [
+                "*",
+                "?",
+                "[a-z]*",
+                "*[^a]",
+                "a*",
+                "*.",
+                ".*",
+                "[]a]",
+                "[\\]]*",
+                "[a-]",
+                "[-a]",
+                "\\*",
+                "*\\",
+                "[^",
+                "**",
+                "?*?",
+                "*/",
+                "/*",
+                "x*x",
+                "*x*",
+            ])
+                texts.push(`\${${v}${op}${g}}`);
+    }
+    const { differences, errors } = compare(texts, FORM_VARS);
+    assert.deepEqual(differences.slice(0, 10), [], `${differences.length} of ${texts.length} texts differ`);
+    assert.ok(errors < texts.length * 0.2, `${errors} of ${texts.length} refused`);
+});
