@@ -3,12 +3,14 @@
 // digestAll's results, in this thread and in a worker, are test/upload-digest.test.ts's.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { getEventListeners } from "node:events";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { answer } from "../tools/upload/digest-worker.cjs";
+import { digestInWorker } from "../tools/upload/sync";
 
 const WORKER_FILE = path.join(__dirname, "..", "tools", "upload", "digest-worker.cjs");
 
@@ -106,5 +108,60 @@ describe("upload digest worker: imported by another thread", () => {
             asked.messages.map((m) => Buffer.from((m as { md5: Uint8Array }).md5)),
             [md5("b: 1\n")],
         );
+    });
+});
+
+describe("upload digest worker: a hashing thread that fails (digestInWorker)", () => {
+    /** A worker file with `code` (CommonJS), in the test's folder. */
+    const workerFile = (name: string, code: string) => file(`${name}.cjs`, code).abs;
+    const listeners = (signal: AbortSignal) => getEventListeners(signal, "abort").length;
+
+    test("its answer, its error, or its end without an answer ends the call; the stop signal keeps no listener", async () => {
+        const files = [{ rel: "c.yaml", ...file("c.yaml", "c: 1\n") }];
+        const cases: Array<[string, string, RegExp | undefined]> = [
+            ["the real worker", WORKER_FILE, undefined],
+            [
+                "an answer with an error",
+                workerFile(
+                    "answers-error",
+                    'require("node:worker_threads").parentPort.postMessage({ error: "EACCES: c.yaml" });',
+                ),
+                /^EACCES: c\.yaml$/,
+            ],
+            ["an exception", workerFile("throws", 'throw new Error("the thread broke");'), /^the thread broke$/],
+            [
+                "an end without an answer",
+                workerFile("exits", "process.exit(3);"),
+                /^the hashing thread ended \(exit code 3\) before it answered$/,
+            ],
+        ];
+        for (const [what, worker, error] of cases) {
+            const stop = new AbortController();
+            const call = digestInWorker(files, [], stop.signal, worker);
+            assert.equal(listeners(stop.signal), 1, what);
+            if (error) await assert.rejects(call, { message: error }, what);
+            else assert.deepEqual(Buffer.from((await call).md5), md5("c: 1\n"), what);
+            assert.equal(listeners(stop.signal), 0, `${what}: no listener left on the stop signal`);
+        }
+    });
+
+    test("a stop while the thread works: an AbortError (hashing stopped), no listener left; stopped before: no thread", async () => {
+        const started = path.join(root, "started");
+        const hangs = workerFile(
+            "hangs",
+            `require("node:fs").writeFileSync(${JSON.stringify(started)}, ""); setInterval(() => {}, 1000);`,
+        );
+        const stop = new AbortController();
+        const call = digestInWorker([], [], stop.signal, hangs);
+        for (let i = 0; i < 400 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(existsSync(started), "the thread runs");
+        stop.abort();
+        await assert.rejects(call, { name: "AbortError", message: "hashing stopped" });
+        assert.equal(listeners(stop.signal), 0);
+        // stopped before: no thread at all, the same error
+        await assert.rejects(digestInWorker([], [], stop.signal, hangs), {
+            name: "AbortError",
+            message: "hashing stopped",
+        });
     });
 });

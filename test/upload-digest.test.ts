@@ -131,6 +131,8 @@ describe("upload: hashing every file once (digestAll)", () => {
             const scan = await scanSource(src, undefined);
             const below = await countWorkers(() => digestAll(scan.files.slice(1)));
             assert.equal(below.workers, 0, `${WORKER_MIN_FILES - 1} files: this thread`);
+            const asked = await countWorkers(() => digestAll(scan.files.slice(1), { worker: "auto" }));
+            assert.equal(asked.workers, 0, `${WORKER_MIN_FILES - 1} files, "auto" given: this thread`);
             const at = await countWorkers(() => digestAll(scan.files));
             assert.equal(at.workers, 1, `${WORKER_MIN_FILES} files: a worker`);
             assert.equal(at.value.digests.size, WORKER_MIN_FILES);

@@ -28,7 +28,7 @@ const CHUNK = 4 * 1024 * 1024;
  * content, even if the file changed since it was listed)
  */
 function digestFiles(files, needles) {
-    const marks = needles.map((n) => Buffer.from(n, "utf8"));
+    const marks = needles.map((n) => Buffer.from(n));
     const md5 = Buffer.alloc(16 * files.length);
     const candidate = new Uint8Array(files.length);
     const size = new Float64Array(files.length);
@@ -38,11 +38,11 @@ function digestFiles(files, needles) {
         const fd = openSync(file, "r");
         try {
             let filled = 0;
+            // until the end of the file or a full buffer (a read of 0 bytes returns 0 at once)
             for (;;) {
                 const n = readSync(fd, buf, filled, SMALL_FILE - filled, filled);
                 if (n === 0) break;
                 filled += n;
-                if (filled === SMALL_FILE) break;
             }
             if (filled < SMALL_FILE) {
                 const body = buf.subarray(0, filled);
@@ -89,7 +89,7 @@ function answer(data, port) {
 
 module.exports = { digestFiles, answer };
 
-// Started as digestInWorker's worker: answer it. Imported in any other thread (the caller's, or
-// a worker of someone else's that loads sync.ts): nothing.
+// Started as digestInWorker's worker: answer it. Imported in any other thread (the caller's, whose
+// workerData is null, or a worker of someone else's that loads sync.ts): nothing.
 const threads = require("node:worker_threads");
-if (!threads.isMainThread && threads.workerData?.digestFiles === true) answer(threads.workerData, threads.parentPort);
+if (threads.workerData?.digestFiles === true) answer(threads.workerData, threads.parentPort);

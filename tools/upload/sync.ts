@@ -169,7 +169,7 @@ export interface Digests {
  * list the bucket); on small ones in this thread, where it is cheaper than starting a worker.
  */
 export async function digestAll(sources: readonly SourcePath[], opts: DigestOptions = {}): Promise<Digests> {
-    const needles = [...(opts.needles ?? [])];
+    const needles = opts.needles ?? [];
     const inWorker =
         opts.worker === "auto" || opts.worker === undefined ? sources.length >= WORKER_MIN_FILES : opts.worker;
     const { md5, candidate, size } = inWorker
@@ -187,41 +187,44 @@ export async function digestAll(sources: readonly SourcePath[], opts: DigestOpti
     return { files, digests, candidates };
 }
 
-/** digestFiles in a worker thread (the same file, digest-worker.cjs, beside this module or the bundle). */
-function digestInWorker(
+/**
+ * digestFiles in a worker thread: digest-worker.cjs beside this module or the bundle (`workerFile`
+ * only for tests: a thread that fails). Settles on the first of the worker's answer, its error, its
+ * end without an answer, or the abort signal (which stops it); later ones change nothing.
+ */
+export function digestInWorker(
     files: readonly SourcePath[],
-    needles: string[],
+    needles: readonly string[],
     signal: AbortSignal | undefined,
+    workerFile: string = path.join(__dirname, "digest-worker.cjs"),
 ): Promise<ReturnType<typeof digestFiles>> {
     return new Promise((resolve, reject) => {
         if (signal?.aborted) return reject(abortError("hashing stopped"));
-        const worker = new Worker(path.join(__dirname, "digest-worker.cjs"), {
+        const worker = new Worker(workerFile, {
             workerData: { digestFiles: true, files: files.map((f) => ({ abs: f.abs })), needles },
         });
+        const settle = (err: Error | undefined, value?: ReturnType<typeof digestFiles>) => {
+            signal?.removeEventListener("abort", onAbort);
+            if (err) reject(err);
+            else resolve(value!);
+        };
         const onAbort = () => {
             void worker.terminate();
-            reject(abortError("hashing stopped"));
+            settle(abortError("hashing stopped"));
         };
-        signal?.addEventListener("abort", onAbort, { once: true });
-        const done = () => signal?.removeEventListener("abort", onAbort);
+        signal?.addEventListener("abort", onAbort);
         worker.once(
             "message",
-            (m: { md5?: Uint8Array; candidate?: Uint8Array; size?: Float64Array; error?: string }) => {
-                done();
-                if (m.error !== undefined || !m.md5 || !m.candidate || !m.size)
-                    return reject(new Error(m.error ?? "no digests"));
+            (m: { md5: Uint8Array; candidate: Uint8Array; size: Float64Array } | { error: string }) => {
+                if ("error" in m) return settle(new Error(m.error));
                 const md5 = Buffer.from(m.md5.buffer, m.md5.byteOffset, m.md5.byteLength);
-                resolve({ md5, candidate: m.candidate, size: m.size });
+                settle(undefined, { md5, candidate: m.candidate, size: m.size });
             },
         );
-        worker.once("error", (err) => {
-            done();
-            reject(err);
-        });
-        worker.once("exit", (code) => {
-            done();
-            reject(new Error(`the hashing thread ended (exit code ${code}) before it answered`));
-        });
+        worker.once("error", (err) => settle(err));
+        worker.once("exit", (code) =>
+            settle(new Error(`the hashing thread ended (exit code ${code}) before it answered`)),
+        );
     });
 }
 
