@@ -120,6 +120,19 @@ describe("upload SigV4: AWS's worked examples", () => {
         assert.equal(amzDate(new Date("2026-12-07T00:45:01.000Z")), "20261207T004501Z");
         assert.equal(amzDate(new Date("1999-01-02T03:04:05.000Z")), "19990102T030405Z");
     });
+
+    test("a fresh module's first stamp is computed, whatever the second (even 1969-12-31T23:59:59Z)", () => {
+        const file = require.resolve("../tools/upload/sigv4");
+        const loaded = require.cache[file];
+        delete require.cache[file];
+        try {
+            const fresh = require(file) as { amzDate: typeof amzDate };
+            assert.notEqual(fresh.amzDate, amzDate, "a second instance of the module");
+            assert.equal(fresh.amzDate(new Date("1969-12-31T23:59:59.500Z")), "19691231T235959Z");
+        } finally {
+            require.cache[file] = loaded;
+        }
+    });
 });
 
 describe("upload SigV4: encoding", () => {

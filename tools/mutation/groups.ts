@@ -170,13 +170,15 @@ export const GROUPS: readonly MutationGroup[] = [
         ],
     },
     {
-        // the S3 path of the upload tool (no AWS SDK since the rewrite of 2026-12-07): signer, calls, replies
+        // the S3 path of the upload tool (no AWS SDK since the rewrite of 2026-12-07): signer, calls, replies;
+        // the in-process files first (signer and XML, the calls, the client against a loopback server)
         name: "upload-s3",
         mutate: ["tools/upload/sigv4.ts", "tools/upload/xml.ts", "tools/upload/s3.ts", "tools/upload/ops.ts"],
         tests: [
             "test/upload-sigv4-xml.test.ts",
-            "test/upload-sync-plan.test.ts",
+            "test/upload-ops.test.ts",
             "test/upload-client.test.ts",
+            "test/upload-sync-plan.test.ts",
             "test/upload-s3.test.ts",
             "test/upload-units.test.ts",
             "test/upload-integrity.test.ts",

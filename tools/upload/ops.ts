@@ -138,13 +138,15 @@ export function completeMultipartUpload(
         headers: { "content-type": "application/xml" },
         body,
         signBody: true,
-        reader: textReader((text, reply) => {
-            // S3 may answer 200 and report a failure in the body (AWS S3 API reference)
-            if (/<Error>/.test(text) && !/<CompleteMultipartUploadResult/.test(text)) {
+        reader: textReader((text) => {
+            // S3 answers 200 at once, sends white space while it assembles the parts, and may then
+            // report a failure in the body (AWS S3 API reference): a server error (500), retried.
+            // A result never holds "<Error>" (its text is escaped).
+            if (/<Error>/.test(text)) {
                 throw new S3Error(
                     childText(text, "Code") ?? "InternalError",
                     childText(text, "Message") ?? "CompleteMultipartUpload failed",
-                    reply.status === 200 ? 500 : reply.status,
+                    500,
                 );
             }
             return { etag: childText(text, "ETag") };
