@@ -5,6 +5,7 @@
 // counters, and the one-line descriptions of errors. A test file of `make mutation GROUP=upload-s3`.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { getEventListeners } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -537,6 +538,151 @@ describe("upload S3 client: replies and failures by their published names", () =
                 describeError(new Error(message), ctx),
                 `endpoint https://fra1.example did not answer in time (${message})`,
             );
+        }
+    });
+});
+
+describe("upload S3 client: what a reply leaves behind", () => {
+    test("the client's stop signal keeps no listener once a call ended (success, S3 error, reset, reader error)", async () => {
+        const hard = new AbortController();
+        const c = client({ signal: hard.signal, attempts: 1 });
+        const listeners = () => getEventListeners(hard.signal, "abort").length;
+        try {
+            const replies: Array<Handler> = [
+                (_req, res) => res.end(),
+                (_req, res) => {
+                    res.writeHead(404);
+                    res.end(xmlError("NoSuchKey", "The specified key does not exist."));
+                },
+                (_req, res) => res.socket?.destroy(),
+                (_req, res) => res.end("<R/>"),
+            ];
+            for (const [i, reply] of replies.entries()) {
+                handler = reply;
+                const reader =
+                    i === 3
+                        ? textReader(() => {
+                              throw new Error("unreadable");
+                          })
+                        : undefined;
+                const call = c.send({ method: "GET", reader }, "GET").catch(() => undefined);
+                await call;
+                assert.equal(listeners(), 0, `reply ${i}`);
+            }
+            // while a call is in flight, it listens
+            let release: () => void = () => undefined;
+            handler = (_req, res) => {
+                release = () => res.end();
+            };
+            const call = c.send({ method: "GET" }, "GET");
+            for (let i = 0; i < 500 && seen.length < 5; i++) await new Promise((r) => setTimeout(r, 5));
+            assert.equal(listeners(), 1, "one listener while in flight");
+            release();
+            await call;
+            assert.equal(listeners(), 0);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("an error body of white space only is no body: the error is named by its status", async () => {
+        const c = client({ attempts: 1 });
+        handler = (_req, res) => {
+            res.writeHead(503);
+            res.end("\n  \r\n");
+        };
+        try {
+            const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as S3Error;
+            assert.deepEqual([err.name, err.message], ["ServiceUnavailable", "ServiceUnavailable"]);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a repeated x-amz-request-id header: the first is the error's request id", async () => {
+        const c = client({ attempts: 1 });
+        handler = (_req, res) => {
+            res.setHeader("x-amz-request-id", ["first-id", "second-id"]);
+            res.writeHead(403);
+            res.end(xmlError("AccessDenied", "Access Denied"));
+        };
+        try {
+            const err = (await c.send({ method: "GET" }, "GET").catch((e: unknown) => e)) as S3Error;
+            assert.equal(err.$metadata.requestId, "first-id");
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("text split anywhere, even inside a character, reads as sent; a cut-off last character is U+FFFD, never dropped", async () => {
+        const c = client({ attempts: 1 });
+        const text = Buffer.from("<Message>é€😀 ok</Message>");
+        try {
+            for (const status of [200, 400]) {
+                for (const cut of [10, 11, 12, 13, 14, 15, 16]) {
+                    handler = (_req, res) => {
+                        res.writeHead(status);
+                        res.write(text.subarray(0, cut));
+                        setTimeout(() => res.end(text.subarray(cut)), 2);
+                    };
+                    const got = await c
+                        .send({ method: "GET", reader: textReader((t) => t) }, "GET")
+                        .catch((e: unknown) => (e as Error).message);
+                    assert.equal(got, status === 200 ? text.toString() : "é€😀 ok", `${status}, cut at ${cut}`);
+                }
+                handler = (_req, res) => {
+                    res.writeHead(status);
+                    res.end(Buffer.concat([Buffer.from("<Message>x"), Buffer.from("é").subarray(0, 1)]));
+                };
+                const got = await c
+                    .send({ method: "GET", reader: textReader((t) => t) }, "GET")
+                    .catch((e: unknown) => (e as S3Error).name);
+                // an error body that is no S3 document: named by its status (no Code), UnknownError
+                assert.equal(got, status === 200 ? "<Message>x\ufffd" : "BadRequest", String(status));
+            }
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("bodies of 256 KiB and one byte more (one piece, then two) arrive whole", async () => {
+        const c = client();
+        handler = (_req, res) => res.end();
+        try {
+            for (const size of [256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 512 * 1024]) {
+                seen.length = 0;
+                const body = Buffer.alloc(size);
+                for (let i = 0; i < size; i++) body[i] = (i * 7) % 251;
+                await c.send({ method: "PUT", key: "k", body }, "PUT");
+                assert.equal(seen[0]!.headers["content-length"], String(size));
+                assert.ok(seen[0]!.body.equals(body), String(size));
+            }
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a request the HTTP layer refuses to send (a header with a line break) fails at once, unsent", async () => {
+        const c = client({ attempts: 3 });
+        handler = (_req, res) => res.end();
+        try {
+            const err = (await c
+                .send(
+                    {
+                        method: "PUT",
+                        key: "k",
+                        headers: { "content-type": "a\r\nx-injected: 1" },
+                        body: Buffer.from("x"),
+                    },
+                    "PUT",
+                )
+                .catch((e: unknown) => e)) as Error & { attempts?: number };
+            assert.ok(err instanceof Error);
+            assert.match(err.message, /header/i);
+            assert.equal(seen.length, 0);
+            assert.equal(c.stats.inFlight.size, 0);
+        } finally {
+            c.client.destroy();
         }
     });
 });
