@@ -686,3 +686,108 @@ describe("upload S3 client: what a reply leaves behind", () => {
         }
     });
 });
+
+describe("upload S3 client: stopping and addressing", () => {
+    test("an abort before the connection is up ends the call at once (AbortError); the request is never answered", async () => {
+        const hard = new AbortController();
+        const c = client({ signal: hard.signal, attempts: 5 });
+        handler = (_req, res) => res.end();
+        try {
+            const call = c.send({ method: "PUT", key: "k", body: Buffer.from("x") }, "PUT").catch((e: unknown) => e);
+            await new Promise((r) => setImmediate(r));
+            hard.abort();
+            const err = (await call) as Error;
+            assert.equal(err.name, "AbortError");
+            await new Promise((r) => setTimeout(r, 50));
+            assert.equal(seen.length, 0, "nothing reached the server");
+            assert.equal(c.stats.retries, 0);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("an abort in flight closes the request's connection (the server stops sending)", async () => {
+        const hard = new AbortController();
+        const c = client({ signal: hard.signal, attempts: 1 });
+        let closed: Promise<void> = Promise.resolve();
+        handler = (_req, res) => {
+            closed = new Promise((r) => res.on("close", () => r()));
+            res.writeHead(200);
+            res.write("<ListBucketResult>");
+            hard.abort();
+        };
+        try {
+            const err = (await c
+                .send({ method: "GET", reader: textReader((t) => t) }, "GET")
+                .catch((e: unknown) => e)) as Error;
+            assert.equal(err.name, "AbortError");
+            const timeout = new Promise<string>((r) => setTimeout(() => r("still open"), 2_000));
+            assert.equal(await Promise.race([closed.then(() => "closed"), timeout]), "closed");
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("a stopped run makes no new attempt: a 503 under an aborted stop signal is a StoppedError after one request", async () => {
+        const c = client({ attempts: 5 });
+        handler = (_req, res) => {
+            res.writeHead(503);
+            res.end(xmlError("SlowDown", "Please reduce your request rate."));
+        };
+        const stop = new AbortController();
+        stop.abort();
+        try {
+            const err = (await c
+                .send({ method: "GET" }, "GET", { stop: stop.signal })
+                .catch((e: unknown) => e)) as Error;
+            assert.equal(err.name, "StoppedError");
+            assert.equal(seen.length, 1);
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("every status from 300 on is an error with S3's document (301 PermanentRedirect: the bucket's region)", async () => {
+        const c = client({ attempts: 1 });
+        try {
+            for (const status of [300, 301, 307]) {
+                handler = (_req, res) => {
+                    res.writeHead(status, { "content-type": "application/xml" });
+                    res.end(
+                        xmlError(
+                            "PermanentRedirect",
+                            "The bucket you are attempting to access must be addressed using the specified endpoint.",
+                        ),
+                    );
+                };
+                const err = (await c
+                    .send({ method: "GET", reader: textReader((t) => t) }, "GET")
+                    .catch((e: unknown) => e)) as S3Error;
+                assert.ok(err instanceof S3Error, String(status));
+                assert.deepEqual(
+                    [err.name, err.message, err.$metadata.httpStatusCode],
+                    [
+                        "PermanentRedirect",
+                        "The bucket you are attempting to access must be addressed using the specified endpoint.",
+                        status,
+                    ],
+                );
+            }
+        } finally {
+            c.client.destroy();
+        }
+    });
+
+    test("an endpoint path's trailing slashes, however many, are dropped before the bucket", async () => {
+        for (const base of ["/base", "/base/", "/base///"]) {
+            const c = client({ path: base });
+            handler = (_req, res) => res.end();
+            try {
+                await c.send({ method: "GET", key: "x" }, "GET");
+                assert.equal(seen[0]!.url, "/base/bkt/x", base);
+            } finally {
+                c.client.destroy();
+            }
+        }
+    });
+});
