@@ -9,15 +9,20 @@ import { getEventListeners } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { classify } from "../tools/upload/retry";
 import {
+    addressOf,
     createClient,
     describeError,
+    networkError,
     S3Error,
     type S3Op,
     TLS_TRUST,
     textReader,
     usePathStyle,
 } from "../tools/upload/s3";
+import { Sha256 } from "./smithy-sha256";
 
 interface Seen {
     method: string;
@@ -55,6 +60,51 @@ after(async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
 });
+
+/**
+ * Whether a request's signature is the one the AWS SDK's signer (@smithy/signature-v4) computes
+ * for it: the same method, path, query, signed headers, date and secret.
+ */
+async function sdkAgrees(req: Seen, secretAccessKey: string): Promise<boolean> {
+    const auth =
+        /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+            String(req.headers.authorization ?? ""),
+        );
+    if (!auth) return false;
+    const [rawPath = "", rawQuery = ""] = req.url.split("?");
+    const query: Record<string, string> = {};
+    for (const pair of rawQuery ? rawQuery.split("&") : []) {
+        const [k = "", v = ""] = pair.split("=");
+        query[decodeURIComponent(k)] = decodeURIComponent(v);
+    }
+    const headers: Record<string, string> = {};
+    for (const h of auth[4]!.split(";")) headers[h] = String(req.headers[h] ?? "");
+    const date = String(req.headers["x-amz-date"]);
+    const signed = await new SignatureV4({
+        credentials: { accessKeyId: auth[1]!, secretAccessKey },
+        region: auth[3]!,
+        service: "s3",
+        sha256: Sha256,
+        uriEscapePath: false,
+    }).sign(
+        {
+            method: req.method,
+            protocol: "http:",
+            hostname: String(req.headers.host),
+            path: rawPath,
+            query,
+            headers,
+            body: req.body,
+        },
+        {
+            signingDate: new Date(
+                `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+            ),
+            unsignableHeaders: new Set(Object.keys(req.headers).filter((h) => !(h in headers))),
+        },
+    );
+    return /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization))?.[1] === auth[5];
+}
 
 const FAST = { baseMs: 1, throttleBaseMs: 1, capMs: 2 };
 const CREDS = { accessKeyId: "AKID", secretAccessKey: "secret" };
@@ -110,6 +160,17 @@ describe("upload S3 client: requests", () => {
                     /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
                 );
             }
+            // every signature is the AWS SDK's for the request as it arrived; the PUT's Content-MD5 is
+            // signed (a body changed on the way then fails S3's BadDigest check)
+            for (const s of seen) assert.ok(await sdkAgrees(s, CREDS.secretAccessKey), `${s.method} ${s.url}`);
+            assert.ok(!(await sdkAgrees(seen[0]!, "another secret")), "the check can fail");
+            assert.deepEqual(/SignedHeaders=([^,]+)/.exec(String(seen[0]!.headers.authorization))?.[1]?.split(";"), [
+                "content-length",
+                "content-md5",
+                "host",
+                "x-amz-content-sha256",
+                "x-amz-date",
+            ]);
             assert.equal(c.stats.describe(), "4 requests (DELETE 1, GET 1, POST 1, PUT 1)");
             assert.equal(c.stats.total, 4);
         } finally {
@@ -788,6 +849,62 @@ describe("upload S3 client: stopping and addressing", () => {
             } finally {
                 c.client.destroy();
             }
+        }
+    });
+});
+
+describe("upload S3 client: addresses and undici's errors", () => {
+    test("virtual-hosted style (bucket in the host name) unless path style is needed; the endpoint's path first", () => {
+        // the S3 user guide's two forms: https://bucket.s3.region.amazonaws.com/key and https://s3.region.amazonaws.com/bucket/key
+        assert.deepEqual(addressOf({ endpoint: "https://fra1.digitaloceanspaces.com", bucket: "my-bucket" }), {
+            origin: "https://my-bucket.fra1.digitaloceanspaces.com",
+            host: "my-bucket.fra1.digitaloceanspaces.com",
+            basePath: "",
+        });
+        assert.deepEqual(addressOf({ endpoint: "https://minio.example:9443/s3/", bucket: "b" }), {
+            origin: "https://b.minio.example:9443",
+            host: "b.minio.example:9443",
+            basePath: "/s3",
+        });
+        assert.deepEqual(addressOf({ endpoint: "https://fra1.digitaloceanspaces.com", bucket: "my.bucket" }), {
+            origin: "https://fra1.digitaloceanspaces.com",
+            host: "fra1.digitaloceanspaces.com",
+            basePath: "/my.bucket",
+        });
+        assert.deepEqual(addressOf({ endpoint: "http://127.0.0.1:9000//", bucket: "b k" }), {
+            origin: "http://127.0.0.1:9000",
+            host: "127.0.0.1:9000",
+            basePath: "/b%20k",
+        });
+    });
+
+    test("undici's network errors become what retry.ts retries and describeError names; anything else is kept", () => {
+        const errors = require("undici/lib/core/errors") as Record<string, new (m: string) => Error & { code: string }>;
+        const timeouts: Array<[string, RegExp]> = [
+            ["ConnectTimeoutError", /^connect timed out \(undici says\)$/],
+            ["HeadersTimeoutError", /^no reply for the request timeout \(undici says\)$/],
+            ["BodyTimeoutError", /^no reply for the request timeout \(undici says\)$/],
+        ];
+        for (const [name, message] of timeouts) {
+            const cause = new errors[name]!("undici says");
+            const e = networkError(cause) as Error & { cause?: unknown };
+            assert.equal(e.name, "TimeoutError", name);
+            assert.match(e.message, message, name);
+            assert.equal(e.cause, cause, name);
+            assert.equal(classify(e), "retry", name);
+        }
+        for (const name of ["SocketError", "ClientClosedError", "ClientDestroyedError"]) {
+            const cause = new errors[name]!("undici says");
+            const e = networkError(cause) as Error & { code?: string; cause?: unknown };
+            assert.deepEqual(
+                [e.code, e.message, e.cause],
+                ["ECONNRESET", "connection closed: undici says", cause],
+                name,
+            );
+            assert.equal(classify(e), "retry", name);
+        }
+        for (const other of [new errors.InvalidArgumentError!("bad header"), new Error("x"), undefined, "text"]) {
+            assert.equal(networkError(other), other);
         }
     });
 });
