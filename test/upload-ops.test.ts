@@ -58,6 +58,8 @@ function parseXml(doc: string): XmlNode {
             top.text += resolve(text);
         } else if (closing) {
             if (top.name !== name) throw new Error(`</${name}> closes <${top.name}>`);
+            // S3's documents hold either elements or text, never both (no mixed content)
+            if (top.children.length && top.text.trim()) throw new Error(`text beside the elements of <${name}>`);
             stack.pop();
         } else {
             const attrs: Record<string, string> = {};
@@ -208,10 +210,15 @@ describe("upload S3 calls: requests as the S3 API reference writes them", () => 
             "<Delete></Delete>Stryker",
             "<Delete><Key>a & b</Key></Delete>",
             "<Delete></Delete><Delete></Delete>",
+            "<Delete><Object></Object>text<Object></Object></Delete>",
             "<Delete>",
             "text",
         ]) {
-            assert.throws(() => parseXml(bad), /not well-formed|closes|not closed|outside|second root|no root/, bad);
+            assert.throws(
+                () => parseXml(bad),
+                /not well-formed|closes|not closed|outside|second root|no root|beside/,
+                bad,
+            );
         }
         assert.equal(
             parseXml('<?xml version="1.0" encoding="UTF-8"?><A x="1"><B>&lt;&amp;</B><C/></A>').children[0]!.text,
