@@ -100,9 +100,14 @@ export class FakeBucket {
             options,
         };
         this.requests.push(req);
+        // the bucket this request reached: a test that replaces the bucket's contents (a fresh
+        // bucket for the next test) while a hook holds a request of the previous test must not
+        // get that request's write (the run that sent it has returned and cut it off)
+        const objects = this.objects;
         await new Promise((r) => setImmediate(r));
         const hooked = await this.hook?.(req);
         if (hooked instanceof Error) throw hooked;
+        if (this.objects !== objects) throw new S3Error("InternalError", "the bucket was replaced meanwhile", 500);
         const answer: FakeReply = hooked ?? this.answer(req);
         const status = answer.status ?? 200;
         if (status >= 300) throw new S3Error(answer.code ?? `Http${status}`, answer.message ?? "error", status);
