@@ -1,9 +1,7 @@
 // npm run render -- --stack dev --out render/dev
 import { resolve } from "node:path";
-import { ConfigError } from "../../infrastructure/config";
 import { parseFlags, UsageError } from "../lib/args";
-import { OutputDirError } from "./output";
-import { render } from "./render";
+import { checkOutputDir, OutputDirError } from "./output";
 
 async function run(): Promise<number> {
     let flags: Record<string, string | boolean>;
@@ -18,8 +16,24 @@ async function run(): Promise<number> {
     }
     const stack = String(flags.stack ?? "dev");
     const out = resolve(String(flags.out ?? `render/${stack}`));
+    const root = process.cwd();
     try {
-        const { recorder, files } = await render({ root: process.cwd(), stack, out });
+        // An output directory render refuses is told before the program and Pulumi are loaded
+        // (about 3 s of CPU); render() checks it again.
+        checkOutputDir(out, { root });
+    } catch (e) {
+        if (e instanceof OutputDirError) {
+            console.error(e.message);
+            return 1;
+        }
+        throw e;
+    }
+    const [{ render }, { ConfigError }] = await Promise.all([
+        import("./render.js"),
+        import("../../infrastructure/config.js"),
+    ]);
+    try {
+        const { recorder, files } = await render({ root, stack, out });
         const kube = files.filter((f) => f.startsWith("kubernetes/")).length;
         console.log(
             `rendered stack ${stack}: ${recorder.resources.length} Pulumi resources, ${kube} Kubernetes objects → ${out}`,
