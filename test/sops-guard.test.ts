@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { ageIdentityFromBytes, ageRecipient } from "../components/sops-age-key";
+import { ageIdentityFromBytes, ageRecipient } from "../components/age-identity";
 import { ALLOW_FILE, findPlaintextSecrets, mayHoldSecret, plaintextReason } from "../tools/sops/guard";
 import { runUpload } from "../tools/upload/cli";
 import { ensureKustomize, formatProblem, validateDeploy } from "../tools/validate/validate";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { ageIdentityFromBytes, ageRecipient } from "../components/sops-age-key";
+import { ageIdentityFromBytes, ageRecipient } from "../components/age-identity";
 import { versions } from "../components/versions";
 import { plaintextReason } from "../tools/sops/guard";
 import { ensureSops, runSeal } from "../tools/sops/seal";

@@ -96,7 +96,7 @@ export const GROUPS: readonly MutationGroup[] = [
     },
     {
         name: "sops-age-key",
-        mutate: ["components/sops-age-key.ts"],
+        mutate: ["components/sops-age-key.ts", "components/age-identity.ts"],
         tests: ["test/sops-age-key.test.ts", IDENTITY, SECRETS, OUTPUTS],
     },
     {
