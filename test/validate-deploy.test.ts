@@ -1,6 +1,6 @@
 // `make validate`: the real deploy/ tree passes; a broken tree fails, naming file, object and error.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +15,7 @@ import {
     validateObject,
 } from "../tools/validate/validate";
 import { makeTree } from "./helpers-s3";
-import { cachedKustomizeBuild } from "./kustomize-objects";
+import { cachedKustomizeBuild, kustomizeObjects } from "./kustomize-objects";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -179,11 +179,9 @@ describe("validate: the demo asks KCert for a certificate only for a real host",
         const overlay = path.join(dir, "apps/prod/podinfo/kustomization.yaml");
         if (host) await writeFile(overlay, (await readFile(overlay, "utf8")).replace("podinfo.example.com", host));
         const report = await validateDeploy(dir, { relativeTo: dir, build: cachedKustomizeBuild });
-        const ingress = parseAllDocuments(
-            execFileSync(ensureKustomize(), ["build", path.join(dir, "apps/prod")], { encoding: "utf8" }),
-        )
-            .map((d) => d.toJS())
-            .find((o) => o?.kind === "Ingress");
+        const ingress = kustomizeObjects(ensureKustomize(), path.join(dir, "apps/prod")).find(
+            (o) => o?.kind === "Ingress",
+        );
         return { problems: report.problems.map(formatProblem), ingress };
     }
 

@@ -20,11 +20,23 @@ function ensureScript(): string {
     return path.join(__dirname, "ensure-kustomize.sh");
 }
 
+/**
+ * ensureKustomize's answers in this process, by the script and the variables its answer depends
+ * on: the script costs about 35 ms of CPU (a shell, sed, `kustomize version`), and a process that
+ * validates or uploads many times (the tests) asked it once per run.
+ */
+const ensured = new Map<string, string>();
+
 /** The pinned kustomize release, built once into a cache folder by tools/kustomize/ensure-kustomize.sh. */
 export function ensureKustomize(): string {
     const script = ensureScript();
+    const { KUSTOMIZE, DO_GITOPS_CACHE, XDG_CACHE_HOME, HOME } = process.env;
+    const key = [script, KUSTOMIZE, DO_GITOPS_CACHE, XDG_CACHE_HOME, HOME].join("\0");
+    const known = ensured.get(key);
+    if (known !== undefined && existsSync(known)) return known;
+    let bin: string;
     try {
-        return execFileSync(script, {
+        bin = execFileSync(script, {
             encoding: "utf8",
             stdio: ["ignore", "pipe", "inherit"],
             timeout: 900_000,
@@ -32,6 +44,8 @@ export function ensureKustomize(): string {
     } catch (err) {
         throw new Error(`cannot provide the pinned kustomize (${script}): ${(err as Error).message}`);
     }
+    ensured.set(key, bin);
+    return bin;
 }
 
 export function kustomizeBuild(bin: string, dir: string): Promise<string> {
