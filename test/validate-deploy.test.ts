@@ -1,11 +1,13 @@
 // `make validate`: the real deploy/ tree passes; a broken tree fails, naming file, object and error.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
+import { buildKey, keptBuild } from "../tools/kustomize/build";
+import { buildTree } from "../tools/sops/guard";
 import {
     ensureKustomize,
     formatProblem,
@@ -413,5 +415,108 @@ describe("validate: Flux durations are checked where Flux reads them", () => {
             '/spec/timeout "5 minutes" is not a duration',
             '/spec/install/timeout "2x" is not a duration',
         ]);
+    });
+});
+
+describe("make validate and make upload-do build each folder content once and keep it", () => {
+    // A stand-in kustomize that logs every build and prints the folder's cm.yaml, or fails on a
+    // folder holding a file named `fail`.
+    let dir: string;
+    let fake: string;
+    let log: string;
+    const cacheBefore = process.env.DO_GITOPS_CACHE;
+    before(async () => {
+        dir = await mkdtemp(path.join(os.tmpdir(), "validate-kept-"));
+        log = path.join(dir, "builds.log");
+        fake = path.join(dir, "kustomize");
+        await writeFile(
+            fake,
+            `#!/bin/sh\necho "$2" >> '${log}'\nif [ -e "$2/fail" ]; then echo "cannot build $2" >&2; exit 1; fi\ncat "$2/cm.yaml"\n`,
+            { mode: 0o755 },
+        );
+        await writeFile(log, "");
+        process.env.DO_GITOPS_CACHE = path.join(dir, "cache"); // kept builds go here
+    });
+    after(async () => {
+        if (cacheBefore === undefined) delete process.env.DO_GITOPS_CACHE;
+        else process.env.DO_GITOPS_CACHE = cacheBefore;
+        await rm(dir, { recursive: true, force: true });
+    });
+    const builds = async () => (await readFile(log, "utf8")).split("\n").filter(Boolean).length;
+    /** An app folder listing a base folder, under a fresh parent; `name` makes its content unique. */
+    const tree = (name: string, extra: Record<string, string> = {}) =>
+        makeTree(
+            {
+                "app/kustomization.yaml": "resources:\n  - cm.yaml\n  - ../base\n",
+                "app/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`,
+                "base/kustomization.yaml": "resources:\n  - x.yaml\n",
+                "base/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+                "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base\n",
+                ...extra,
+            },
+            path.join(dir, `${name}-${Math.random().toString(36).slice(2)}`),
+        );
+
+    test("a copy elsewhere is read from the kept build; a change in a listed folder or of the binary builds again", async () => {
+        const first = await tree("kept");
+        const out = await cachedKustomizeBuild(fake, path.join(first, "app"));
+        assert.match(out, /name: kept/);
+        assert.equal(await builds(), 1);
+        const copy = await tree("kept");
+        assert.equal(await cachedKustomizeBuild(fake, path.join(copy, "app")), out);
+        assert.equal(await builds(), 1, "same content elsewhere: not built again");
+        const key = buildKey(fake, path.join(copy, "app"));
+        assert.ok(key);
+        assert.equal(keptBuild(key), out, "kept on disk for the next run");
+        await writeFile(path.join(copy, "base/x.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n");
+        await cachedKustomizeBuild(fake, path.join(copy, "app"));
+        assert.equal(await builds(), 2, "a file of the listed base changed: built again");
+        const renamed = await tree("kept", { "app/extra.txt": "not listed, but kustomize could read it\n" });
+        await cachedKustomizeBuild(fake, path.join(renamed, "app"));
+        assert.equal(await builds(), 3, "any file under the folder counts");
+        const later = new Date(Date.now() + 5_000);
+        await utimes(fake, later, later);
+        await cachedKustomizeBuild(fake, path.join(first, "app"));
+        assert.equal(await builds(), 4, "another kustomize binary (modification time): built again");
+    });
+
+    test("failed builds, remote resources and files outside the folder are never kept", async () => {
+        const failing = await tree("failing", { "app/fail": "" });
+        const initial = await builds();
+        for (let i = 0; i < 2; i++)
+            await assert.rejects(cachedKustomizeBuild(fake, path.join(failing, "app")), /cannot build/);
+        const start = await builds();
+        assert.equal(start, initial + 2, "a failed build is run again");
+        const remote = await tree("remote", {
+            "app/kustomization.yaml": "resources:\n  - cm.yaml\n  - https://example.com/base\n",
+        });
+        const outside = await tree("outside", { "app/kustomization.yaml": "resources:\n  - ../base/cm.yaml\n" });
+        for (const t of [remote, outside]) {
+            assert.equal(buildKey(fake, path.join(t, "app")), undefined);
+            await cachedKustomizeBuild(fake, path.join(t, "app"));
+            await cachedKustomizeBuild(fake, path.join(t, "app"));
+        }
+        assert.equal(await builds(), start + 4, "each built every time");
+        const failedKey = buildKey(fake, path.join(failing, "app"));
+        assert.ok(failedKey);
+        assert.equal(keptBuild(failedKey), undefined);
+    });
+
+    test("make validate and the upload guard read kept builds by default", async () => {
+        const first = await tree("default");
+        const initial = await builds();
+        const report = await validateDeploy(first, { relativeTo: first, kustomize: fake });
+        assert.deepEqual(report.problems.map(formatProblem), []);
+        const start = await builds();
+        assert.equal(start, initial + 2, "app and base built once each");
+        const again = await validateDeploy(await tree("default"), { relativeTo: first, kustomize: fake });
+        assert.deepEqual(
+            again.kustomizations.map((k) => k.objects),
+            report.kustomizations.map((k) => k.objects),
+        );
+        const { built, failed } = await buildTree(await tree("default"), fake);
+        assert.deepEqual(failed, new Map());
+        assert.equal(built.size, 2);
+        assert.equal(await builds(), start, "neither built again");
     });
 });

@@ -19,7 +19,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import ignore from "ignore";
 import { parseAllDocuments } from "yaml";
-import { ensureKustomize, findKustomizations, kustomizeBuild } from "../kustomize/build";
+import { cachedKustomizeBuild, ensureKustomize, findKustomizations } from "../kustomize/build";
 
 /** The allow-list file at the root of the tree. */
 export const ALLOW_FILE = ".plaintext-secrets";
@@ -220,7 +220,8 @@ export async function findPlaintextSecrets(root: string, opts: GuardOptions = {}
 }
 
 /**
- * Builds every kustomization of the tree with the pinned kustomize (two at a time) and returns
+ * Builds every kustomization of the tree with the pinned kustomize (two at a time; a folder
+ * whose content was built before is read from the kept builds, cachedKustomizeBuild) and returns
  * the objects of each, by folder; a folder that does not build is listed in `failed` (make
  * validate reports why).
  */
@@ -237,7 +238,7 @@ export async function buildTree(
     const worker = async () => {
         for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
             try {
-                const out = await kustomizeBuild(bin, dir);
+                const out = await cachedKustomizeBuild(bin, dir);
                 built.set(
                     dir,
                     parseAllDocuments(out)

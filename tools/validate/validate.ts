@@ -32,12 +32,18 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments, stringify } from "yaml";
 import { exampleSettings, FLUX_SYNC_NAME, PLATFORM_VARIABLES } from "../../components/flux/settings";
 import { substituteText, substitutionDisabled } from "../../components/flux/substitute";
-import { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild } from "../kustomize/build";
+import {
+    cachedKustomizeBuild,
+    ensureKustomize,
+    findKustomizations,
+    KUSTOMIZATION_FILES,
+    kustomizeBuild,
+} from "../kustomize/build";
 import { findPlaintextSecrets, hasSopsMetadata } from "../sops/guard";
 import { CLUSTERS_DIR, type Environment, findEnvironments, reachedFolders } from "./environments";
 import { findLayers, orderingProblems } from "./flux-tree";
 
-export { ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild };
+export { cachedKustomizeBuild, ensureKustomize, findKustomizations, KUSTOMIZATION_FILES, kustomizeBuild };
 
 export interface ValidationProblem {
     /** kustomization folder, relative to the base folder given to validateDeploy */
@@ -85,8 +91,8 @@ export interface ValidateOptions {
     /** Values of the stack's variables (default: the examples in components/flux/settings.ts). */
     variables?: Readonly<Record<string, string>>;
     /**
-     * Builds one kustomization folder: `kustomize build <dir>`'s output (default: kustomizeBuild,
-     * which runs it). Tests that validate the same tree many times pass one that keeps outputs.
+     * Builds one kustomization folder: `kustomize build <dir>`'s output (default:
+     * cachedKustomizeBuild, which runs it once per distinct folder content and keeps the output).
      */
     build?: (kustomize: string, dir: string) => Promise<string>;
 }
@@ -353,7 +359,7 @@ export async function validateDeploy(root: string, opts: ValidateOptions = {}): 
             const b: Built = { rel, dir, objects: [], used: [], problems: [] };
             let output: string;
             try {
-                output = await builds(() => (opts.build ?? kustomizeBuild)(bin, dir));
+                output = await builds(() => (opts.build ?? cachedKustomizeBuild)(bin, dir));
             } catch (err) {
                 b.problems.push({ kustomization: rel, message: `kustomize build failed: ${(err as Error).message}` });
                 return b;
