@@ -1,7 +1,7 @@
 // `make validate`: the real deploy/ tree passes; a broken tree fails, naming file, object and error.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,10 +16,22 @@ import {
     validateDeploy,
     validateObject,
 } from "../tools/validate/validate";
-import { makeTree } from "./helpers-s3";
 import { cachedKustomizeBuild, kustomizeObjects } from "./kustomize-objects";
 
 const REPO = path.resolve(__dirname, "..");
+
+/**
+ * Writes `files` (relative path → content) under `parent`, default a fresh temporary folder.
+ * (helpers-s3's makeTree does the same, but loading that module loads the AWS SDK: 0.5 s of CPU.)
+ */
+async function makeTree(files: Record<string, string>, parent?: string): Promise<string> {
+    const root = parent ?? (await mkdtemp(path.join(os.tmpdir(), "validate-tree-")));
+    for (const [rel, content] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+        await writeFile(path.join(root, rel), content);
+    }
+    return root;
+}
 
 function runValidateCli(dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
