@@ -514,6 +514,23 @@ describe("make validate and make upload-do build each folder content once and ke
         assert.equal(keptBuild(failedKey), undefined);
     });
 
+    test("a build that holds a Secret is kept in memory only, never on disk", async () => {
+        const secret = await tree("secret", {
+            "app/cm.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n",
+        });
+        const initial = await builds();
+        const out = await cachedKustomizeBuild(fake, path.join(secret, "app"));
+        assert.match(out, /hunter2/);
+        assert.equal(await cachedKustomizeBuild(fake, path.join(secret, "app")), out);
+        assert.equal(await builds(), initial + 1, "built once in this process");
+        const key = buildKey(fake, path.join(secret, "app"));
+        assert.ok(key);
+        assert.equal(keptBuild(key), undefined, "no copy on disk");
+        const files = await readdir(path.join(dir, "cache", "kustomize-builds"));
+        for (const f of files)
+            assert.doesNotMatch(await readFile(path.join(dir, "cache", "kustomize-builds", f), "utf8"), /hunter2/, f);
+    });
+
     test("make validate and the upload guard read kept builds by default", async () => {
         const first = await tree("default");
         const initial = await builds();

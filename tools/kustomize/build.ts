@@ -162,8 +162,13 @@ export function keptBuild(key: string): string | undefined {
     }
 }
 
-/** Keeps a successful build's output on disk (best effort). */
+/**
+ * Keeps a successful build's output on disk (best effort), unless it mentions `Secret`: such a
+ * build may hold plaintext values (a secretGenerator, a Secret not sealed yet, which the guard
+ * refuses), and no copy of them is left behind; it is kept in memory only (cachedKustomizeBuild).
+ */
 export function keepBuild(key: string, out: string): void {
+    if (out.includes("Secret")) return;
     const folder = buildsFolder();
     try {
         mkdirSync(folder, { recursive: true });
