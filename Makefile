@@ -28,18 +28,21 @@ install: node_modules ## Install dependencies from the lockfile
 # through npm and tsx's CLI, without those two extra Node.js processes: about 0.5 s of CPU less
 # per target, which test/bootstrap.test.ts pays for each of its `make` runs).
 TSX = node --import tsx
+# bootstrap and destroy run from an esbuild bundle of their TypeScript, rebuilt when a source is
+# newer (tools/lib/run-bundled.cjs): no TypeScript compiled at start (0.07 s of CPU, not 0.38 s).
+BUNDLED = node tools/lib/run-bundled.cjs
 
 # YES=1 (or CI=true): apply without asking. Otherwise bootstrap/destroy show the preview and ask
 # on a terminal, and refuse when there is no terminal to ask on.
 YES_FLAG = $(if $(filter 1 true yes,$(YES)),--yes)
 
 bootstrap: install ## Check prerequisites, preview and (after asking; YES=1 skips) pulumi up STACK=dev, write kubeconfig.yaml
-	@$(TSX) tools/bootstrap/main.ts up --stack $(STACK) $(YES_FLAG)
+	@$(BUNDLED) tools/bootstrap/main.ts up --stack $(STACK) $(YES_FLAG)
 
 # CLUSTER_GONE=1: the DOKS cluster is gone (or its API server never answers) even if DigitalOcean
 # still lists it; the destroy then drops the objects that lived in it from the state.
 destroy: install ## Refresh and destroy STACK=dev (asks first; YES=1 skips; CLUSTER_GONE=1 see README)
-	@$(TSX) tools/bootstrap/main.ts destroy --stack $(STACK) $(YES_FLAG) $(if $(filter 1 true yes,$(CLUSTER_GONE)),--cluster-gone)
+	@$(BUNDLED) tools/bootstrap/main.ts destroy --stack $(STACK) $(YES_FLAG) $(if $(filter 1 true yes,$(CLUSTER_GONE)),--cluster-gone)
 
 upload-do: install ## Sync deploy/ to the stack's Spaces bucket and trigger Flux
 	@node tools/upload/run.cjs --stack $(STACK) $(ARGS)
