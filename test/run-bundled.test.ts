@@ -1,7 +1,8 @@
 // tools/lib/run-bundled.cjs (make bootstrap / make destroy start through it): builds an esbuild
 // bundle of a TypeScript entry once, runs it with the tool's own arguments, exit code and working
 // directory, and rebuilds it when any file it was made from changes. Each test runs a copy of the
-// launcher in a small repository of its own (node_modules linked to this one's).
+// launcher in a small repository of its own (its node_modules: a package of its own, and esbuild
+// linked to this repository's).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
@@ -53,7 +54,8 @@ function repo(): Repo {
     mkdirSync(join(dir, "tools", "lib"), { recursive: true });
     mkdirSync(join(dir, "tools", "demo"), { recursive: true });
     copyFileSync(join(ROOT, "tools", "lib", "run-bundled.cjs"), join(dir, "tools", "lib", "run-bundled.cjs"));
-    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    mkdirSync(join(dir, "node_modules", "demo-pkg"), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules", "esbuild"), join(dir, "node_modules", "esbuild"));
     writeFileSync(join(dir, "tsconfig.json"), "{}\n");
     writeFileSync(join(dir, "package-lock.json"), "{}\n");
     // Every file is written in the past (make's rule: a file newer than the bundle rebuilds it;
@@ -64,14 +66,16 @@ function repo(): Repo {
         backdate(file, secondsAgo);
     };
     for (const f of ["tsconfig.json", "package-lock.json", "tools/lib/run-bundled.cjs"]) backdate(join(dir, f), 1000);
+    write("node_modules/demo-pkg/package.json", '{"name": "demo-pkg", "main": "index.js"}\n');
+    write("node_modules/demo-pkg/index.js", 'exports.shout = (s) => s.toUpperCase() + "!";\n');
     write("tools/demo/greet.ts", 'export const greeting = (who: string): string => "hello " + who;\n');
     write(
         "tools/demo/main.ts",
         [
-            'import { stringify } from "yaml";',
+            'import { shout } from "demo-pkg";',
             'import { greeting } from "./greet";',
             "const args: string[] = process.argv.slice(2);",
-            'console.log(JSON.stringify({ args, cwd: process.cwd(), text: greeting(args[0] ?? "nobody"), yaml: stringify({ a: 1 }) }));',
+            'console.log(JSON.stringify({ args, cwd: process.cwd(), text: greeting(args[0] ?? "nobody"), loud: shout("hey") }));',
             'process.exitCode = args.includes("--fail") ? 3 : 0;',
             "",
         ].join("\n"),
@@ -93,7 +97,7 @@ function repo(): Repo {
     };
 }
 
-const parsed = (out: string) => JSON.parse(out) as { args: string[]; cwd: string; text: string; yaml: string };
+const parsed = (out: string) => JSON.parse(out) as { args: string[]; cwd: string; text: string; loud: string };
 const stamp = (file: string) => {
     const s = statSync(file);
     return `${s.ino}:${s.mtimeMs}`;
@@ -108,20 +112,19 @@ test("builds the bundle on the first run and runs the entry with its own argumen
         args: ["world", "--flag", "x y"],
         cwd: elsewhere,
         text: "hello world",
-        yaml: "a: 1\n",
+        loud: "HEY!",
     });
-    const inputs = JSON.parse(readFileSync(r.inputs, "utf8")) as string[];
-    for (const f of [
-        "tools/demo/main.ts",
-        "tools/demo/greet.ts",
-        "tools/lib/run-bundled.cjs",
-        "tsconfig.json",
-        "package-lock.json",
-    ])
-        assert.ok(inputs.includes(f), `${f} in ${inputs.join(", ")}`);
-    assert.ok(
-        inputs.some((f) => f.includes("node_modules/yaml/")),
-        "an npm module it bundles is an input too",
+    assert.deepEqual(
+        JSON.parse(readFileSync(r.inputs, "utf8")),
+        [
+            "node_modules/demo-pkg/index.js", // an npm module it bundles
+            "package-lock.json",
+            "tools/demo/greet.ts",
+            "tools/demo/main.ts",
+            "tools/lib/run-bundled.cjs",
+            "tsconfig.json",
+        ],
+        "every file the bundle was made from",
     );
     assert.match(readFileSync(r.bundle, "utf8"), /"hello " \+ who/, "the bundle holds the compiled source");
     rmSync(elsewhere, { recursive: true });
@@ -150,7 +153,7 @@ test("an edited import rebuilds the bundle before it runs", () => {
     assert.equal(stamp(r.bundle), fresh, "fresh again after the rebuild");
 });
 
-test("stale: a newer lockfile, tsconfig or launcher, a missing input list or bundle; fresh after a build", () => {
+test("stale: a newer lockfile, tsconfig, launcher, source or npm module, a missing input list or bundle; fresh after a build", () => {
     const r = repo();
     const l = r.launcher();
     const p = l.paths("tools/demo/main.ts");
@@ -158,7 +161,13 @@ test("stale: a newer lockfile, tsconfig or launcher, a missing input list or bun
     assert.equal(l.isFresh(p), false, "never built");
     l.build(p);
     assert.equal(l.isFresh(p), true);
-    for (const f of ["package-lock.json", "tsconfig.json", "tools/lib/run-bundled.cjs", "tools/demo/greet.ts"]) {
+    for (const f of [
+        "package-lock.json",
+        "tsconfig.json",
+        "tools/lib/run-bundled.cjs",
+        "tools/demo/greet.ts",
+        "node_modules/demo-pkg/index.js",
+    ]) {
         backdate(r.bundle, 500);
         assert.equal(l.isFresh(p), true, `${f}: the bundle is still newer than every input`);
         backdate(join(r.dir, f), 250);
