@@ -58,8 +58,8 @@ validate: install ## Build every kustomization in deploy/ and validate the objec
 seal: install ## Encrypt a Secret manifest in place for STACK's age key: make seal FILE=deploy/…/secret.yaml
 	@$(TSX) tools/sops/main.ts --stack $(STACK) --file "$(FILE)"
 
-test: install ## Lint, type-check and run the full offline test suite
-	@$(NPM) test
+test: install ## Lint, type-check and run the full offline test suite (npm test runs the same)
+	@$(TSX) tools/test/run.mts $(ARGS)
 
 e2e: install ## End-to-end on a local API server (builds its programs with Go once; see README)
 	@$(NPM) run --silent e2e -- $(ARGS)
