@@ -35,7 +35,9 @@ async function makeTree(files: Record<string, string>, parent?: string): Promise
 
 function runValidateCli(dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "tools/validate/main.ts", dir], { cwd: REPO });
+        const child = spawn(process.execPath, ["tools/lib/run-bundled.cjs", "tools/validate/main.ts", dir], {
+            cwd: REPO,
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
@@ -385,9 +387,14 @@ describe("validate: a broken tree fails", () => {
     });
 
     test("the make validate entry point exits 1 on the broken tree and 0 on a valid one", async () => {
+        // the HTTPProxy is checked against the project's own schema (tools/validate/schemas/),
+        // which the bundled entry point must find from bin/
         const goodDir = await makeTree({
-            "kustomization.yaml": "resources:\n  - cm.yaml\n",
+            "kustomization.yaml": "resources:\n  - cm.yaml\n  - proxy.yaml\n",
             "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
+            "proxy.yaml":
+                "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata:\n  name: web\n  namespace: web\n" +
+                "spec:\n  virtualhost:\n    fqdn: web.example.com\n  routes:\n    - services:\n        - name: web\n          port: 80\n",
         });
         try {
             const [broken, good] = await Promise.all([runValidateCli(dir), runValidateCli(goodDir)]);
@@ -395,7 +402,7 @@ describe("validate: a broken tree fails", () => {
             assert.match(broken.stderr, /^error: app\/release\.yaml: HelmRelease demo\/broken-release: /m);
             assert.match(broken.stdout, /5 problem\(s\)\n$/);
             assert.equal(good.code, 0, good.stdout + good.stderr);
-            assert.match(good.stdout, /validated 1 distinct objects from 1 kustomizations: no problems\n$/);
+            assert.match(good.stdout, /validated 2 distinct objects from 1 kustomizations: no problems\n$/);
         } finally {
             await rm(goodDir, { recursive: true, force: true });
         }

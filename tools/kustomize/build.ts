@@ -18,19 +18,12 @@ import { readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { findUp } from "../lib/find-up";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /** tools/kustomize/ensure-kustomize.sh, found upwards from this file (tools/kustomize/ from source, bin/ as a bundle). */
-function ensureScript(): string {
-    let dir = __dirname;
-    for (let i = 0; i < 8; i++) {
-        const candidate = path.join(dir, "tools", "kustomize", "ensure-kustomize.sh");
-        if (existsSync(candidate)) return candidate;
-        dir = path.dirname(dir);
-    }
-    return path.join(__dirname, "ensure-kustomize.sh");
-}
+const ensureScript = (): string => findUp(__dirname, "tools/kustomize/ensure-kustomize.sh");
 
 /**
  * ensureKustomize's answers in this process, by the script and the variables its answer depends

@@ -16,7 +16,8 @@
 // arguments in process.argv.slice(2), as when it runs from source.
 //
 // Used where a tool is started often and is plain TypeScript over Node.js and npm modules: the
-// bootstrap tool. The upload tool has its own bundle (tools/upload/build.cjs: a worker file, a
+// bootstrap and validate tools (validate's schemas and model modules are read at run time, found
+// from bin/ as from source: tools/lib/find-up.ts, Node's module resolution). The upload tool has its own bundle (tools/upload/build.cjs: a worker file, a
 // code cache of its own and V8 flags). Tools that load the Pulumi program (render) keep tsx.
 "use strict";
 const fs = require("node:fs");

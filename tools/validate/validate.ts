@@ -39,6 +39,7 @@ import {
     KUSTOMIZATION_FILES,
     kustomizeBuild,
 } from "../kustomize/build";
+import { findUp } from "../lib/find-up";
 import { findPlaintextSecrets, hasSopsMetadata } from "../sops/guard";
 import { CLUSTERS_DIR, type Environment, findEnvironments, reachedFolders } from "./environments";
 import { findLayers, orderingProblems } from "./flux-tree";
@@ -193,7 +194,9 @@ async function ownSchema(apiVersion: string, kind: string): Promise<ValidateFunc
     if (!file) return undefined;
     let validate = ownValidators.get(file);
     if (!validate) {
-        const schema = JSON.parse(await readFile(path.join(__dirname, "schemas", file), "utf8"));
+        const schema = JSON.parse(
+            await readFile(findUp(__dirname, path.join("tools", "validate", "schemas", file)), "utf8"),
+        );
         validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
         ownValidators.set(file, validate);
     }
