@@ -314,7 +314,6 @@ describe("upload: keys that need escaping, against s3rver", () => {
             await rm(src, { recursive: true, force: true });
         }
     });
-
 });
 
 describe("upload: a listing of more pages than one, against fauxqs", () => {
