@@ -44,6 +44,13 @@ export interface LocalS3 {
      * front tracks them for s3rver (empty with `uploads: false` and on fauxqs)
      */
     openUploads(): Array<{ bucket: string; key: string; uploadId: string }>;
+    /**
+     * In-process fauxqs only: `failWith` answers the n-th request (1-based, counted from this
+     * call) with that HTTP status (after reading its body; an S3 error document, as startProxy's)
+     * instead of passing it to the server; undefined ends it. The same faults as a startProxy in
+     * front, without a second HTTP exchange per request. Returns the requests it failed.
+     */
+    injectFaults(failWith: ProxyOptions["failWith"] | undefined): { failed: SeenRequest[] };
     close(): Promise<void>;
 }
 
@@ -227,6 +234,9 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
         },
         httpServer: server,
         openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
+        injectFaults: () => {
+            throw new Error("injectFaults: only for fauxqs in process (use startProxy)");
+        },
         close: async () => {
             api.client.destroy();
             agent.destroy();
@@ -290,8 +300,29 @@ async function startInProcess(): Promise<LocalS3> {
     await app.listen({ port: 0, host: "127.0.0.1" });
     const server = app.server;
     const requests: SeenRequest[] = [];
-    server.prependListener("request", (req: http.IncomingMessage) => {
-        requests.push({ method: req.method ?? "", url: req.url ?? "" });
+    // fauxqs's own handler (Fastify's), called by the one listener below unless a fault answers
+    const handlers = server.listeners("request") as Array<
+        (req: http.IncomingMessage, res: http.ServerResponse) => void
+    >;
+    server.removeAllListeners("request");
+    let faults: { failWith: NonNullable<ProxyOptions["failWith"]>; n: number; failed: SeenRequest[] } | undefined;
+    server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const seen = { method: req.method ?? "", url: req.url ?? "" };
+        requests.push(seen);
+        const status = faults ? faults.failWith(++faults.n, req) : undefined;
+        if (status === undefined) {
+            for (const h of handlers) h.call(server, req, res);
+            return;
+        }
+        faults!.failed.push(seen);
+        req.resume();
+        req.on("end", () => {
+            const code = status === 503 ? "SlowDown" : status === 500 ? "InternalError" : "ServiceUnavailable";
+            res.writeHead(status, { "content-type": "application/xml" });
+            res.end(
+                `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected by the test server</Message></Error>`,
+            );
+        });
     });
     const port = (server.address() as AddressInfo).port;
     const endpoint = `http://127.0.0.1:${port}`;
@@ -307,6 +338,10 @@ async function startInProcess(): Promise<LocalS3> {
         },
         httpServer: server,
         openUploads: () => [],
+        injectFaults: (failWith) => {
+            faults = failWith ? { failWith, n: 0, failed: [] } : undefined;
+            return { failed: faults?.failed ?? [] };
+        },
         close: async () => {
             api.client.destroy();
             server.closeAllConnections();

@@ -150,8 +150,25 @@ function makeCa(dir: string): { caPem: string; key: string; chain: string } {
     return { caPem: read("ca.pem"), key: read("server.key"), chain: read("server.pem") };
 }
 
+/**
+ * One test CA (two RSA keys from openssl) and one s3rver for both suites below: what each suite
+ * checks is the TLS of its own server (the receiver, a front of the bucket), and neither changes
+ * the CA or the server (each test has a bucket of its own).
+ */
+let shared: { dir: string; ca: ReturnType<typeof makeCa> } | undefined;
+function testCa(): { dir: string; ca: ReturnType<typeof makeCa> } {
+    if (!shared) {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "upload-tls-"));
+        shared = { dir, ca: makeCa(dir) };
+    }
+    return shared;
+}
+after(() => {
+    if (shared) rmSync(shared.dir, { recursive: true, force: true });
+});
+const local = useLocalS3("tls");
+
 describe("upload: receiver over HTTPS with a test CA", () => {
-    const local = useLocalS3("tls");
     let dir: string;
     let ca: ReturnType<typeof makeCa>;
     let server: https.Server;
@@ -159,8 +176,7 @@ describe("upload: receiver over HTTPS with a test CA", () => {
     const received: string[] = [];
 
     before(async () => {
-        dir = mkdtempSync(path.join(os.tmpdir(), "upload-tls-"));
-        ca = makeCa(dir);
+        ({ dir, ca } = testCa());
         server = https.createServer({ key: ca.key, cert: ca.chain }, (req, res) => {
             received.push(req.url ?? "");
             req.resume();
@@ -172,7 +188,6 @@ describe("upload: receiver over HTTPS with a test CA", () => {
     after(async () => {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        rmSync(dir, { recursive: true, force: true });
     });
 
     async function sync(args: string[], deps: RunDeps = {}) {
@@ -257,7 +272,6 @@ describe("upload: receiver over HTTPS with a test CA", () => {
 });
 
 describe("upload: the bucket endpoint over HTTPS with a test CA", () => {
-    const local = useLocalS3("tls-s3");
     let dir: string;
     let ca: ReturnType<typeof makeCa>;
     let front: https.Server;
@@ -265,8 +279,7 @@ describe("upload: the bucket endpoint over HTTPS with a test CA", () => {
     let seen = 0;
 
     before(async () => {
-        dir = mkdtempSync(path.join(os.tmpdir(), "upload-tls-s3-"));
-        ca = makeCa(dir);
+        ({ dir, ca } = testCa());
         writeFileSync(path.join(dir, "ca.pem"), ca.caPem);
         // TLS in front of s3rver: the tool's S3 client (undici) verifies it like any endpoint
         front = https.createServer({ key: ca.key, cert: ca.chain }, (req, res) => {
@@ -286,7 +299,6 @@ describe("upload: the bucket endpoint over HTTPS with a test CA", () => {
     after(async () => {
         front.closeAllConnections();
         await new Promise<void>((resolve) => front.close(() => resolve()));
-        rmSync(dir, { recursive: true, force: true });
     });
 
     test("a certificate Node does not trust fails the run at once, named as such", async () => {

@@ -201,6 +201,10 @@ export function digestInWorker(
     return new Promise((resolve, reject) => {
         if (signal?.aborted) return reject(abortError("hashing stopped"));
         const worker = new Worker(workerFile, {
+            // none of this process's Node options: the worker is plain CommonJS with Node's own
+            // modules, and a loader given with --import (tsx when the tool or its tests run from
+            // source) would be loaded again in the thread, more than doubling its start-up
+            execArgv: [],
             workerData: { digestFiles: true, files: files.map((f) => ({ abs: f.abs })), needles },
         });
         const settle = (err: Error | undefined, value?: ReturnType<typeof digestFiles>) => {
