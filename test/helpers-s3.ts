@@ -51,6 +51,12 @@ export interface LocalS3 {
      * front, without a second HTTP exchange per request. Returns the requests it failed.
      */
     injectFaults(failWith: ProxyOptions["failWith"] | undefined): { failed: SeenRequest[] };
+    /**
+     * s3rver only: false passes ListMultipartUploads and AbortMultipartUpload on to s3rver (its
+     * 501 and 405, as `uploads: false` does from the start) until it is called with true again;
+     * the uploads the front tracks meanwhile are not tracked.
+     */
+    emulateUploads(on: boolean): void;
     close(): Promise<void>;
 }
 
@@ -136,7 +142,7 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
         return startInProcess();
     }
     const backend = await forkServer(kind);
-    const emulate = kind === "s3rver" && opts.uploads !== false;
+    let emulate = kind === "s3rver" && opts.uploads !== false;
     const requests: SeenRequest[] = [];
     const open = new Map<string, { bucket: string; key: string; uploadId: string; initiated: Date }>();
     const aborted = new Set<string>();
@@ -236,6 +242,10 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
         openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
         injectFaults: () => {
             throw new Error("injectFaults: only for fauxqs in process (use startProxy)");
+        },
+        emulateUploads: (on: boolean) => {
+            if (kind !== "s3rver") throw new Error("emulateUploads: only for s3rver");
+            emulate = on;
         },
         close: async () => {
             api.client.destroy();
@@ -338,6 +348,9 @@ async function startInProcess(): Promise<LocalS3> {
         },
         httpServer: server,
         openUploads: () => [],
+        emulateUploads: () => {
+            throw new Error("emulateUploads: only for s3rver");
+        },
         injectFaults: (failWith) => {
             faults = failWith ? { failWith, n: 0, failed: [] } : undefined;
             return { failed: faults?.failed ?? [] };

@@ -6,13 +6,13 @@ import { createHook } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { rm, unlink, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SECRET_NEEDLES } from "../tools/sops/guard";
 import { scanSource } from "../tools/upload/files";
 import { digestAll, WORKER_MIN_FILES } from "../tools/upload/sync";
-import { makeTree, runUploadCommand, useLocalS3 } from "./helpers-s3";
+import { makeTree, runUploadCommand, SCRATCH } from "./helpers-s3";
+import { type FakeHttpS3, startFakeHttpS3 } from "./upload-fake-http";
 
 const md5hex = (b: Buffer) => createHash("md5").update(b).digest("hex");
 
@@ -31,7 +31,7 @@ const CANDIDATES = ["big.json", "escaped.json", "exactly-1mib.yaml", "secret.yam
 
 /** `n` small ConfigMaps in 20 folders, written synchronously (thousands of awaits cost seconds). */
 function manyConfigMaps(n: number): string {
-    const root = mkdtempSync(path.join(os.tmpdir(), "upload-many-"));
+    const root = mkdtempSync(path.join(SCRATCH, "upload-many-"));
     for (let d = 0; d < Math.min(n, 20); d++) mkdirSync(path.join(root, `team-${d}`));
     for (let i = 0; i < n; i++) writeFileSync(path.join(root, `team-${i % 20}`, `cm-${i}.yaml`), configMap(i));
     return root;
@@ -165,13 +165,20 @@ describe("upload: hashing every file once (digestAll)", () => {
 });
 
 describe(`make upload-do's command on ${WORKER_MIN_FILES} files and more (hashed in a worker beside the bundle)`, () => {
-    const local = useLocalS3("digest");
+    // The bucket: the in-memory one of upload-fake-http.ts in this process (the command runs in
+    // a process of its own). What is checked is the command's reading of the tree; the server
+    // only lists an empty bucket and counts the writes (none), so no s3rver process is started.
+    let fake: FakeHttpS3;
+    before(async () => {
+        fake = await startFakeHttpS3();
+    });
+    after(() => fake.close());
 
     /** tools/upload/run.cjs (the bundle, as make upload-do runs it) on the tree into `bucket`, plus `extra` flags. */
     const runBundle = (bucket: string, ...extra: string[]) =>
         runUploadCommand(
             ["tools/upload/run.cjs"],
-            ["--source", src, "--bucket", bucket, "--endpoint", local.s3().endpoint, "--no-trigger", ...extra],
+            ["--source", src, "--bucket", bucket, "--endpoint", fake.endpoint, "--no-trigger", ...extra],
         );
 
     let src = "";
@@ -181,27 +188,27 @@ describe(`make upload-do's command on ${WORKER_MIN_FILES} files and more (hashed
     after(() => rmSync(src, { recursive: true, force: true }));
 
     test("a plaintext Secret among them is refused before any write, named with its file", async () => {
-        const bucket = await local.freshBucket();
+        const bucket = "digest-1";
         const secret = path.join(src, "team-7", "db.yaml");
         writeFileSync(
             secret,
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: x\nstringData:\n  password: hunter2\n",
         );
         try {
-            local.s3().reset();
+            fake.bucket.requests.length = 0;
             const r = await runBundle(bucket);
             assert.equal(r.code, 1, r.stdout + r.stderr);
             assert.match(r.stderr, /team-7\/db\.yaml: Secret x\/db: .*not SOPS-encrypted/);
             assert.match(r.stderr, /refusing to upload: 1 Secret\(s\) with plaintext data/);
-            assert.equal(local.s3().count("PUT"), 0, "nothing written");
-            assert.equal(local.s3().count("POST"), 0, "nothing deleted");
+            assert.equal(fake.bucket.count("PUT"), 0, "nothing written");
+            assert.equal(fake.bucket.count("POST"), 0, "nothing deleted");
         } finally {
             unlinkSync(secret);
         }
     });
 
     test("a dry run plans every file as new, with the sizes it hashed", async () => {
-        const bucket = await local.freshBucket();
+        const bucket = "digest-2";
         const r = await runBundle(bucket, "--dry-run");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stderr, "", "no warning (the worker file was found beside the bundle)");
