@@ -6,6 +6,7 @@
 // its status). Signatures are not checked (upload-s3's tests pin the signer against AWS's suite).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { after, before } from "node:test";
 import { S3Error, type S3Op, type S3Reply } from "../tools/upload/s3";
 import { FakeBucket } from "./upload-fake-s3";
 
@@ -85,5 +86,49 @@ export async function startFakeHttpS3(bucket: FakeBucket = new FakeBucket()): Pr
                 server.closeAllConnections();
                 server.close(() => r());
             }),
+    };
+}
+
+/**
+ * useLocalS3's shape (helpers-s3.ts) over one FakeHttpS3 for a test file, started before its tests
+ * and closed after them, for tests whose subject is not the S3 server (the receiver call after a
+ * sync, the port-forward to the bucket): no server process, no disk. `freshBucket()` empties the
+ * one bucket (objects, uploads, requests) and names it; `s3().objects()` is its key → body.
+ */
+export function useFakeS3(prefix: string): {
+    s3: () => { endpoint: string; port: number; objects: (bucket: string) => Promise<Map<string, Buffer>> };
+    freshBucket: () => Promise<string>;
+} {
+    let fake: FakeHttpS3 | undefined;
+    let seq = 0;
+    before(async () => {
+        fake = await startFakeHttpS3();
+    });
+    after(async () => {
+        await fake?.close();
+    });
+    const running = () => {
+        if (!fake) throw new Error("the fake S3 server is not running (use inside a test)");
+        return fake;
+    };
+    return {
+        s3: () => {
+            const { endpoint, port, bucket } = running();
+            return {
+                endpoint,
+                port,
+                objects: async () => new Map([...bucket.objects].map(([key, o]) => [key, o.body])),
+            };
+        },
+        freshBucket: async () => {
+            const fresh = new FakeBucket();
+            Object.assign(running().bucket, {
+                objects: fresh.objects,
+                uploads: fresh.uploads,
+                requests: fresh.requests,
+            });
+            running().bucket.hook = undefined;
+            return `${prefix}-${++seq}`;
+        },
     };
 }

@@ -12,7 +12,8 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { runUpload } from "../tools/upload/cli";
 import { kubectlArgs, parseLocalAccess, viaLocalPort } from "../tools/upload/port-forward";
-import { captureIo, makeTree, S3RVER_KEY, stackReader, useLocalS3 } from "./helpers-s3";
+import { captureIo, makeTree, S3RVER_KEY, stackReader } from "./helpers-s3";
+import { useFakeS3 } from "./upload-fake-http";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -68,7 +69,9 @@ async function startReceiver() {
     };
 }
 
-const local = useLocalS3("pf");
+// The bucket: upload-fake-http.ts's in-memory one in this process (the S3 server's own replies
+// are not what these tests check; s3rver would cost a process of its own)
+const local = useFakeS3("pf");
 
 /** The outputs of a Pulumi.local.yaml stack, with the upload key of the local S3 server. */
 function localStackOutputs(bucket: string) {

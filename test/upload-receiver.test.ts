@@ -8,7 +8,8 @@ import { describe, test } from "node:test";
 import { type RunDeps, runUpload } from "../tools/upload/cli";
 import { parseFlags, resolveConfig } from "../tools/upload/config";
 import { retryAfterMs } from "../tools/upload/receiver";
-import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader, useLocalS3 } from "./helpers-s3";
+import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader } from "./helpers-s3";
+import { useFakeS3 } from "./upload-fake-http";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -58,7 +59,9 @@ async function startReceiver(token: string, status = 200) {
     };
 }
 
-const local = useLocalS3("recv");
+// The bucket: upload-fake-http.ts's in-memory one in this process (the S3 server's own replies
+// are not what these tests check; s3rver would cost a process of its own)
+const local = useFakeS3("recv");
 const freshBucket = local.freshBucket;
 
 const TREE = { "kustomization.yaml": "resources: [a.yaml]\n", "a.yaml": "kind: ConfigMap\n" };
