@@ -22,6 +22,9 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+// s3rver (in a process of its own, behind the recording front): the clear errors are the tool's
+// reading of a real server's replies (InvalidAccessKeyId for other keys, NoSuchBucket), and the
+// retries and interrupts run against it through a fault-injecting proxy
 const local = useLocalS3("fail");
 const freshBucket = local.freshBucket;
 

@@ -13,6 +13,11 @@ import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader, startProxy, useLoc
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+/**
+ * s3rver, in a process of its own: the tests about what a server does with a request cut off
+ * mid-body (it writes in place: a torn object), its 501 for ListMultipartUploads, and the
+ * multipart uploads the front tracks for it; and the few-request tests beside them.
+ */
 const local = useLocalS3("faults");
 const freshBucket = local.freshBucket;
 /**

@@ -14,6 +14,8 @@ import { captureIo, makeTree, s3Env, stackReader, startProxy, useLocalS3 } from 
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+// s3rver: the ETag checks run against a real server's replies (its whole-object MD5 for a
+// multipart upload is one of the forms checked) and the bytes it stored are read back
 const local = useLocalS3("integrity");
 const MiB = 1024 * 1024;
 

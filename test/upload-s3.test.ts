@@ -140,6 +140,8 @@ function parse(pieces: string[]) {
     return { objects, page: reader.end({ status: 200, headers: {} }) };
 }
 
+// s3rver behind the SigV4-checking front: keys that need escaping, signed, stored and listed back
+// by a server of its own (s3rver's escaping, not ours)
 const local = useLocalS3("s3path");
 
 /**

@@ -11,6 +11,7 @@ import { captureIo, makeTree, s3Env, stackReader, startProxy, useLocalS3 } from 
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+// s3rver: the sync's reference against a real server (its listing, ETags and stored bytes)
 const local = useLocalS3("sync");
 const freshBucket = local.freshBucket;
 
