@@ -15,7 +15,8 @@ import { after, before, describe, test } from "node:test";
 import { type RunDeps, runUpload } from "../tools/upload/cli";
 import { parseFlags, resolveConfig } from "../tools/upload/config";
 import { STAGING_ROOTS, stagingRoots, TrustError } from "../tools/upload/trust";
-import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader, useLocalS3 } from "./helpers-s3";
+import { captureIo, makeTree, S3RVER_KEY, s3Env, stackReader } from "./helpers-s3";
+import { useFakeS3 } from "./upload-fake-http";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -151,9 +152,10 @@ function makeCa(dir: string): { caPem: string; key: string; chain: string } {
 }
 
 /**
- * One test CA (two RSA keys from openssl) and one s3rver for both suites below: what each suite
- * checks is the TLS of its own server (the receiver, a front of the bucket), and neither changes
- * the CA or the server (each test has a bucket of its own).
+ * One test CA (two RSA keys from openssl) and one bucket server for both suites below: what each
+ * suite checks is the TLS of its own server (the receiver, a front of the bucket), and neither
+ * changes the CA or the server (each test has a fresh bucket). The bucket is upload-fake-http.ts's
+ * in-memory one in this process: the S3 server's own replies are not what these tests check.
  */
 let shared: { dir: string; ca: ReturnType<typeof makeCa> } | undefined;
 function testCa(): { dir: string; ca: ReturnType<typeof makeCa> } {
@@ -166,7 +168,7 @@ function testCa(): { dir: string; ca: ReturnType<typeof makeCa> } {
 after(() => {
     if (shared) rmSync(shared.dir, { recursive: true, force: true });
 });
-const local = useLocalS3("tls");
+const local = useFakeS3("tls");
 
 describe("upload: receiver over HTTPS with a test CA", () => {
     let dir: string;
@@ -281,7 +283,7 @@ describe("upload: the bucket endpoint over HTTPS with a test CA", () => {
     before(async () => {
         ({ dir, ca } = testCa());
         writeFileSync(path.join(dir, "ca.pem"), ca.caPem);
-        // TLS in front of s3rver: the tool's S3 client (undici) verifies it like any endpoint
+        // TLS in front of the bucket: the tool's S3 client (undici) verifies it like any endpoint
         front = https.createServer({ key: ca.key, cert: ca.chain }, (req, res) => {
             seen++;
             const up = http.request(
