@@ -691,4 +691,18 @@ describe("the alerts hear every Kustomization and HelmRelease the GitOps tree de
         }
         assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "gitops" }), ["gitops", "team-a"]);
     });
+
+    test("a file's namespaces follow its current text and the variables of each call (the parse is reused only for the same both)", () => {
+        const dir = mkdtempSync(join(tmpdir(), "tree-ns-"));
+        const file = join(dir, "k.yaml");
+        const flux = (namespace: string) =>
+            `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: ${namespace}\n`;
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Flux's substitution syntax, not a template
+        writeFileSync(file, flux("${flux_namespace}"));
+        assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "gitops" }), ["gitops"]);
+        assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "flux-system" }), ["flux-system"]);
+        assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "gitops", other: "x" }), ["gitops"]);
+        writeFileSync(file, flux("team-b"));
+        assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "gitops" }), ["team-b"]);
+    });
 });
