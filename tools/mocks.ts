@@ -438,7 +438,11 @@ export async function runOffline<T>(
     const stackTraces =
         options.stackTraces ?? !!(process.env.PULUMI_DEBUG_PROMISE_LEAKS || process.env.DO_GITOPS_STACK_TRACES);
     const limit = Error.stackTraceLimit;
-    if (!stackTraces) Error.stackTraceLimit = 0;
+    const sourceMaps = process.sourceMapsEnabled;
+    if (!stackTraces) {
+        Error.stackTraceLimit = 0;
+        if (sourceMaps) process.setSourceMapsEnabled(false);
+    }
     try {
         outputs = await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation((args) => {
@@ -462,6 +466,7 @@ export async function runOffline<T>(
         await waitForRegistrations();
     } finally {
         Error.stackTraceLimit = limit;
+        if (sourceMaps) process.setSourceMapsEnabled(true);
     }
     return { recorder, outputs, rawOutputs, error };
 }
