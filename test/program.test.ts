@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { runOffline } from "../tools/mocks";
 import { baseConfig, inputValue, isSecretOutput, MockRecorder, redact, reveal, runStack } from "./harness";
 
 const KEY = "digitalocean:index/spacesKey:SpacesKey";
@@ -86,5 +87,37 @@ describe("the whole program", () => {
         // Sanity: the same check does see them when they are not redacted.
         const unredacted = JSON.stringify(recorder.resources.map((r) => reveal(r.inputs)));
         assert.ok(recorder.generatedSecrets.some((s) => unredacted.includes(s)));
+    });
+});
+
+describe("stack traces in an offline run", () => {
+    const options = { project: "p", stack: "s", config: {} };
+    // The probe lifts the limit for its own stack, as Pulumi's Resource.callsites does.
+    const fail = (seen: { during?: string }) => () => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = Number.POSITIVE_INFINITY;
+        seen.during = new Error("probe").stack;
+        Error.stackTraceLimit = limit;
+        throw new Error("the program failed");
+    };
+
+    test("during the run an error has its first line only; after it, stacks and their settings are as they were", async () => {
+        const limit = Error.stackTraceLimit;
+        const prepare = Error.prepareStackTrace;
+        const seen: { during?: string } = {};
+        const run = await runOffline({ ...options, stackTraces: false }, fail(seen));
+        assert.equal(seen.during, "Error: probe");
+        assert.equal((run.error as Error).message, "the program failed");
+        assert.equal((run.error as Error).stack, "Error: the program failed");
+        assert.equal(Error.stackTraceLimit, limit);
+        assert.equal(Error.prepareStackTrace, prepare);
+        assert.match(new Error("after").stack ?? "", /^Error: after\n\s+at /);
+    });
+
+    test("stackTraces: true keeps them during the run", async () => {
+        const seen: { during?: string } = {};
+        const run = await runOffline({ ...options, stackTraces: true }, fail(seen));
+        assert.match(seen.during ?? "", /^Error: probe\n\s+at /);
+        assert.match((run.error as Error).stack ?? "", /^Error: the program failed\n\s+at /);
     });
 });

@@ -416,10 +416,12 @@ export interface OfflineRunOptions {
      * to name leaked promises when `PULUMI_DEBUG_PROMISE_LEAKS` is set) and for every resource
      * (its source position), which is more than half of a mocked run's CPU (0.19 → 0.08 s for the
      * dev stack; the tests make hundreds of runs). An error the program throws keeps its message
-     * (what `make render` and the tests report), not its stack. Node's source maps (which tsx turns
-     * on) are off during the run too: Pulumi sets its own unlimited `Error.stackTraceLimit` for a
-     * resource's source position, and mapping every frame of that stack back to TypeScript was
-     * about a tenth of the CPU of the tests' runs.
+     * (what `make render` and the tests report), not its stack. Pulumi sets its own unlimited
+     * `Error.stackTraceLimit` for a resource's source position (Resource.callsites), so the run
+     * also sets `Error.prepareStackTrace` to write every stack as `Error.stackTraceLimit` 0 does,
+     * its first line only: formatting those stacks (with Node's source maps, which tsx turns on,
+     * mapping every frame back to TypeScript) was another 10-15 % of a run's CPU. The mocks get
+     * no source positions, which they do not use.
      */
     readonly stackTraces?: boolean;
 }
@@ -441,10 +443,10 @@ export async function runOffline<T>(
     const stackTraces =
         options.stackTraces ?? !!(process.env.PULUMI_DEBUG_PROMISE_LEAKS || process.env.DO_GITOPS_STACK_TRACES);
     const limit = Error.stackTraceLimit;
-    const sourceMaps = process.sourceMapsEnabled;
+    const prepare = Object.getOwnPropertyDescriptor(Error, "prepareStackTrace");
     if (!stackTraces) {
         Error.stackTraceLimit = 0;
-        if (sourceMaps) process.setSourceMapsEnabled(false);
+        Error.prepareStackTrace = withoutFrames;
     }
     try {
         outputs = await pulumi.runtime.runInPulumiStack(async () => {
@@ -469,9 +471,17 @@ export async function runOffline<T>(
         await waitForRegistrations();
     } finally {
         Error.stackTraceLimit = limit;
-        if (sourceMaps) process.setSourceMapsEnabled(true);
+        if (!stackTraces) {
+            if (prepare) Object.defineProperty(Error, "prepareStackTrace", prepare);
+            else delete Error.prepareStackTrace;
+        }
     }
     return { recorder, outputs, rawOutputs, error };
+}
+
+/** An error's stack as Node writes it with `Error.stackTraceLimit` 0: its first line, no frames. */
+function withoutFrames(error: Error): string {
+    return Error.prototype.toString.call(error);
 }
 
 /** Waits for the runtime's outstanding RPCs (registrations, invokes) to drain. */
