@@ -172,7 +172,6 @@ export const DEPLOY_DIR = path.join(__dirname, "..", "deploy");
  */
 export function fluxNamespacesInTree(dir: string, variables: Readonly<Record<string, string>>): string[] {
     const found = new Set<string>();
-    const vars = JSON.stringify(Object.entries(variables).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const walk = (d: string, depth: number): boolean => {
         if (depth > 20) return false;
         let hasFlux = false;
@@ -190,7 +189,7 @@ export function fluxNamespacesInTree(dir: string, variables: Readonly<Record<str
                 continue;
             }
             if (!e.isFile() || !/\.ya?ml$/.test(e.name)) continue;
-            for (const o of yamlFacts(readFileSync(file, "utf8"), variables, vars)) {
+            for (const o of yamlFacts(substituteText(readFileSync(file, "utf8"), variables).text)) {
                 if (/^kustomization\.ya?ml$/.test(e.name) && o.namespace !== undefined)
                     kustomizeNamespace = o.namespace;
                 if (o.flux) {
@@ -217,25 +216,19 @@ interface DocumentFacts {
 }
 
 /**
- * The facts of a file's documents, after substitution, by the file's text and the variables:
- * every run of the program reads the whole tree, and parsing it was about a quarter of the CPU of
- * a mocked run (node --cpu-prof of the shared test process, which runs the program some 300
- * times: 3.3 of 12 s). The files are read on every call; only the parse of a text already seen
- * with the same variables is reused (the cache is emptied past FACTS_CACHE_MAX entries).
+ * The facts of a file's documents, by the file's text after substitution: every run of the
+ * program reads the whole tree, and parsing it was about a quarter of the CPU of a mocked run (node --cpu-prof of the shared test process, which runs the program some 300
+ * times: 3.3 of 12 s). The files are read and substituted on every call; only the parse of a
+ * text already seen is reused (the cache is emptied past FACTS_CACHE_MAX entries).
  */
 const factsCache = new Map<string, readonly DocumentFacts[]>();
 const FACTS_CACHE_MAX = 2000;
 
-function yamlFacts(
-    raw: string,
-    variables: Readonly<Record<string, string>>,
-    varsKey: string,
-): readonly DocumentFacts[] {
-    const key = `${varsKey}\0${raw}`;
-    const cached = factsCache.get(key);
+function yamlFacts(text: string): readonly DocumentFacts[] {
+    const cached = factsCache.get(text);
     if (cached) return cached;
     const facts: DocumentFacts[] = [];
-    for (const doc of parseAllDocuments(substituteText(raw, variables).text)) {
+    for (const doc of parseAllDocuments(text)) {
         const o = doc.toJS() as {
             apiVersion?: unknown;
             kind?: unknown;
@@ -250,7 +243,7 @@ function yamlFacts(
         });
     }
     if (factsCache.size >= FACTS_CACHE_MAX) factsCache.clear();
-    factsCache.set(key, facts);
+    factsCache.set(text, facts);
     return facts;
 }
 
