@@ -692,7 +692,7 @@ describe("the alerts hear every Kustomization and HelmRelease the GitOps tree de
         assert.deepEqual(fluxNamespacesInTree(dir, { flux_namespace: "gitops" }), ["gitops", "team-a"]);
     });
 
-    test("a file's namespaces follow its current text and the variables of each call (the parse is reused only for the same both)", () => {
+    test("a file's namespaces follow its current text and the variables of each call (a parse is reused only for the same text after substitution)", () => {
         const dir = mkdtempSync(join(tmpdir(), "tree-ns-"));
         const file = join(dir, "k.yaml");
         const flux = (namespace: string) =>
