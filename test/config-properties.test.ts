@@ -41,6 +41,10 @@ const runStack: typeof import("./harness").runStack = async (...args) => {
     harness ??= await import("./harness.js");
     return harness.runStack(...args);
 };
+const baseStack: typeof import("./harness").baseStack = async () => {
+    harness ??= await import("./harness.js");
+    return harness.baseStack();
+};
 /** A recorded input without its secret wrappers (after a runStack). */
 const reveal = <T>(v: unknown): T => {
     assert.ok(harness, "reveal before runStack");
@@ -155,7 +159,7 @@ const PROGRAM_DEFAULTS: Record<string, (cell: string) => Promise<void>> = {
     },
     "bucket.name": async (cell) => {
         assert.match(cell, /auto-named `gitops-bucket-<random>`/);
-        const run = await runStack(baseConfig());
+        const run = await baseStack();
         const bucket = run.recorder.get("digitalocean:index/spacesBucket:SpacesBucket", "gitops-bucket");
         assert.equal(reveal<any>(bucket.inputs).name, undefined, "no name: Pulumi auto-names gitops-bucket-<random>");
     },

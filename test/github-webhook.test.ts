@@ -5,7 +5,16 @@ import { before, describe, it } from "node:test";
 import * as github from "@pulumi/github";
 import type * as pulumi from "@pulumi/pulumi";
 import { GitHubWebhook, parseRepository } from "../components/github-webhook";
-import { baseConfig, containsSecret, redact, reveal, runComponent, runStack, type StackRun } from "./harness";
+import {
+    baseConfig,
+    baseStack,
+    containsSecret,
+    redact,
+    reveal,
+    runComponent,
+    runStack,
+    type StackRun,
+} from "./harness";
 
 const WEBHOOK = "github:index/repositoryWebhook:RepositoryWebhook";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
@@ -116,7 +125,7 @@ describe("GitHub webhook in the stack", () => {
     });
 
     it("without github.repository: no webhook, no GitHub provider, the receiver still exists", async () => {
-        const run = await runStack(baseConfig());
+        const run = await baseStack();
         assert.equal(run.error, undefined);
         assert.equal(run.recorder.all(WEBHOOK).length, 0);
         assert.equal(run.recorder.all("pulumi:providers:github").length, 0);

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { main, type ProgramOptions } from "../infrastructure/program";
 import { type MockRecorder, runOffline, toPulumiConfig } from "../tools/mocks";
-import { FAKE_ENV } from "./config-fixtures";
+import { baseConfig, FAKE_ENV } from "./config-fixtures";
 
 export { containsSecret, isSecretOutput, MockRecorder, redact, reveal } from "../tools/mocks";
 export { baseConfig, FAKE_ENV } from "./config-fixtures";
@@ -49,6 +49,19 @@ export async function runStack(
         () => main({ env: FAKE_ENV, ...options.program }),
     );
     return run as StackRun;
+}
+
+let base: Promise<StackRun> | undefined;
+
+/**
+ * The whole program with `baseConfig()` and no other option, run once per process (on the first
+ * call, in a test) and shared by the tests that only read it: several test files each ran this
+ * same stack, and a shared test process ran it eight times. A test that changes what a run
+ * recorded, or needs its own recorder, fresh generated values or other options, uses runStack.
+ */
+export function baseStack(): Promise<StackRun> {
+    base ??= runStack(baseConfig());
+    return base;
 }
 
 /** Runs a component (or any resource-creating function) under mocks. */

@@ -10,7 +10,16 @@ import { ConfigError } from "../infrastructure/config";
 import { DEPLOY_DIR, fluxNamespacesInTree } from "../infrastructure/notifications";
 import { render } from "../tools/render/render";
 import { ensureKustomize } from "../tools/validate/validate";
-import { baseConfig, containsSecret, isSecretOutput, type MockRecorder, redact, reveal, runStack } from "./harness";
+import {
+    baseConfig,
+    baseStack,
+    containsSecret,
+    isSecretOutput,
+    type MockRecorder,
+    redact,
+    reveal,
+    runStack,
+} from "./harness";
 import { kustomizeObjects } from "./kustomize-objects";
 
 const ALERT = "kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert";
@@ -93,7 +102,7 @@ describe("stack defaults with one generic webhook", () => {
     });
 
     test("no notifications configured: no Provider, no Alert, empty outputs", async () => {
-        const { recorder, outputs, error } = await runStack(baseConfig());
+        const { recorder, outputs, error } = await baseStack();
         assert.equal(error, undefined);
         assert.equal(recorder.all(PROVIDER).length, 0);
         assert.equal(recorder.all(ALERT).length, 0);

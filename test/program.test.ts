@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { runOffline } from "../tools/mocks";
-import { baseConfig, inputValue, isSecretOutput, MockRecorder, redact, reveal, runStack } from "./harness";
+import { baseConfig, baseStack, inputValue, isSecretOutput, MockRecorder, redact, reveal, runStack } from "./harness";
 
 const KEY = "digitalocean:index/spacesKey:SpacesKey";
 
 describe("the whole program", () => {
     test("creates the cluster, the bucket with scoped keys, a provider and Flux", async () => {
-        const run = await runStack(baseConfig());
+        const run = await baseStack();
         assert.equal(run.error, undefined, String(run.error));
         const r = run.recorder;
         const cluster = reveal<any>(
@@ -30,7 +30,7 @@ describe("the whole program", () => {
     });
 
     test("Kubernetes objects go through the DOKS provider, built from the re-read kubeconfig", async () => {
-        const { recorder } = await runStack(baseConfig());
+        const { recorder } = await baseStack();
         const provider = recorder.get("pulumi:providers:kubernetes", "doks");
         assert.match(String(reveal(provider.inputs.kubeconfig)), /re-read on every run/);
         assert.equal(
@@ -48,7 +48,7 @@ describe("the whole program", () => {
     });
 
     test("Flux reads with the read-only key; uploads get the read-write key", async () => {
-        const { recorder, rawOutputs } = await runStack(baseConfig());
+        const { recorder, rawOutputs } = await baseStack();
         const read = recorder.get(KEY, "gitops-read").state as { accessKey: string; secretKey: string };
         const upload = recorder.get(KEY, "gitops-upload").state as { accessKey: string; secretKey: string };
         const secret = recorder.kubeObject("Secret", "bucket-credentials");
@@ -58,7 +58,7 @@ describe("the whole program", () => {
     });
 
     test("outputs: what the upload tool and users need; credentials are secret", async () => {
-        const { rawOutputs, outputs } = await runStack(baseConfig());
+        const { rawOutputs, outputs } = await baseStack();
         for (const key of [
             "bucketName",
             "bucketRegion",

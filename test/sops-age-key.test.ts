@@ -10,7 +10,16 @@ import { SOPS_AGE_SECRET } from "../components/flux/sync";
 import { AGE_KEY_BYTES, ageIdentityFromBytes, ageRecipient, SopsAgeKey } from "../components/sops-age-key";
 import { render } from "../tools/render/render";
 import { applyPatches, generatedSyncObjects } from "./flux-operator-sync";
-import { baseConfig, inputValue, isSecretOutput, MockRecorder, reveal, runComponent, runStack } from "./harness";
+import {
+    baseConfig,
+    baseStack,
+    inputValue,
+    isSecretOutput,
+    MockRecorder,
+    reveal,
+    runComponent,
+    runStack,
+} from "./harness";
 
 const BYTES = "random:index/randomBytes:RandomBytes";
 const ROOT = join(__dirname, "..");
@@ -154,7 +163,7 @@ describe("every Kustomization the stack creates decrypts with sops-age", () => {
     const decryption = { provider: "sops", secretRef: { name: "sops-age" } };
 
     test("the root Kustomization (operator path: a FluxInstance patch) and KCert's", async () => {
-        const { recorder } = await runStack(baseConfig());
+        const { recorder } = await baseStack();
         const fi = recorder.kubeObject("FluxInstance", "flux");
         const { kustomization } = generatedSyncObjects(fi.spec);
         const root = applyPatches(kustomization, fi.spec.kustomize.patches);
