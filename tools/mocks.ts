@@ -473,7 +473,7 @@ export async function runOffline<T>(
         Error.stackTraceLimit = limit;
         if (!stackTraces) {
             if (prepare) Object.defineProperty(Error, "prepareStackTrace", prepare);
-            else delete Error.prepareStackTrace;
+            else Reflect.deleteProperty(Error, "prepareStackTrace");
         }
     }
     return { recorder, outputs, rawOutputs, error };
