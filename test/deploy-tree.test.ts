@@ -23,12 +23,10 @@ const FIXTURE = path.join(__dirname, "fixtures", "crd-and-first-object");
 /** The environments of the tree: deploy/clusters/<name>. */
 const ENVIRONMENTS = readdirSync(path.join(DEPLOY, "clusters")).sort();
 
-let kustomize: string;
-before(() => {
-    kustomize = ensureKustomize();
-});
+/** The pinned kustomize (ensureKustomize answers once per process): no top-level hook, so the file can share a test process. */
+const kustomize = (): string => ensureKustomize();
 
-const build = (dir: string) => kustomizeObjects(kustomize, dir);
+const build = (dir: string) => kustomizeObjects(kustomize(), dir);
 
 /** Flux's post-build substitution of one object; fails the test on a variable the values lack. */
 function substitute(obj: any, vars: Record<string, string>): any {
@@ -121,10 +119,10 @@ describe("deploy/: every environment applies the layers in order from the stack'
         // kustomize-controller v1.9.4 go.mod: sigs.k8s.io/kustomize/api v0.21.1 ("Pin kustomize to v5.8.1")
         assert.equal(versions.kustomize.module, "sigs.k8s.io/kustomize/kustomize/v5");
         assert.equal(versions.kustomize.version, "v5.8.1");
-        assert.equal(execFileSync(kustomize, ["version"], { encoding: "utf8" }).trim(), versions.kustomize.version);
+        assert.equal(execFileSync(kustomize(), ["version"], { encoding: "utf8" }).trim(), versions.kustomize.version);
         // the Go build info names the kustomize API module kustomize-controller uses
         const go = existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : "go"; // as ensure-kustomize.sh
-        const info = execFileSync(go, ["version", "-m", kustomize], { encoding: "utf8" });
+        const info = execFileSync(go, ["version", "-m", kustomize()], { encoding: "utf8" });
         assert.match(info, /\bdep\s+sigs\.k8s\.io\/kustomize\/api\s+v0\.21\.1\b/);
     });
 });
@@ -214,7 +212,7 @@ describe("the stack's values reach the tree (another Flux namespace)", () => {
         const vars = rootKustomization().spec.postBuild.substitute;
         const report = await validateDeploy(DEPLOY, {
             relativeTo: REPO,
-            kustomize,
+            kustomize: kustomize(),
             variables: vars,
             build: cachedKustomizeBuild,
         });
@@ -231,7 +229,11 @@ describe("a CRD and its first object in one upload", () => {
     test("CRD under controllers, object under apps: the object's layer runs after the CRD's, which waits", async () => {
         const dir = treeWithFixture();
         dirs.push(dir);
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
+        const report = await validateDeploy(dir, {
+            relativeTo: dir,
+            kustomize: kustomize(),
+            build: cachedKustomizeBuild,
+        });
         assert.deepEqual(report.problems.map(formatProblem), []);
 
         const vars = Object.fromEntries(Object.entries(PLATFORM_VARIABLES).map(([k, v]) => [k, v.example]));
@@ -255,7 +257,11 @@ describe("a CRD and its first object in one upload", () => {
             path.join(dir, "apps/base/widgets/widget.yaml"),
             readFileSync(path.join(dir, "apps/base/widgets/widget.yaml"), "utf8").replace("size: 3", "size: 0"),
         );
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
+        const report = await validateDeploy(dir, {
+            relativeTo: dir,
+            kustomize: kustomize(),
+            build: cachedKustomizeBuild,
+        });
         assert.match(
             report.problems.map(formatProblem).join("\n"),
             /Widget flux-system\/first: \/spec\/size must be >= 1 \[kustomization apps\/base\/widgets; environments dev, prod\]/,
@@ -277,7 +283,11 @@ describe("a CRD and its first object in one upload", () => {
             path.join(dir, "infrastructure/configs/widget.yaml"),
             readFileSync(path.join(dir, "infrastructure/configs/widget.yaml"), "utf8").replace("first", "second"),
         );
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
+        const report = await validateDeploy(dir, {
+            relativeTo: dir,
+            kustomize: kustomize(),
+            build: cachedKustomizeBuild,
+        });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
@@ -299,7 +309,11 @@ describe("a CRD and its first object in one upload", () => {
         docs[0].spec.dependsOn = [{ name: "apps" }];
         docs[1].spec.dependsOn.push({ name: "nothing" });
         writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
+        const report = await validateDeploy(dir, {
+            relativeTo: dir,
+            kustomize: kustomize(),
+            build: cachedKustomizeBuild,
+        });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(
             text,
@@ -329,7 +343,11 @@ describe("a CRD and its first object in one upload", () => {
         delete docs[0].spec.decryption;
         docs[1].spec.decryption.secretRef.name = "other-key";
         writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
-        const report = await validateDeploy(dir, { relativeTo: dir, kustomize, build: cachedKustomizeBuild });
+        const report = await validateDeploy(dir, {
+            relativeTo: dir,
+            kustomize: kustomize(),
+            build: cachedKustomizeBuild,
+        });
         const text = report.problems.map(formatProblem).join("\n");
         assert.match(text, /Kustomization flux-system\/infra-controllers: has no decryption/);
         assert.match(text, /Kustomization flux-system\/infra-configs: has no decryption/);

@@ -19,12 +19,10 @@ import { kustomizeObjects } from "./kustomize-objects";
 const REPO = path.resolve(__dirname, "..");
 const DEPLOY = path.join(REPO, "deploy");
 
-let kustomize: string;
-before(() => {
-    kustomize = ensureKustomize();
-});
+/** The pinned kustomize (ensureKustomize answers once per process): no top-level hook, so the file can share a test process. */
+const kustomize = (): string => ensureKustomize();
 
-const build = (dir: string) => kustomizeObjects(kustomize, dir);
+const build = (dir: string) => kustomizeObjects(kustomize(), dir);
 
 const yamlFile = (file: string): any => parse(readFileSync(file, "utf8"));
 const stackFile = (stack: string): Record<string, any> =>
