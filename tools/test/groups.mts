@@ -5,9 +5,11 @@
 // (setAllConfig replaces the whole config), and a file already runs many stacks one after the
 // other in one process, so several files one after the other are no different. What they
 // share is loading @pulumi/pulumi (with the TypeScript compiler and npm's arborist it pulls
-// in: about 3 s of CPU per process), which a shared process pays once. A few files with pure
-// checks (no Pulumi run: flux-substitute, local-quickstart, mutation-reach) are here too, to
-// save a process start (tsx and the test runner, about 0.3 s of CPU each).
+// in: about 3 s of CPU per process), which a shared process pays once. Files with pure checks
+// or short child processes and no Pulumi run (flux-substitute and its upstream comparison,
+// local-quickstart, the mutation tools' tests, run-bundled, the upload tool's in-process unit
+// files) are here too, to save a process start (tsx, the test runner and the modules they load:
+// about 0.26 s of CPU each, measured: 11 such files took 10.0 s of CPU alone, 7.1 s together).
 //
 // A file belongs here only if it: sets no process.env, cwd or other global at load or in a
 // test; has no top-level before/after hooks (in a shared process they would apply to every
@@ -34,6 +36,7 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/flux-crd-ordering.test.ts",
     "test/flux-provider.test.ts",
     "test/flux-receiver.test.ts",
+    "test/flux-substitute-upstream.test.ts",
     "test/flux-substitute.test.ts",
     "test/flux-sync-settings.test.ts",
     "test/flux-sync.test.ts",
@@ -47,6 +50,7 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/kubernetes-version.test.ts",
     "test/load-balancer-dns.test.ts",
     "test/local-quickstart.test.ts",
+    "test/mutation-merge.test.ts",
     "test/mutation-reach.test.ts",
     "test/notification-providers.test.ts",
     "test/notifications-program.test.ts",
@@ -56,9 +60,44 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/receiver-exposure.test.ts",
     "test/receivers.test.ts",
     "test/resource-identity.test.ts",
+    "test/run-bundled.test.ts",
     "test/secrets-in-state.test.ts",
     "test/sops-age-key.test.ts",
     "test/stack-schema.test.mts",
+    "test/upload-local.test.ts",
+    "test/upload-sigv4-xml.test.ts",
+    "test/upload-sync-plan.test.ts",
+    "test/upload-units.test.ts",
     "test/webhooks-program.test.ts",
     "test/webhooks-schema.test.mts",
+];
+
+// Test files of the upload tool that share one more Node.js process (`--test-isolation=none`,
+// without shared-guard.mts: none of them loads Pulumi). What they share is loading the upload
+// tool's modules, the S3 fakes and Node's test runner with tsx (measured: these 12 files took
+// 18.7 s of CPU one process each, 12.7 s in one process). Unlike the files above they start
+// servers and change process state, within limits that keep them independent: the tests of one
+// process run one at a time, so a file belongs here only if
+// - its top-level hooks are `before`/`after` for its own servers and folders (they run once for
+//   the whole process), never `beforeEach`/`afterEach` (they would wrap every file's tests; the
+//   runner refuses a listed file that has one);
+// - a test that changes process.env, the working directory or process.exitCode puts it back
+//   before it ends, and what a file sets at load is harmless to the others (the AWS SDK's Node
+//   version warning turned off);
+// - its servers and buckets are its own, and it waits for what it started before a test ends.
+// The heavy upload files (faults, s3, integrity, sync, failures) keep processes of their own, so
+// that they run beside each other on both cores.
+export const UPLOAD_PROCESS_FILES: readonly string[] = [
+    "test/upload-cli.test.ts",
+    "test/upload-client.test.ts",
+    "test/upload-config.test.ts",
+    "test/upload-digest-worker.test.ts",
+    "test/upload-digest.test.ts",
+    "test/upload-entry.test.ts",
+    "test/upload-etag.test.ts",
+    "test/upload-ops.test.ts",
+    "test/upload-port-forward.test.ts",
+    "test/upload-receiver.test.ts",
+    "test/upload-tls.test.ts",
+    "test/upload-trigger.test.ts",
 ];

@@ -30,7 +30,7 @@ import module from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { SHARED_PROCESS_FILES } from "./groups.mjs";
+import { SHARED_PROCESS_FILES, UPLOAD_PROCESS_FILES } from "./groups.mjs";
 import type { TestLine } from "./reporter.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -91,9 +91,24 @@ function testFiles(): string[] {
 }
 
 const all = testFiles();
-for (const f of SHARED_PROCESS_FILES) {
+for (const f of [...SHARED_PROCESS_FILES, ...UPLOAD_PROCESS_FILES]) {
     if (!all.includes(f)) {
         console.error(`tools/test/groups.mts lists ${f}, which is not a test file (renamed? update the list)`);
+        process.exit(2);
+    }
+    if (SHARED_PROCESS_FILES.includes(f) && UPLOAD_PROCESS_FILES.includes(f)) {
+        console.error(`tools/test/groups.mts lists ${f} in two process groups`);
+        process.exit(2);
+    }
+    // a top-level hook of one file would run for every file of its process (see groups.mts)
+    const hooks = SHARED_PROCESS_FILES.includes(f)
+        ? /^(before|after|beforeEach|afterEach)\(/m
+        : /^(beforeEach|afterEach)\(/m;
+    const hook = hooks.exec(readFileSync(path.join(ROOT, f), "utf8"));
+    if (hook) {
+        console.error(
+            `${f} has a top-level ${hook[1]}() hook, which its group in tools/test/groups.mts does not allow`,
+        );
         process.exit(2);
     }
 }
@@ -263,7 +278,10 @@ const groupCount = Math.max(
 balance(shared, Math.min(groupCount, shared.length)).forEach((files, i, groups) => {
     jobs.push(testJob(groups.length > 1 ? `shared process ${i + 1}/${groups.length}` : "shared process", files, true));
 });
-for (const f of chosen.filter((f) => !SHARED_PROCESS_FILES.includes(f))) jobs.push(testJob(f, [f], false));
+const uploadGroup = chosen.filter((f) => UPLOAD_PROCESS_FILES.includes(f));
+if (uploadGroup.length > 0) jobs.push(testJob("upload process", uploadGroup, false));
+for (const f of chosen.filter((f) => !SHARED_PROCESS_FILES.includes(f) && !UPLOAD_PROCESS_FILES.includes(f)))
+    jobs.push(testJob(f, [f], false));
 jobs.sort((a, b) => b.estimate - a.estimate);
 
 const env: NodeJS.ProcessEnv = {
@@ -370,10 +388,10 @@ async function runAndReport(job: Job): Promise<void> {
     if (job.events || r.code !== 0) process.stdout.write(r.output.endsWith("\n") ? r.output : `${r.output}\n`);
 }
 
-// `concurrency` jobs at a time; and one more while the machine has a core idle for a whole
-// second (a test waiting on a timeout, a stalled request or a child process leaves its slot's
-// core idle; the next job fills it). On a machine busy with other work no extra job starts.
-// --concurrency 1 (or TEST_FILL=0) never adds one.
+// `concurrency` jobs at a time; and one more each time the machine has had a core idle for half
+// a second (a test waiting on a timeout, a stalled request or a child process leaves its slot's
+// core idle; the next job fills it), up to twice `concurrency` in all. On a machine busy with
+// other work no extra job starts. --concurrency 1 (or TEST_FILL=0) never adds one.
 const fill = concurrency > 1 && process.env.TEST_FILL !== "0";
 const busyCores = machineBusyCores();
 const running = new Set<Promise<void>>();
@@ -385,11 +403,11 @@ let idleSamples = 0;
 let filled = 0;
 while (queue.length > 0 || running.size > 0) {
     while (running.size < concurrency && queue.length > 0) start(queue.shift()!);
-    const tick = new Promise<"tick">((resolve) => setTimeout(() => resolve("tick"), 500).unref());
+    const tick = new Promise<"tick">((resolve) => setTimeout(() => resolve("tick"), 250).unref());
     if ((await Promise.race([...running, tick])) !== "tick") continue;
     const busy = busyCores();
     idleSamples = busy !== undefined && os.availableParallelism() - busy >= 0.75 ? idleSamples + 1 : 0;
-    if (fill && idleSamples >= 2 && running.size === concurrency && queue.length > 0) {
+    if (fill && idleSamples >= 2 && running.size < 2 * concurrency && queue.length > 0) {
         start(queue.shift()!);
         idleSamples = 0;
         filled++;
