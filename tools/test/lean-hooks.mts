@@ -17,6 +17,10 @@
 // named with its test: the runner reports it as "a resource generated asynchronous activity
 // after the test ended" and fails the run (exit 1), as it does for any error it cannot place.
 // Without `--expose-internals` (another Node) or when Node's internals differ, nothing changes.
+//
+// It also defers the Pulumi SDK's TypeScript and arborist requires to their first use
+// (lazy-sdk-deps.mts), for every test process that loads the SDK, not only the shared one.
+import "./lazy-sdk-deps.mts";
 import { createHook } from "node:async_hooks";
 import { createRequire } from "node:module";
 

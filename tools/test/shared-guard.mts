@@ -5,7 +5,7 @@
 // describe() body) would go on while the other files load and their tests replace the mocks
 // under it. Such a file must start its run in a test or a before() hook, or run in its own
 // process (leave it out of tools/test/groups.mts).
-import "./lazy-sdk-deps.mts";
+// (lazy-sdk-deps.mts is preloaded by lean-hooks.mts, before this)
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
