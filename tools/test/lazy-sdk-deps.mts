@@ -1,12 +1,12 @@
-// Imported by lean-hooks.mts (every test process) before anything loads @pulumi/pulumi: the
-// SDK's closure serializer (runtime/closure/, for dynamic providers and serialized functions,
-// which a program under mocks never calls) requires the TypeScript compiler (parseFunction.js,
-// through typescript-shim.js) and npm's arborist (codePaths.js) as it loads. Loading them was about 0.9 s of the 1.2 s of CPU
-// the SDK took to load (0.33 s TypeScript, 0.6 s arborist with pacote, sigstore, cacache…).
-// Here those two require() calls, and only those (the request and the requiring file are both
-// checked), get a stand-in that loads the real module on first use: property reads, `in`,
-// key listing. Every other require() of either module gets the real one as before, and nothing
-// in node_modules is changed.
+// Imported by lean-hooks.mts (every test process) before anything loads @pulumi/pulumi: the SDK's
+// closure serializer (runtime/closure/, for dynamic providers and serialized functions, which a
+// program under mocks never calls) requires the TypeScript compiler (parseFunction.js, through
+// typescript-shim.js) and npm's arborist (codePaths.js) as it loads. Loading them was about 0.9 s
+// of the 1.2 s of CPU the SDK took to load (0.33 s TypeScript, 0.6 s arborist with pacote,
+// sigstore, cacache…). Here those two require() calls, and only those (the request and the
+// requiring file are both checked), get a stand-in that loads the real module on first use:
+// property reads, `in`, key listing. Every other require() of either module gets the real one as
+// before, and nothing in node_modules is changed.
 import { createRequire } from "node:module";
 import path from "node:path";
 
