@@ -72,10 +72,11 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
     "test/webhooks-schema.test.mts",
 ];
 
-// Test files of the upload tool that share one more Node.js process (`--test-isolation=none`,
-// without shared-guard.mts: none of them loads Pulumi). What they share is loading the upload
-// tool's modules, the S3 fakes and Node's test runner with tsx (measured: these 12 files took
-// 18.7 s of CPU one process each, 12.7 s in one process). Unlike the files above they start
+// Test files of the upload tool that share Node.js processes of their own (`--test-isolation=none`,
+// without shared-guard.mts: none of them loads Pulumi), one process per group below. What they
+// share is loading the upload tool's modules, the AWS SDK, the S3 servers and Node's test runner
+// with tsx (measured: the 12 files of the first group took 18.7 s of CPU one process each, 12.7 s
+// in one process; the 3 of the second 19.0 s and 15.9 s). Unlike the files above they start
 // servers and change process state, within limits that keep them independent: the tests of one
 // process run one at a time, so a file belongs here only if
 // - its top-level hooks are `before`/`after` for its own servers and folders (they run once for
@@ -85,19 +86,28 @@ export const SHARED_PROCESS_FILES: readonly string[] = [
 //   before it ends, and what a file sets at load is harmless to the others (the AWS SDK's Node
 //   version warning turned off);
 // - its servers and buckets are its own, and it waits for what it started before a test ends.
-// The heavy upload files (faults, s3, integrity, sync, failures) keep processes of their own, so
-// that they run beside each other on both cores.
-export const UPLOAD_PROCESS_FILES: readonly string[] = [
-    "test/upload-cli.test.ts",
-    "test/upload-client.test.ts",
-    "test/upload-config.test.ts",
-    "test/upload-digest-worker.test.ts",
-    "test/upload-digest.test.ts",
-    "test/upload-entry.test.ts",
-    "test/upload-etag.test.ts",
-    "test/upload-ops.test.ts",
-    "test/upload-port-forward.test.ts",
-    "test/upload-receiver.test.ts",
-    "test/upload-tls.test.ts",
-    "test/upload-trigger.test.ts",
-];
+// The heaviest upload files (faults, s3) keep processes of their own, and the heavier ones are a
+// group apart, so that the groups run beside each other and the rest on both cores.
+export const UPLOAD_PROCESS_GROUPS: Readonly<Record<string, readonly string[]>> = {
+    "upload process": [
+        "test/upload-cli.test.ts",
+        "test/upload-client.test.ts",
+        "test/upload-config.test.ts",
+        "test/upload-digest-worker.test.ts",
+        "test/upload-digest.test.ts",
+        "test/upload-entry.test.ts",
+        "test/upload-etag.test.ts",
+        "test/upload-ops.test.ts",
+        "test/upload-port-forward.test.ts",
+        "test/upload-receiver.test.ts",
+        "test/upload-tls.test.ts",
+        "test/upload-trigger.test.ts",
+    ],
+    "upload process (sync, failures, integrity)": [
+        "test/upload-failures.test.ts",
+        "test/upload-integrity.test.ts",
+        "test/upload-sync.test.ts",
+    ],
+};
+/** Every file of UPLOAD_PROCESS_GROUPS. */
+export const UPLOAD_PROCESS_FILES: readonly string[] = Object.values(UPLOAD_PROCESS_GROUPS).flat();

@@ -3,9 +3,10 @@
 //
 // usage: npm test [-- [--concurrency N] [--no-lint] [test/FILE…]]
 //
-// - Test files listed in groups.mts share Node.js processes (`--test-isolation=none`, one per
-//   two slots; `--groups N` or TEST_GROUPS=N for another count), since loading @pulumi/pulumi
-//   costs about 3 s of CPU per process; every other file runs in a process of its own. Every
+// - Test files listed in groups.mts share Node.js processes (`--test-isolation=none`): the
+//   Pulumi files one per two slots (`--groups N` or TEST_GROUPS=N for another count), since
+//   loading @pulumi/pulumi costs CPU in every process, and the upload tool's files one process per
+//   group there; every other file runs in a process of its own. Every
 //   test process runs its files itself (`--test-isolation=none`: no second process per file)
 //   and preloads lean-hooks.mts (the test runner's async hook without promise tracking).
 // - Biome, ESLint and `tsc --noEmit` are jobs in the same pool as the tests, not a step before
@@ -30,7 +31,7 @@ import module from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { SHARED_PROCESS_FILES, UPLOAD_PROCESS_FILES } from "./groups.mjs";
+import { SHARED_PROCESS_FILES, UPLOAD_PROCESS_FILES, UPLOAD_PROCESS_GROUPS } from "./groups.mjs";
 import type { TestLine } from "./reporter.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -96,7 +97,7 @@ for (const f of [...SHARED_PROCESS_FILES, ...UPLOAD_PROCESS_FILES]) {
         console.error(`tools/test/groups.mts lists ${f}, which is not a test file (renamed? update the list)`);
         process.exit(2);
     }
-    if (SHARED_PROCESS_FILES.includes(f) && UPLOAD_PROCESS_FILES.includes(f)) {
+    if ([SHARED_PROCESS_FILES, ...Object.values(UPLOAD_PROCESS_GROUPS)].filter((g) => g.includes(f)).length > 1) {
         console.error(`tools/test/groups.mts lists ${f} in two process groups`);
         process.exit(2);
     }
@@ -278,8 +279,10 @@ const groupCount = Math.max(
 balance(shared, Math.min(groupCount, shared.length)).forEach((files, i, groups) => {
     jobs.push(testJob(groups.length > 1 ? `shared process ${i + 1}/${groups.length}` : "shared process", files, true));
 });
-const uploadGroup = chosen.filter((f) => UPLOAD_PROCESS_FILES.includes(f));
-if (uploadGroup.length > 0) jobs.push(testJob("upload process", uploadGroup, false));
+for (const [name, files] of Object.entries(UPLOAD_PROCESS_GROUPS)) {
+    const group = chosen.filter((f) => files.includes(f));
+    if (group.length > 0) jobs.push(testJob(name, group, false));
+}
 for (const f of chosen.filter((f) => !SHARED_PROCESS_FILES.includes(f) && !UPLOAD_PROCESS_FILES.includes(f)))
     jobs.push(testJob(f, [f], false));
 jobs.sort((a, b) => b.estimate - a.estimate);
