@@ -234,25 +234,8 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
         req.pipe(upstream);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
-    const endpoint = `http://127.0.0.1:${port}`;
-    const api = s3Api(endpoint);
-    return {
-        get client() {
-            return api.client;
-        },
-        createBucket: api.createBucket,
-        objects: api.objects,
-        keys: api.keys,
-        etags: api.etags,
-        endpoint,
-        port,
-        requests,
-        count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
-        reset: () => {
-            requests.length = 0;
-        },
-        httpServer: server,
+    const { recorded, api } = recordedServer(server, requests);
+    return Object.assign(recorded, {
         openUploads: () => [...open.values()].map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
         injectFaults: () => {
             throw new Error("injectFaults: only for fauxqs in process (use startProxy)");
@@ -268,7 +251,36 @@ export async function startS3(opts: S3Options = {}): Promise<LocalS3> {
             await new Promise<void>((resolve) => server.close(() => resolve()));
             await backend.stop();
         },
+    } satisfies Partial<LocalS3>);
+}
+
+/**
+ * What both kinds of recorded server offer: the bucket reads through the SDK (`s3Api`, the SDK
+ * loaded on first use: `client` stays a getter, so extras go on with Object.assign, never a
+ * spread) and the record of the requests the server saw.
+ */
+function recordedServer(server: http.Server, requests: SeenRequest[]) {
+    const port = (server.address() as AddressInfo).port;
+    const endpoint = `http://127.0.0.1:${port}`;
+    const api = s3Api(endpoint);
+    const recorded = {
+        get client() {
+            return api.client;
+        },
+        createBucket: api.createBucket,
+        objects: api.objects,
+        keys: api.keys,
+        etags: api.etags,
+        endpoint,
+        port,
+        requests,
+        count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
+        reset: () => {
+            requests.length = 0;
+        },
+        httpServer: server,
     };
+    return { recorded, api };
 }
 
 /** The SDK client the tests read a bucket with, and the reads LocalS3 offers. */
@@ -357,25 +369,8 @@ async function startInProcess(): Promise<LocalS3> {
             );
         });
     });
-    const port = (server.address() as AddressInfo).port;
-    const endpoint = `http://127.0.0.1:${port}`;
-    const api = s3Api(endpoint);
-    return {
-        get client() {
-            return api.client;
-        },
-        createBucket: api.createBucket,
-        objects: api.objects,
-        keys: api.keys,
-        etags: api.etags,
-        endpoint,
-        port,
-        requests,
-        count: (method?: string) => (method ? requests.filter((r) => r.method === method).length : requests.length),
-        reset: () => {
-            requests.length = 0;
-        },
-        httpServer: server,
+    const { recorded, api } = recordedServer(server, requests);
+    return Object.assign(recorded, {
         openUploads: () => [],
         emulateUploads: () => {
             throw new Error("emulateUploads: only for s3rver");
@@ -389,7 +384,7 @@ async function startInProcess(): Promise<LocalS3> {
             server.closeAllConnections();
             await app.close();
         },
-    };
+    } satisfies Partial<LocalS3>);
 }
 
 export interface S3Options {
