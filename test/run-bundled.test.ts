@@ -116,15 +116,23 @@ test("builds the bundle on the first run and runs the entry with its own argumen
     });
     assert.deepEqual(
         JSON.parse(readFileSync(r.inputs, "utf8")),
-        [
-            "node_modules/demo-pkg/index.js", // an npm module it bundles
-            "package-lock.json",
-            "tools/demo/greet.ts",
-            "tools/demo/main.ts",
-            "tools/lib/run-bundled.cjs",
-            "tsconfig.json",
-        ],
-        "every file the bundle was made from",
+        {
+            entry: "tools/demo/main.ts",
+            inputs: [
+                "node_modules/demo-pkg/index.js", // an npm module it bundles
+                "package-lock.json",
+                "package.json",
+                "tools/demo/greet.ts",
+                "tools/demo/main.ts",
+                "tools/lib/run-bundled.cjs",
+                "tsconfig.json",
+            ].map((f) => {
+                if (f === "package.json") return { path: f, absent: true }; // this repository has none
+                const st = statSync(join(r.dir, f));
+                return { path: f, size: st.size, mtimeMs: st.mtimeMs };
+            }),
+        },
+        "the entry and every file the bundle was made from, with the size and time the build saw",
     );
     assert.match(readFileSync(r.bundle, "utf8"), /"hello " \+ who/, "the bundle holds the compiled source");
     rmSync(elsewhere, { recursive: true });
@@ -153,7 +161,7 @@ test("an edited import rebuilds the bundle before it runs", () => {
     assert.equal(stamp(r.bundle), fresh, "fresh again after the rebuild");
 });
 
-test("stale: a newer lockfile, tsconfig, launcher, source or npm module, a missing input list or bundle; fresh after a build", () => {
+test("stale: any input edited or restored with another time, a new package.json, another entry's list, a missing list or bundle", () => {
     const r = repo();
     const l = r.launcher();
     const p = l.paths("tools/demo/main.ts");
@@ -168,22 +176,48 @@ test("stale: a newer lockfile, tsconfig, launcher, source or npm module, a missi
         "tools/demo/greet.ts",
         "node_modules/demo-pkg/index.js",
     ]) {
-        backdate(r.bundle, 500);
-        assert.equal(l.isFresh(p), true, `${f}: the bundle is still newer than every input`);
-        backdate(join(r.dir, f), 250);
-        assert.equal(l.isFresh(p), false, `${f} newer than the bundle`);
+        const file = join(r.dir, f);
+        backdate(file, 250); // an edit
+        assert.equal(l.isFresh(p), false, `${f} edited`);
         l.build(p);
         assert.equal(l.isFresh(p), true, `${f}: rebuilt`);
-        backdate(join(r.dir, f), 1000);
+        backdate(file, 2000); // an older copy put back (cp -p, tar): older than the bundle, still not what it was built from
+        assert.equal(l.isFresh(p), false, `${f} restored with an older time`);
+        l.build(p);
+        const { mtime } = statSync(file);
+        writeFileSync(file, `${readFileSync(file, "utf8")}\n`);
+        utimesSync(file, mtime, mtime);
+        assert.equal(l.isFresh(p), false, `${f}: another size at the same time`);
+        l.build(p);
+        assert.equal(l.isFresh(p), true);
     }
+    r.write("package.json", "{}\n");
+    assert.equal(l.isFresh(p), false, "a package.json where the build saw none");
+    l.build(p);
+    assert.equal(l.isFresh(p), true);
+    const list = JSON.parse(readFileSync(r.inputs, "utf8"));
+    writeFileSync(r.inputs, JSON.stringify({ ...list, entry: "tools/demo-main.ts" }));
+    assert.equal(l.isFresh(p), false, "a list (and bundle) made for another entry of the same bundle name");
     rmSync(r.inputs);
     assert.equal(l.isFresh(p), false, "no input list");
     l.build(p);
-    writeFileSync(r.inputs, "[]\n");
+    writeFileSync(r.inputs, JSON.stringify({ ...list, inputs: [] }));
     assert.equal(l.isFresh(p), false, "an empty input list");
     l.build(p);
     rmSync(r.bundle);
     assert.equal(l.isFresh(p), false, "no bundle");
+});
+
+test("a file saved while the bundle is built counts as unseen: the next run builds again", () => {
+    const r = repo();
+    const l = r.launcher();
+    const p = l.paths("tools/demo/main.ts");
+    r.write("tools/demo/greet.ts", 'export const greeting = (who: string): string => "hi " + who;\n', 0);
+    l.build(p); // greet.ts dated now: maybe saved after esbuild read it
+    assert.equal(l.isFresh(p), false);
+    backdate(join(r.dir, "tools/demo/greet.ts"), 100);
+    l.build(p);
+    assert.equal(l.isFresh(p), true, "an older file is recorded as seen");
 });
 
 test("a file it was built from that is gone makes it stale, and its build fails", () => {

@@ -7,11 +7,14 @@
 // test/bootstrap.test.ts runs make 21 times). The entry is a path relative to the repository
 // root (this file's folder, symlinks resolved), not to the working directory.
 //
-// The bundle is bin/<entry path with '/' as '-'>.cjs (bin/ is git-ignored), with the list of
-// every file esbuild read for it (its metafile inputs, with this file, tsconfig.json and the
-// lockfile) in <same>.inputs.json. It is rebuilt, before it runs, when it is missing or any of
-// those files is newer than it, as make would decide; concurrent runs each write under a
-// temporary name and rename, so none ever loads half a file. Modules load through Node's
+// The bundle is bin/<entry path with '/' as '-'>.cjs (bin/ is git-ignored), with the entry and
+// every file esbuild read for it (its metafile inputs, with this file, tsconfig.json, package.json
+// and the lockfile), each with its size and modification time, in <same>.inputs.json. It is
+// rebuilt, before it runs, when it is missing, was built for another entry, or any of those files
+// is gone or differs in size or time from what the build saw (an edit, also one restored with an
+// older time by `cp -p` or `tar`). A file modified from a second before the build started is
+// recorded as never seen, so a save during the build rebuilds next time. Concurrent runs each
+// write under a temporary name and rename, so none ever loads half a file. Modules load through Node's
 // compile cache (NODE_COMPILE_CACHE, else Node's default folder). The tool sees its own
 // arguments in process.argv.slice(2), as when it runs from source.
 //
@@ -26,7 +29,12 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..", "..");
 const BIN = path.join(ROOT, "bin");
 /** Besides what esbuild reads: what else changes a bundle. */
-const ALWAYS = [__filename, path.join(ROOT, "tsconfig.json"), path.join(ROOT, "package-lock.json")];
+const ALWAYS = [
+    __filename,
+    path.join(ROOT, "tsconfig.json"),
+    path.join(ROOT, "package.json"),
+    path.join(ROOT, "package-lock.json"),
+];
 
 /** The bundle and input list of an entry (a path relative to the repository root). */
 function paths(entry) {
@@ -44,28 +52,31 @@ function paths(entry) {
     };
 }
 
-function mtime(file) {
+/** Size and modification time of a file, as the input list records them; undefined when it is gone. */
+function stamp(file) {
     try {
-        return fs.statSync(file).mtimeMs;
+        const st = fs.statSync(file);
+        return { size: st.size, mtimeMs: st.mtimeMs };
     } catch {
         return undefined;
     }
 }
 
-/** True when the bundle exists and no file it was made from is missing or newer. */
+/** True when the bundle exists, was built for this entry, and every file it was made from is as the build saw it. */
 function isFresh(p) {
-    const built = mtime(p.bundle);
-    if (built === undefined) return false;
-    let inputs;
+    if (stamp(p.bundle) === undefined) return false;
+    let list;
     try {
-        inputs = JSON.parse(fs.readFileSync(p.inputs, "utf8"));
+        list = JSON.parse(fs.readFileSync(p.inputs, "utf8"));
     } catch {
         return false;
     }
-    if (!Array.isArray(inputs) || inputs.length === 0) return false;
-    for (const rel of inputs) {
-        const t = mtime(path.join(ROOT, rel));
-        if (t === undefined || t > built) return false;
+    if (list?.entry !== path.relative(ROOT, p.source) || !Array.isArray(list.inputs) || list.inputs.length === 0)
+        return false;
+    for (const input of list.inputs) {
+        const now = stamp(path.join(ROOT, input.path));
+        if (input.absent === true ? now !== undefined : now?.size !== input.size || now.mtimeMs !== input.mtimeMs)
+            return false;
     }
     return true;
 }
@@ -79,6 +90,7 @@ function writeAtomic(file, data) {
 /** Bundles the entry with esbuild (the lockfile's version); throws esbuild's error. */
 function build(p) {
     const esbuild = require("esbuild");
+    const started = Date.now();
     const result = esbuild.buildSync({
         absWorkingDir: ROOT,
         entryPoints: [p.source],
@@ -91,11 +103,17 @@ function build(p) {
         logLevel: "silent",
         outfile: p.bundle,
     });
-    const inputs = [
-        ...new Set([...Object.keys(result.metafile.inputs), ...ALWAYS.map((f) => path.relative(ROOT, f))]),
-    ].sort();
+    const files = [...new Set([...Object.keys(result.metafile.inputs), ...ALWAYS.map((f) => path.relative(ROOT, f))])];
+    const inputs = files.sort().map((file) => {
+        const seen = stamp(path.join(ROOT, file));
+        // a file the build does without (the repository has no package.json): its arrival rebuilds
+        if (seen === undefined) return { path: file, absent: true };
+        // modified from a second before the build began (file times are coarse): maybe not what
+        // esbuild read, so recorded as never seen, and the next run builds again
+        return { path: file, ...(seen.mtimeMs >= started - 1000 ? { size: -1, mtimeMs: -1 } : seen) };
+    });
     fs.mkdirSync(BIN, { recursive: true });
-    writeAtomic(p.inputs, `${JSON.stringify(inputs, null, 1)}\n`);
+    writeAtomic(p.inputs, `${JSON.stringify({ entry: path.relative(ROOT, p.source), inputs }, null, 1)}\n`);
     writeAtomic(p.bundle, result.outputFiles[0].contents);
 }
 
