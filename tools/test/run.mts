@@ -455,6 +455,14 @@ for (const r of results) {
     const suiteFailures = r.lines.filter((l) => l.kind === "test" && l.type === "suite" && !l.ok);
     for (const l of suiteFailures)
         problems.push(`${rel(l.file)}: ✖ ${l.name} (suite)${l.error ? ` — ${l.error}` : ""}`);
+    // a process that ends without the test runner's own summary (a process.exit in a test or a
+    // hook) may have left tests unrun and unreported, whatever its exit code
+    if (r.code === 0 && !r.lines.some((l) => l.kind === "summary" && l.file === undefined)) {
+        problems.push(
+            `${r.job.name}: the test process ended before the test runner's summary (a process.exit?); ` +
+                "tests after that point did not run",
+        );
+    }
     if (r.code !== 0 && !problems.some((p) => r.job.files.some((f) => p.startsWith(`${f}:`)))) {
         problems.push(
             `${r.job.name}: the test process ended with ${r.signal ?? `exit ${r.code}`}; its output is above`,
