@@ -29,6 +29,7 @@ import {
     existsSync,
     mkdirSync,
     mkdtempSync,
+    readdirSync,
     readFileSync,
     renameSync,
     rmSync,
@@ -42,15 +43,21 @@ import { dirname, join } from "node:path";
 export const ROOT = join(__dirname, "..");
 
 /**
- * The stand-in, test/fake-pulumi/main.go, built with Go once per content of that file into the
+ * The stand-in, test/fake-pulumi/*.go, built with Go once per content of those files into the
  * cache folder (as tools/envsubst/ensure-envsubst.sh does for its program): a Go process starts in
  * about 1 ms of CPU, a Node.js one in about 45 ms, and test/bootstrap.test.ts calls it ~100 times.
  */
 let standIn: string | undefined;
 export function fakePulumiBinary(): string {
     if (standIn !== undefined && existsSync(standIn)) return standIn;
-    const source = readFileSync(join(__dirname, "fake-pulumi", "main.go"));
-    const sum = createHash("sha256").update(source).digest("hex").slice(0, 16);
+    const srcDir = join(__dirname, "fake-pulumi");
+    const sources = readdirSync(srcDir)
+        .filter((f) => f.endsWith(".go"))
+        .sort()
+        .map((f) => ({ f, text: readFileSync(join(srcDir, f)) }));
+    const hash = createHash("sha256");
+    for (const { f, text } of sources) hash.update(`${f}\0`).update(text).update("\0");
+    const sum = hash.digest("hex").slice(0, 16);
     const cache =
         process.env.DO_GITOPS_CACHE ??
         join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-gitops-platform");
@@ -58,7 +65,7 @@ export function fakePulumiBinary(): string {
     const bin = join(dir, "pulumi");
     if (!existsSync(bin)) {
         const work = mkdtempSync(join(tmpdir(), "fake-pulumi-build-"));
-        writeFileSync(join(work, "main.go"), source);
+        for (const { f, text } of sources) writeFileSync(join(work, f), text);
         writeFileSync(join(work, "go.mod"), "module fakepulumi\n\ngo 1.24\n");
         mkdirSync(dir, { recursive: true });
         const tmp = join(dir, `pulumi.${process.pid}.tmp`);

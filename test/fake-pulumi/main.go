@@ -18,10 +18,11 @@ import (
 
 var argv = os.Args[1:]
 
-// isTTY is what Node.js's `stream.isTTY` answers: the descriptor is a terminal.
+// isTTY is what Node.js's `stream.isTTY` answers: the descriptor is a terminal (libuv's
+// isatty: the terminal-attributes ioctl succeeds; its request is tty_linux.go's or tty_bsd.go's).
 func isTTY(fd uintptr) bool {
 	var t syscall.Termios
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlGetTermios, uintptr(unsafe.Pointer(&t)))
 	return errno == 0
 }
 
