@@ -166,8 +166,12 @@ export function keepBuild(key: string, out: string): void {
     try {
         mkdirSync(folder, { recursive: true });
         const tmp = path.join(folder, `.${key}.${process.pid}.tmp`);
-        writeFileSync(tmp, out);
-        renameSync(tmp, path.join(folder, `${key}.yaml`));
+        try {
+            writeFileSync(tmp, out);
+            renameSync(tmp, path.join(folder, `${key}.yaml`));
+        } finally {
+            rmSync(tmp, { force: true }); // a failed write leaves no temporary file behind
+        }
         const entries = readdirSync(folder).filter((f) => f.endsWith(".yaml"));
         if (entries.length > BUILDS_KEPT) {
             const byAge = entries
