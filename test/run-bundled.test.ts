@@ -56,6 +56,7 @@ function repo(): Repo {
     copyFileSync(join(ROOT, "tools", "lib", "run-bundled.cjs"), join(dir, "tools", "lib", "run-bundled.cjs"));
     mkdirSync(join(dir, "node_modules", "demo-pkg"), { recursive: true });
     symlinkSync(join(ROOT, "node_modules", "esbuild"), join(dir, "node_modules", "esbuild"));
+    symlinkSync(join(ROOT, "node_modules", "tsx"), join(dir, "node_modules", "tsx"));
     writeFileSync(join(dir, "tsconfig.json"), "{}\n");
     writeFileSync(join(dir, "package-lock.json"), "{}\n");
     // Every file is written in the past (make's rule: a file newer than the bundle rebuilds it;
@@ -255,4 +256,16 @@ test("refuses an entry that is not a TypeScript file of the repository, a missin
     const none = r.run([]);
     assert.equal(none.code, 2);
     assert.match(none.err, /^usage: /);
+});
+
+test("where bin/ cannot be written the tool runs from source through tsx, with a warning", () => {
+    const r = repo();
+    writeFileSync(join(r.dir, "bin"), "not a folder\n"); // as a read-only checkout would refuse it (root ignores modes)
+    const run = r.run(["tools/demo/main.ts", "x", "--fail"]);
+    assert.equal(run.code, 3, run.err);
+    assert.equal(parsed(run.out).text, "hello x");
+    assert.match(
+        run.err,
+        /warning: run-bundled: cannot write bin\/tools-demo-main\.cjs \((EEXIST|ENOTDIR)\); running tools\/demo\/main\.ts from source with tsx/,
+    );
 });

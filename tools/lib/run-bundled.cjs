@@ -14,7 +14,9 @@
 // is gone or differs in size or time from what the build saw (an edit, also one restored with an
 // older time by `cp -p` or `tar`). A file modified from a second before the build started is
 // recorded as never seen, so a save during the build rebuilds next time. Concurrent runs each
-// write under a temporary name and rename, so none ever loads half a file. Modules load through Node's
+// write under a temporary name and rename, so none ever loads half a file. Where bin/ cannot be
+// written (a read-only checkout, a full disk) the tool runs from source through tsx, with a
+// warning; a compile error is reported with its place, exit code 2. Modules load through Node's
 // compile cache (NODE_COMPILE_CACHE, else Node's default folder). The tool sees its own
 // arguments in process.argv.slice(2), as when it runs from source.
 //
@@ -117,6 +119,9 @@ function build(p) {
     writeAtomic(p.bundle, result.outputFiles[0].contents);
 }
 
+/** Errors of writing bin/ (not of compiling): the tool then runs from source through tsx. */
+const WRITE_ERRORS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENOTDIR", "EEXIST"]);
+
 function main() {
     const [entry, ...args] = process.argv.slice(2);
     if (entry === undefined) {
@@ -129,6 +134,16 @@ function main() {
         p = paths(entry);
         if (!isFresh(p)) build(p);
     } catch (err) {
+        if (p !== undefined && WRITE_ERRORS.has(err.code)) {
+            // a read-only checkout or a full disk: the tool still runs, from source
+            process.stderr.write(
+                `warning: run-bundled: cannot write ${path.relative(ROOT, p.bundle)} (${err.code}); running ${entry} from source with tsx (slower start)\n`,
+            );
+            require("tsx/cjs");
+            process.argv = [process.argv[0], p.source, ...args];
+            require(p.source);
+            return;
+        }
         const detail = err.errors?.length
             ? err.errors
                   .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
