@@ -37,8 +37,9 @@ import {
     utimesSync,
     writeFileSync,
 } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { cacheFolder } from "../tools/lib/cache";
 
 export const ROOT = join(__dirname, "..");
 
@@ -58,10 +59,7 @@ export function fakePulumiBinary(): string {
     const hash = createHash("sha256");
     for (const { f, text } of sources) hash.update(`${f}\0`).update(text).update("\0");
     const sum = hash.digest("hex").slice(0, 16);
-    const cache =
-        process.env.DO_GITOPS_CACHE ??
-        join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-gitops-platform");
-    const dir = join(cache, "fake-pulumi", sum);
+    const dir = join(cacheFolder(), "fake-pulumi", sum);
     const bin = join(dir, "pulumi");
     if (!existsSync(bin)) {
         const work = mkdtempSync(join(tmpdir(), "fake-pulumi-build-"));

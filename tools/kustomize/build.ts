@@ -15,9 +15,9 @@ import {
     writeFileSync,
 } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { cacheFolder } from "../lib/cache";
 import { findUp } from "../lib/find-up";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -134,10 +134,7 @@ export function buildKey(kustomize: string, dir: string): string | undefined {
  * tools/lib/ensure-go-binary.sh (the kustomize binary's), the newest BUILDS_KEPT of them.
  */
 function buildsFolder(): string {
-    const cache =
-        process.env.DO_GITOPS_CACHE ??
-        path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "do-gitops-platform");
-    return path.join(cache, "kustomize-builds");
+    return path.join(cacheFolder(), "kustomize-builds");
 }
 /** Builds kept on disk; beyond it the least recently used quarter goes. */
 const BUILDS_KEPT = 400;

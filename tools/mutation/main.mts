@@ -26,6 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Stryker } from "@stryker-mutator/core";
+import { cacheFolder } from "../lib/cache.js";
 import { GROUPS, type MutationGroup } from "./groups.js";
 import { mergeRerun, type Survivor, type Tally } from "./merge.js";
 import { testsReaching, wholeSuite } from "./reach.js";
@@ -74,10 +75,7 @@ export function score(t: Tally): number {
  * time of each test process.
  */
 function compileCacheDir(): string {
-    const base =
-        process.env.DO_GITOPS_CACHE ??
-        path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "do-gitops-platform");
-    return path.join(base, "node-compile-cache");
+    return path.join(cacheFolder(), "node-compile-cache");
 }
 
 function options(

@@ -31,13 +31,12 @@ import module from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { cacheFolder } from "../lib/cache.js";
 import { SHARED_PROCESS_FILES, UPLOAD_PROCESS_FILES, UPLOAD_PROCESS_GROUPS } from "./groups.mjs";
 import type { TestLine } from "./reporter.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
-const CACHE =
-    process.env.DO_GITOPS_CACHE ??
-    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "do-gitops-platform");
+const CACHE = cacheFolder();
 const TIMINGS = path.join(CACHE, "test-times.json");
 const BIN = path.join(ROOT, "node_modules", ".bin");
 const REPORTER = "./tools/test/reporter.mts";

@@ -28,6 +28,7 @@ const EXTRA_INPUTS = [
     "tools/sops/guard.ts", // imported by cli.ts (the plaintext-Secret guard)
     "tools/kustomize/build.ts", // imported by guard.ts
     "tools/lib/find-up.ts", // imported by build.ts
+    "tools/lib/cache.ts", // imported by build.ts
 ].map((f) => path.join(ROOT, f));
 
 function mtime(file) {
